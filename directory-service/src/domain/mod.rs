@@ -1,0 +1,54 @@
+//! Pure rules of the directory: value types, validation, filters and patches.
+//! No sea_orm, no tonic in here.
+
+pub mod filter;
+pub mod patch;
+pub mod tokens;
+pub mod users;
+pub mod workspaces;
+
+/// Everything an operation can refuse, plus the two ways storage can fail. One variant per
+/// client-visible reason; `grpc::status` maps each to a gRPC code and an ErrorInfo reason.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum DomainError {
+    #[error("{0}")]
+    InvalidValue(String),
+    #[error("{0}")]
+    InvalidFilter(String),
+    #[error("{0}")]
+    InvalidPath(String),
+    #[error("{0}")]
+    NoTarget(String),
+    #[error("{0}")]
+    Mutability(String),
+    #[error("{0}")]
+    TooMany(String),
+    #[error("{0}")]
+    Uniqueness(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("version mismatch: expected {expected}, current {current}")]
+    VersionMismatch { expected: i64, current: i64 },
+    #[error("token is unknown, expired or revoked")]
+    Unauthenticated,
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// A conflict between concurrent transactions that outlasted our retries.
+    #[error("the directory is busy, retry later")]
+    RetryLater,
+    /// Anything else the storage layer reports. The text is logged, never sent to clients.
+    #[error("internal storage error: {0}")]
+    Storage(String),
+}
+
+pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Checks the optimistic-concurrency precondition (SCIM If-Match).
+pub fn check_version(expected: Option<i64>, current: i64) -> DomainResult<()> {
+    match expected {
+        Some(expected) if expected != current => {
+            Err(DomainError::VersionMismatch { expected, current })
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,759 @@
+//! RFC 7644 §3.5.2 PATCH applied to a user profile. Operations apply in order to a copy;
+//! the caller stores the result only when every operation succeeded (all or nothing).
+
+use serde_json::{Map, Value};
+
+use super::filter::{AttrPath, CompareOp, Filter, FilterValue, matches_item};
+use super::users::{Manager, MultiValue, Name, UserProfile};
+use super::{DomainError, DomainResult};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PatchOp {
+    Add,
+    Replace,
+    Remove,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PatchOperation {
+    pub op: PatchOp,
+    pub path: AttrPath,
+    /// `emails[type eq "work"]`: which values of a multi-valued attribute are targeted.
+    pub value_filter: Option<Filter>,
+    pub value: Option<Value>,
+}
+
+/// Applies `operations` to `profile` and returns the validated result.
+pub fn apply_patch(
+    profile: &UserProfile,
+    operations: &[PatchOperation],
+) -> DomainResult<UserProfile> {
+    let mut patched = profile.clone();
+    for operation in operations {
+        apply_operation(&mut patched, operation)?;
+    }
+    patched.validated()
+}
+
+const READ_ONLY: &[&str] = &["id", "meta", "groups", "schemas"];
+const KEPT_VERBATIM: &[&str] = &[
+    "addresses",
+    "ims",
+    "photos",
+    "roles",
+    "entitlements",
+    "x509Certificates",
+];
+
+fn apply_operation(profile: &mut UserProfile, operation: &PatchOperation) -> DomainResult<()> {
+    let path = &operation.path;
+    if path.attribute.is_empty() {
+        return Err(match operation.op {
+            PatchOp::Remove => DomainError::NoTarget("remove requires a path".into()),
+            _ => DomainError::InvalidPath("operation has no target attribute".into()),
+        });
+    }
+    if operation.op != PatchOp::Remove && operation.value.is_none() {
+        return Err(DomainError::InvalidValue(format!(
+            "{} of {path} requires a value",
+            op_name(operation.op)
+        )));
+    }
+    if path.is_enterprise_user() {
+        return apply_enterprise(profile, operation);
+    }
+    if !path.is_core_user() {
+        return apply_extension(profile, operation);
+    }
+    let attribute = path.attribute.to_ascii_lowercase();
+    if READ_ONLY.contains(&attribute.as_str()) {
+        return Err(DomainError::Mutability(format!(
+            "{} is read-only",
+            path.attribute
+        )));
+    }
+    if attribute == "password" {
+        // Accepted for Okta's password sync; the directory keeps no passwords.
+        return Ok(());
+    }
+    if let Some(field) = simple_string_field(profile, &attribute) {
+        no_sub_attribute_or_filter(operation)?;
+        *field = string_value(operation, "")?;
+        return Ok(());
+    }
+    match attribute.as_str() {
+        "username" => {
+            no_sub_attribute_or_filter(operation)?;
+            profile.user_name = string_value(operation, "")?.unwrap_or_default();
+            Ok(())
+        }
+        "active" => {
+            no_sub_attribute_or_filter(operation)?;
+            profile.active = match (&operation.op, &operation.value) {
+                (PatchOp::Remove, _) => false,
+                (_, Some(Value::Bool(b))) => *b,
+                _ => return Err(invalid_type(path, "a boolean")),
+            };
+            Ok(())
+        }
+        "name" => apply_name(&mut profile.name, operation),
+        "emails" => apply_multi_valued(&mut profile.emails, operation),
+        "phonenumbers" => apply_multi_valued(&mut profile.phone_numbers, operation),
+        _ => match KEPT_VERBATIM
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(&attribute))
+        {
+            Some(canonical) => {
+                let slot = profile
+                    .extensions
+                    .entry(canonical.to_string())
+                    .or_insert(Value::Null);
+                apply_json(slot, operation, true)
+            }
+            None => Err(DomainError::InvalidPath(format!(
+                "{} is not an attribute of User",
+                path.attribute
+            ))),
+        },
+    }
+}
+
+fn op_name(op: PatchOp) -> &'static str {
+    match op {
+        PatchOp::Add => "add",
+        PatchOp::Replace => "replace",
+        PatchOp::Remove => "remove",
+    }
+}
+
+fn simple_string_field<'a>(
+    profile: &'a mut UserProfile,
+    attribute: &str,
+) -> Option<&'a mut Option<String>> {
+    Some(match attribute {
+        "externalid" => &mut profile.external_id,
+        "displayname" => &mut profile.display_name,
+        "nickname" => &mut profile.nick_name,
+        "profileurl" => &mut profile.profile_url,
+        "title" => &mut profile.title,
+        "usertype" => &mut profile.user_type,
+        "preferredlanguage" => &mut profile.preferred_language,
+        "locale" => &mut profile.locale,
+        "timezone" => &mut profile.timezone,
+        _ => return None,
+    })
+}
+
+fn no_sub_attribute_or_filter(operation: &PatchOperation) -> DomainResult<()> {
+    if operation.path.has_sub_attribute() || operation.value_filter.is_some() {
+        return Err(DomainError::InvalidPath(format!(
+            "{} has no sub-attributes",
+            operation.path.attribute
+        )));
+    }
+    Ok(())
+}
+
+fn invalid_type(path: &AttrPath, expected: &str) -> DomainError {
+    DomainError::InvalidValue(format!("{path} must be {expected}"))
+}
+
+/// The new value of a single-valued string attribute: None for remove and for null.
+/// `key` names the field to take when the value is an object (`{"value": ..}`).
+fn string_value(operation: &PatchOperation, key: &str) -> DomainResult<Option<String>> {
+    if operation.op == PatchOp::Remove {
+        return Ok(None);
+    }
+    match &operation.value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Object(object)) if !key.is_empty() => match get_ci(object, key) {
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            None | Some(Value::Null) => Ok(None),
+            Some(_) => Err(invalid_type(&operation.path, "a string")),
+        },
+        Some(_) => Err(invalid_type(&operation.path, "a string")),
+    }
+}
+
+fn get_ci<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    object
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        .map(|(_, v)| v)
+}
+
+fn apply_name(name: &mut Name, operation: &PatchOperation) -> DomainResult<()> {
+    if operation.value_filter.is_some() {
+        return Err(DomainError::InvalidPath("name is not multi-valued".into()));
+    }
+    if operation.path.has_sub_attribute() {
+        let field = name_part(name, &operation.path.sub_attribute)?;
+        *field = string_value(operation, "")?;
+        return Ok(());
+    }
+    match (&operation.op, &operation.value) {
+        (PatchOp::Remove, _) | (_, Some(Value::Null)) => *name = Name::default(),
+        // add and replace of a complex attribute set the given sub-attributes and leave the
+        // others as they are (RFC 7644 §3.5.2.1, §3.5.2.3).
+        (_, Some(Value::Object(object))) => {
+            for (key, value) in object {
+                let part = PatchOperation {
+                    op: operation.op,
+                    path: AttrPath {
+                        sub_attribute: key.clone(),
+                        ..operation.path.clone()
+                    },
+                    value_filter: None,
+                    value: Some(value.clone()),
+                };
+                *name_part(name, key)? = string_value(&part, "")?;
+            }
+        }
+        _ => return Err(invalid_type(&operation.path, "an object")),
+    }
+    Ok(())
+}
+
+fn name_part<'a>(name: &'a mut Name, sub_attribute: &str) -> DomainResult<&'a mut Option<String>> {
+    Ok(match sub_attribute.to_ascii_lowercase().as_str() {
+        "formatted" => &mut name.formatted,
+        "familyname" => &mut name.family_name,
+        "givenname" => &mut name.given_name,
+        "middlename" => &mut name.middle_name,
+        "honorificprefix" => &mut name.honorific_prefix,
+        "honorificsuffix" => &mut name.honorific_suffix,
+        _ => {
+            return Err(DomainError::InvalidPath(format!(
+                "{sub_attribute} is not a sub-attribute of name"
+            )));
+        }
+    })
+}
+
+fn apply_enterprise(profile: &mut UserProfile, operation: &PatchOperation) -> DomainResult<()> {
+    let enterprise = &mut profile.enterprise;
+    let path = &operation.path;
+    if operation.value_filter.is_some() {
+        return Err(DomainError::InvalidPath(format!(
+            "{path} is not multi-valued"
+        )));
+    }
+    let field = match path.attribute.to_ascii_lowercase().as_str() {
+        "employeenumber" => &mut enterprise.employee_number,
+        "costcenter" => &mut enterprise.cost_center,
+        "organization" => &mut enterprise.organization,
+        "division" => &mut enterprise.division,
+        "department" => &mut enterprise.department,
+        "manager" => {
+            // Entra sends the manager as a bare id string; RFC 7643 §4.3 as {"value": id}.
+            let value = match (
+                path.sub_attribute.to_ascii_lowercase().as_str(),
+                &operation.value,
+            ) {
+                ("" | "value", _) => string_value(operation, "value")?,
+                _ => {
+                    return Err(DomainError::InvalidPath(format!(
+                        "{} is not a writable sub-attribute of manager",
+                        path.sub_attribute
+                    )));
+                }
+            };
+            enterprise.manager = value.map(|value| Manager {
+                value,
+                display_name: None,
+            });
+            return Ok(());
+        }
+        _ => {
+            return Err(DomainError::InvalidPath(format!(
+                "{} is not an attribute of the enterprise extension",
+                path.attribute
+            )));
+        }
+    };
+    if path.has_sub_attribute() {
+        return Err(DomainError::InvalidPath(format!(
+            "{} has no sub-attributes",
+            path.attribute
+        )));
+    }
+    *field = string_value(operation, "")?;
+    Ok(())
+}
+
+/// Attributes of extension schemas the directory does not know: kept verbatim under the
+/// schema URN.
+fn apply_extension(profile: &mut UserProfile, operation: &PatchOperation) -> DomainResult<()> {
+    let schema = operation.path.schema.clone();
+    let holder = profile
+        .extensions
+        .entry(schema.clone())
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(object) = holder else {
+        return Err(DomainError::InvalidPath(format!(
+            "{schema} is not an object"
+        )));
+    };
+    let slot = object
+        .entry(operation.path.attribute.clone())
+        .or_insert(Value::Null);
+    apply_json(slot, operation, false)?;
+    if object.is_empty() {
+        profile.extensions.remove(&schema);
+    }
+    Ok(())
+}
+
+/// Patches a JSON slot that the directory keeps verbatim. Arrays get multi-valued
+/// semantics (add appends); everything else is replaced or removed.
+fn apply_json(
+    slot: &mut Value,
+    operation: &PatchOperation,
+    multi_valued: bool,
+) -> DomainResult<()> {
+    if multi_valued || slot.is_array() {
+        let mut items = match std::mem::take(slot) {
+            Value::Array(items) => items,
+            Value::Null => Vec::new(),
+            other => vec![other],
+        };
+        patch_items(&mut items, operation)?;
+        *slot = if items.is_empty() {
+            Value::Null
+        } else {
+            Value::Array(items)
+        };
+        return Ok(());
+    }
+    if operation.value_filter.is_some() || operation.path.has_sub_attribute() {
+        return Err(DomainError::InvalidPath(format!(
+            "{} cannot be addressed that way",
+            operation.path
+        )));
+    }
+    *slot = match operation.op {
+        PatchOp::Remove => Value::Null,
+        _ => operation.value.clone().unwrap_or(Value::Null),
+    };
+    Ok(())
+}
+
+fn apply_multi_valued(
+    values: &mut Vec<MultiValue>,
+    operation: &PatchOperation,
+) -> DomainResult<()> {
+    let mut items: Vec<Value> = values
+        .iter()
+        .map(|v| serde_json::to_value(v).expect("MultiValue serialises"))
+        .collect();
+    patch_items(&mut items, operation)?;
+    *values = items
+        .into_iter()
+        .map(|item| {
+            serde_json::from_value::<MultiValue>(lowercase_known_keys(item)).map_err(|e| {
+                DomainError::InvalidValue(format!(
+                    "invalid value for {}: {e}",
+                    operation.path.attribute
+                ))
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(())
+}
+
+/// Sub-attribute names are case-insensitive; MultiValue's are all lowercase.
+fn lowercase_known_keys(item: Value) -> Value {
+    match item {
+        Value::Object(object) => Value::Object(
+            object
+                .into_iter()
+                .map(|(k, v)| {
+                    let lower = k.to_ascii_lowercase();
+                    if ["value", "type", "primary", "display"].contains(&lower.as_str()) {
+                        (lower, v)
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Multi-valued PATCH semantics over JSON objects (RFC 7644 §3.5.2.1-3).
+fn patch_items(items: &mut Vec<Value>, operation: &PatchOperation) -> DomainResult<()> {
+    let sub = operation.path.sub_attribute.as_str();
+    let selected: Vec<usize> = match &operation.value_filter {
+        Some(filter) => {
+            let mut selected = Vec::new();
+            for (index, item) in items.iter().enumerate() {
+                if matches_item(filter, item)? {
+                    selected.push(index);
+                }
+            }
+            selected
+        }
+        None => (0..items.len()).collect(),
+    };
+    let mut touched = Vec::new();
+    match (
+        operation.op,
+        operation.value_filter.is_some(),
+        sub.is_empty(),
+    ) {
+        (PatchOp::Remove, false, true) => match &operation.value {
+            // Entra removes members by listing them in the value: remove only those.
+            Some(Value::Array(victims)) if !victims.is_empty() => {
+                items.retain(|item| !victims.iter().any(|v| same_value(item, v)));
+            }
+            _ => items.clear(),
+        },
+        (PatchOp::Remove, true, true) => {
+            let mut index = 0;
+            items.retain(|_| {
+                let keep = !selected.contains(&index);
+                index += 1;
+                keep
+            });
+        }
+        (PatchOp::Remove, _, false) => {
+            for &index in &selected {
+                if let Some(object) = items[index].as_object_mut() {
+                    object.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+                }
+            }
+        }
+        (PatchOp::Add, false, true) => {
+            for value in values_of(operation)? {
+                if let Some(existing) = items.iter().position(|item| *item == value) {
+                    touched.push(existing);
+                } else {
+                    items.push(value);
+                    touched.push(items.len() - 1);
+                }
+            }
+        }
+        (PatchOp::Replace, false, true) => {
+            *items = values_of(operation)?;
+            touched = (0..items.len()).collect();
+        }
+        (_, true, true) => {
+            // Replace (or add to) the selected values with the given object's sub-attributes.
+            let Some(Value::Object(patch)) = &operation.value else {
+                return Err(invalid_type(&operation.path, "an object"));
+            };
+            if selected.is_empty() {
+                items.push(new_item_from_filter(operation)?);
+                touched.push(items.len() - 1);
+            }
+            for &index in &selected {
+                if let Some(object) = items[index].as_object_mut() {
+                    for (k, v) in patch {
+                        object.insert(k.clone(), v.clone());
+                    }
+                }
+                touched.push(index);
+            }
+            if selected.is_empty() {
+                let last = items.len() - 1;
+                if let Some(object) = items[last].as_object_mut() {
+                    for (k, v) in patch {
+                        object.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (_, _, false) => {
+            // `emails[type eq "work"].value` or `emails.value`: set one sub-attribute.
+            let value = operation.value.clone().unwrap_or(Value::Null);
+            let targets = if selected.is_empty() {
+                items.push(new_item_from_filter(operation)?);
+                vec![items.len() - 1]
+            } else {
+                selected.clone()
+            };
+            for index in targets {
+                if let Some(object) = items[index].as_object_mut() {
+                    object.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+                    object.insert(sub.to_owned(), value.clone());
+                }
+                touched.push(index);
+            }
+        }
+    }
+    keep_one_primary(items, &touched);
+    Ok(())
+}
+
+fn values_of(operation: &PatchOperation) -> DomainResult<Vec<Value>> {
+    match &operation.value {
+        Some(Value::Array(values)) => Ok(values.clone()),
+        Some(Value::Null) | None => Ok(Vec::new()),
+        Some(value @ Value::Object(_)) => Ok(vec![value.clone()]),
+        Some(_) => Err(invalid_type(&operation.path, "an array of objects")),
+    }
+}
+
+fn same_value(item: &Value, victim: &Value) -> bool {
+    match (item.get("value"), victim.get("value")) {
+        (Some(a), Some(b)) => a == b,
+        _ => item == victim,
+    }
+}
+
+/// A value filter that matched nothing still names the value an IdP means:
+/// `emails[type eq "work"].value` on a user without a work email adds one (Entra sends this
+/// for every user, with or without a work email on file). Only `eq` terms joined by `and`
+/// describe a value we can create; anything else has no target.
+fn new_item_from_filter(operation: &PatchOperation) -> DomainResult<Value> {
+    fn collect(filter: &Filter, into: &mut Map<String, Value>) -> bool {
+        match filter {
+            Filter::Compare {
+                path,
+                op: CompareOp::Eq,
+                value,
+            } => {
+                let key = if path.has_sub_attribute() {
+                    &path.sub_attribute
+                } else {
+                    &path.attribute
+                };
+                let value = match value {
+                    FilterValue::String(s) => Value::String(s.clone()),
+                    FilterValue::Bool(b) => Value::Bool(*b),
+                    FilterValue::Number(n) => serde_json::json!(n),
+                    FilterValue::Null => return false,
+                };
+                into.insert(key.clone(), value);
+                true
+            }
+            Filter::And(parts) => parts.iter().all(|p| collect(p, into)),
+            _ => false,
+        }
+    }
+    let mut object = Map::new();
+    let creatable = operation.op != PatchOp::Remove
+        && operation
+            .value_filter
+            .as_ref()
+            .is_some_and(|f| collect(f, &mut object));
+    if !creatable {
+        return Err(DomainError::NoTarget(format!(
+            "no value of {} matches the filter",
+            operation.path.attribute
+        )));
+    }
+    Ok(Value::Object(object))
+}
+
+/// A new `primary: true` takes primary away from the other values (RFC 7643 §2.4).
+fn keep_one_primary(items: &mut [Value], touched: &[usize]) {
+    let is_primary = |item: &Value| item.get("primary").and_then(Value::as_bool) == Some(true);
+    let Some(&winner) = touched.iter().rev().find(|&&i| is_primary(&items[i])) else {
+        return;
+    };
+    for (index, item) in items.iter_mut().enumerate() {
+        if index != winner
+            && is_primary(item)
+            && let Some(object) = item.as_object_mut()
+        {
+            object.insert("primary".into(), Value::Bool(false));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::filter::ENTERPRISE_USER_SCHEMA;
+    use serde_json::json;
+
+    fn base() -> UserProfile {
+        UserProfile {
+            user_name: "alice@example.com".into(),
+            active: true,
+            emails: vec![MultiValue {
+                value: "alice@example.com".into(),
+                kind: Some("work".into()),
+                primary: true,
+                display: None,
+            }],
+            ..Default::default()
+        }
+    }
+
+    fn op(op: PatchOp, attribute: &str, sub: &str, value: Option<Value>) -> PatchOperation {
+        PatchOperation {
+            op,
+            path: AttrPath {
+                schema: String::new(),
+                attribute: attribute.into(),
+                sub_attribute: sub.into(),
+            },
+            value_filter: None,
+            value,
+        }
+    }
+
+    fn type_eq(kind: &str) -> Filter {
+        Filter::Compare {
+            path: AttrPath {
+                attribute: "type".into(),
+                ..Default::default()
+            },
+            op: CompareOp::Eq,
+            value: FilterValue::String(kind.into()),
+        }
+    }
+
+    #[test]
+    fn replaces_simple_attributes_and_deactivates() {
+        let patched = apply_patch(
+            &base(),
+            &[
+                op(PatchOp::Replace, "active", "", Some(json!(false))),
+                op(PatchOp::Replace, "DISPLAYNAME", "", Some(json!("Alice A."))),
+                op(PatchOp::Add, "name", "givenName", Some(json!("Alice"))),
+            ],
+        )
+        .unwrap();
+        assert!(!patched.active);
+        assert_eq!(patched.display_name.as_deref(), Some("Alice A."));
+        assert_eq!(patched.name.given_name.as_deref(), Some("Alice"));
+    }
+
+    #[test]
+    fn a_failing_operation_fails_the_whole_patch() {
+        let result = apply_patch(
+            &base(),
+            &[
+                op(PatchOp::Replace, "displayName", "", Some(json!("changed"))),
+                op(PatchOp::Replace, "active", "", Some(json!("yes"))),
+            ],
+        );
+        assert!(matches!(result, Err(DomainError::InvalidValue(_))));
+    }
+
+    #[test]
+    fn errors_have_the_rfc_types() {
+        let no_path = PatchOperation {
+            path: AttrPath::default(),
+            ..op(PatchOp::Remove, "", "", None)
+        };
+        assert!(matches!(
+            apply_patch(&base(), &[no_path]),
+            Err(DomainError::NoTarget(_))
+        ));
+        let read_only = op(PatchOp::Replace, "id", "", Some(json!("x")));
+        assert!(matches!(
+            apply_patch(&base(), &[read_only]),
+            Err(DomainError::Mutability(_))
+        ));
+        let unknown = op(PatchOp::Replace, "favouriteColour", "", Some(json!("x")));
+        assert!(matches!(
+            apply_patch(&base(), &[unknown]),
+            Err(DomainError::InvalidPath(_))
+        ));
+        let remove_user_name = op(PatchOp::Remove, "userName", "", None);
+        assert!(matches!(
+            apply_patch(&base(), &[remove_user_name]),
+            Err(DomainError::InvalidValue(_))
+        ));
+    }
+
+    #[test]
+    fn value_filter_paths_update_or_create_the_targeted_value() {
+        let mut work = op(
+            PatchOp::Replace,
+            "emails",
+            "value",
+            Some(json!("new@example.com")),
+        );
+        work.value_filter = Some(type_eq("work"));
+        let patched = apply_patch(&base(), &[work]).unwrap();
+        assert_eq!(patched.emails.len(), 1);
+        assert_eq!(patched.emails[0].value, "new@example.com");
+        assert!(patched.emails[0].primary);
+
+        let mut home = op(
+            PatchOp::Replace,
+            "emails",
+            "value",
+            Some(json!("home@example.com")),
+        );
+        home.value_filter = Some(type_eq("home"));
+        let patched = apply_patch(&base(), &[home]).unwrap();
+        assert_eq!(patched.emails.len(), 2);
+        assert_eq!(patched.emails[1].kind.as_deref(), Some("home"));
+
+        let mut remove_work = op(PatchOp::Remove, "emails", "", None);
+        remove_work.value_filter = Some(type_eq("work"));
+        assert!(
+            apply_patch(&base(), &[remove_work])
+                .unwrap()
+                .emails
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_new_primary_takes_primary_from_the_others() {
+        let add = op(
+            PatchOp::Add,
+            "emails",
+            "",
+            Some(json!([{"value": "second@example.com", "type": "home", "primary": true}])),
+        );
+        let patched = apply_patch(&base(), &[add]).unwrap();
+        let primaries: Vec<_> = patched
+            .emails
+            .iter()
+            .filter(|e| e.primary)
+            .map(|e| e.value.as_str())
+            .collect();
+        assert_eq!(primaries, ["second@example.com"]);
+    }
+
+    #[test]
+    fn enterprise_manager_accepts_a_bare_string_or_an_object() {
+        let mut bare = op(PatchOp::Add, "manager", "", Some(json!("mgr-1")));
+        bare.path.schema = ENTERPRISE_USER_SCHEMA.into();
+        let patched = apply_patch(&base(), &[bare]).unwrap();
+        assert_eq!(patched.enterprise.manager.unwrap().value, "mgr-1");
+        let mut object = op(
+            PatchOp::Replace,
+            "manager",
+            "",
+            Some(json!({"value": "mgr-2"})),
+        );
+        object.path.schema = ENTERPRISE_USER_SCHEMA.into();
+        let mut department = op(PatchOp::Replace, "department", "", Some(json!("R&D")));
+        department.path.schema = ENTERPRISE_USER_SCHEMA.into();
+        let patched = apply_patch(&base(), &[object, department]).unwrap();
+        assert_eq!(patched.enterprise.manager.unwrap().value, "mgr-2");
+        assert_eq!(patched.enterprise.department.as_deref(), Some("R&D"));
+    }
+
+    #[test]
+    fn unknown_extensions_and_verbatim_attributes_are_kept() {
+        let mut custom = op(PatchOp::Add, "costCode", "", Some(json!("CC-1")));
+        custom.path.schema = "urn:example:custom:1.0:User".into();
+        let roles = op(
+            PatchOp::Add,
+            "roles",
+            "",
+            Some(json!([{"value": "admin", "primary": true}])),
+        );
+        let patched = apply_patch(&base(), &[custom, roles]).unwrap();
+        assert_eq!(
+            patched.extensions["urn:example:custom:1.0:User"],
+            json!({"costCode": "CC-1"})
+        );
+        assert_eq!(
+            patched.extensions["roles"],
+            json!([{"value": "admin", "primary": true}])
+        );
+    }
+}

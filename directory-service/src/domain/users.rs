@@ -1,0 +1,259 @@
+//! Users: the profile the directory keeps, its validation, and which attributes can be
+//! searched.
+
+use serde::{Deserialize, Serialize};
+
+use super::filter::AttrPath;
+use super::{DomainError, DomainResult};
+
+/// The longest userName we accept; longer values are refused rather than truncated.
+pub const MAX_USER_NAME_CHARS: usize = 256;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Name {
+    pub formatted: Option<String>,
+    pub family_name: Option<String>,
+    pub given_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub honorific_prefix: Option<String>,
+    pub honorific_suffix: Option<String>,
+}
+
+/// One value of emails or phoneNumbers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MultiValue {
+    pub value: String,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub primary: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manager {
+    pub value: String,
+    pub display_name: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnterpriseUser {
+    pub employee_number: Option<String>,
+    pub cost_center: Option<String>,
+    pub organization: Option<String>,
+    pub division: Option<String>,
+    pub department: Option<String>,
+    pub manager: Option<Manager>,
+}
+
+/// Everything the directory keeps about a user except its identity and timestamps.
+/// Stored as JSON in `users.profile`; queryable attributes are also projected to columns.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct UserProfile {
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub name: Name,
+    pub display_name: Option<String>,
+    pub nick_name: Option<String>,
+    pub profile_url: Option<String>,
+    pub title: Option<String>,
+    pub user_type: Option<String>,
+    pub preferred_language: Option<String>,
+    pub locale: Option<String>,
+    pub timezone: Option<String>,
+    pub active: bool,
+    pub emails: Vec<MultiValue>,
+    pub phone_numbers: Vec<MultiValue>,
+    pub enterprise: EnterpriseUser,
+    /// Attributes kept verbatim: untyped core attributes by name (`addresses`, `roles`, ...)
+    /// and extension schemas by URN.
+    pub extensions: serde_json::Map<String, serde_json::Value>,
+}
+
+impl UserProfile {
+    /// Checks the invariants every stored profile satisfies; returns the profile with blank
+    /// optional strings turned into "unassigned".
+    pub fn validated(mut self) -> DomainResult<Self> {
+        if self.user_name.trim().is_empty() {
+            return Err(DomainError::InvalidValue(
+                "userName is required and must not be blank".into(),
+            ));
+        }
+        if self.user_name.chars().count() > MAX_USER_NAME_CHARS {
+            return Err(DomainError::InvalidValue(format!(
+                "userName is longer than {MAX_USER_NAME_CHARS} characters"
+            )));
+        }
+        for (attribute, values) in [
+            ("emails", &self.emails),
+            ("phoneNumbers", &self.phone_numbers),
+        ] {
+            if values.iter().any(|v| v.value.trim().is_empty()) {
+                return Err(DomainError::InvalidValue(format!(
+                    "every value of {attribute} needs a non-empty value"
+                )));
+            }
+            if values.iter().filter(|v| v.primary).count() > 1 {
+                return Err(DomainError::InvalidValue(format!(
+                    "at most one value of {attribute} may be primary"
+                )));
+            }
+        }
+        if let Some(manager) = &self.enterprise.manager
+            && manager.value.trim().is_empty()
+        {
+            self.enterprise.manager = None;
+        }
+        for field in [
+            &mut self.external_id,
+            &mut self.display_name,
+            &mut self.nick_name,
+            &mut self.profile_url,
+            &mut self.title,
+            &mut self.user_type,
+            &mut self.preferred_language,
+            &mut self.locale,
+            &mut self.timezone,
+        ] {
+            if field.as_deref().is_some_and(str::is_empty) {
+                *field = None;
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn user_name_key(&self) -> String {
+        user_name_key(&self.user_name)
+    }
+}
+
+/// The uniqueness key of a userName: userName is `caseExact: false` (RFC 7643 §4.1.1), so
+/// `Alice@Example.com` and `alice@example.com` are the same user. Computed here rather than
+/// with SQL lower(), which is ASCII-only on SQLite. Unicode lowercase, not full case folding.
+pub fn user_name_key(user_name: &str) -> String {
+    user_name.trim().to_lowercase()
+}
+
+/// The user attributes a filter may name, each backed by an indexed or narrow column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserFilterAttribute {
+    Id,
+    UserName,
+    ExternalId,
+    DisplayName,
+    GivenName,
+    FamilyName,
+    Active,
+    Created,
+    LastModified,
+}
+
+pub fn resolve_user_filter_attribute(path: &AttrPath) -> DomainResult<UserFilterAttribute> {
+    use UserFilterAttribute::*;
+    let unsupported = || {
+        DomainError::InvalidFilter(format!(
+            "attribute {path} is unknown or cannot be filtered on"
+        ))
+    };
+    if !path.is_core_user() {
+        return Err(unsupported());
+    }
+    let attribute = path.attribute.to_ascii_lowercase();
+    let sub = path.sub_attribute.to_ascii_lowercase();
+    Ok(match (attribute.as_str(), sub.as_str()) {
+        ("id", "") => Id,
+        ("username", "") => UserName,
+        ("externalid", "") => ExternalId,
+        ("displayname", "") => DisplayName,
+        ("name", "givenname") => GivenName,
+        ("name", "familyname") => FamilyName,
+        ("active", "") => Active,
+        ("meta", "created") => Created,
+        ("meta", "lastmodified") => LastModified,
+        _ => return Err(unsupported()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(user_name: &str) -> UserProfile {
+        UserProfile {
+            user_name: user_name.into(),
+            active: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn user_name_key_is_unicode_lowercase_and_trimmed() {
+        assert_eq!(user_name_key(" ÉMILE@Example.COM "), "émile@example.com");
+    }
+
+    #[test]
+    fn validation_rejects_blank_names_and_two_primaries() {
+        assert!(profile("  ").validated().is_err());
+        assert!(profile(&"x".repeat(257)).validated().is_err());
+        let mut two_primaries = profile("a");
+        two_primaries.emails = vec![
+            MultiValue {
+                value: "a@x".into(),
+                primary: true,
+                ..Default::default()
+            },
+            MultiValue {
+                value: "b@x".into(),
+                primary: true,
+                ..Default::default()
+            },
+        ];
+        assert!(matches!(
+            two_primaries.validated(),
+            Err(DomainError::InvalidValue(_))
+        ));
+        let mut blank_title = profile("a");
+        blank_title.title = Some(String::new());
+        assert_eq!(blank_title.validated().unwrap().title, None);
+    }
+
+    #[test]
+    fn filter_attributes_resolve_case_insensitively() {
+        let path = |schema: &str, a: &str, s: &str| AttrPath {
+            schema: schema.into(),
+            attribute: a.into(),
+            sub_attribute: s.into(),
+        };
+        assert_eq!(
+            resolve_user_filter_attribute(&path("", "USERNAME", "")).unwrap(),
+            UserFilterAttribute::UserName
+        );
+        assert_eq!(
+            resolve_user_filter_attribute(&path(
+                super::super::filter::CORE_USER_SCHEMA,
+                "name",
+                "GivenName"
+            ))
+            .unwrap(),
+            UserFilterAttribute::GivenName
+        );
+        assert!(resolve_user_filter_attribute(&path("", "nosuch", "")).is_err());
+        assert!(resolve_user_filter_attribute(&path("urn:x", "userName", "")).is_err());
+    }
+}
+
+/// A stored user: identity, profile and the metadata SCIM's `meta` is built from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct User {
+    pub id: uuid::Uuid,
+    pub workspace_id: uuid::Uuid,
+    pub profile: UserProfile,
+    pub created: chrono::DateTime<chrono::Utc>,
+    pub last_modified: chrono::DateTime<chrono::Utc>,
+    pub version: i64,
+}

@@ -1,0 +1,54 @@
+//! Workspaces: the tenants.
+
+use super::{DomainError, DomainResult};
+
+/// A workspace handle: 1-63 chars of lowercase ASCII letters, digits and '-', not starting
+/// or ending with '-' (so it can appear in DNS names and URLs unescaped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkspaceSlug(String);
+
+impl WorkspaceSlug {
+    pub fn parse(raw: &str) -> DomainResult<Self> {
+        let slug = raw.trim();
+        let valid_chars = slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if slug.is_empty()
+            || slug.len() > 63
+            || !valid_chars
+            || slug.starts_with('-')
+            || slug.ends_with('-')
+        {
+            return Err(DomainError::InvalidValue(format!(
+                "workspace slug {raw:?} must be 1-63 lowercase letters, digits or '-', not starting or ending with '-'"
+            )));
+        }
+        Ok(Self(slug.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+pub fn display_name_or_slug(display_name: &str, slug: &WorkspaceSlug) -> String {
+    let trimmed = display_name.trim();
+    if trimmed.is_empty() {
+        slug.as_str().to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_rules() {
+        assert_eq!(WorkspaceSlug::parse(" acme-1 ").unwrap().as_str(), "acme-1");
+        for bad in ["", "Acme", "-a", "a-", "a b", "ä", &"a".repeat(64)] {
+            assert!(WorkspaceSlug::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! proto ⇄ domain conversions. Wire types stop here.
+
+use chrono::{DateTime, Utc};
+use directory_proto::json::{struct_from_json, struct_to_json, value_to_json};
+use directory_proto::v1 as pb;
+use tonic::Status;
+use uuid::Uuid;
+
+use super::status::invalid;
+use crate::domain::filter::{AttrPath, CompareOp, Filter, FilterValue};
+use crate::domain::patch::{PatchOp, PatchOperation};
+use crate::domain::users::{EnterpriseUser, Manager, MultiValue, Name, User, UserProfile};
+use crate::store::{tokens::Token, workspaces::Workspace};
+
+pub fn parse_id(what: &str, raw: &str) -> Result<Uuid, Status> {
+    Uuid::parse_str(raw.trim()).map_err(|_| invalid(format!("{what} {raw:?} is not a valid id")))
+}
+
+/// An id that names a resource: a malformed one is simply not found.
+pub fn parse_resource_id(what: &str, raw: &str) -> Result<Uuid, Status> {
+    Uuid::parse_str(raw.trim()).map_err(|_| {
+        super::status::to_status(crate::domain::DomainError::NotFound(format!(
+            "{what} {raw} not found"
+        )))
+    })
+}
+
+pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.timestamp(),
+        nanos: at.timestamp_subsec_nanos() as i32,
+    }
+}
+
+pub fn from_timestamp(ts: &prost_types::Timestamp) -> Result<DateTime<Utc>, Status> {
+    DateTime::from_timestamp(ts.seconds, ts.nanos.max(0) as u32)
+        .ok_or_else(|| invalid("timestamp out of range"))
+}
+
+pub fn workspace(w: Workspace) -> pb::Workspace {
+    pb::Workspace {
+        id: w.id.to_string(),
+        slug: w.slug,
+        display_name: w.display_name,
+        created: Some(timestamp(w.created_at)),
+    }
+}
+
+pub fn token(t: Token) -> pb::Token {
+    pb::Token {
+        id: t.id.to_string(),
+        workspace_id: t.workspace_id.to_string(),
+        name: t.name,
+        prefix: t.prefix,
+        created: Some(timestamp(t.created_at)),
+        expires: t.expires_at.map(timestamp),
+        last_used: t.last_used_at.map(timestamp),
+        revoked: t.revoked_at.map(timestamp),
+    }
+}
+
+fn multi_value_from_pb(v: pb::MultiValue) -> MultiValue {
+    MultiValue {
+        value: v.value,
+        kind: v.r#type,
+        primary: v.primary,
+        display: v.display,
+    }
+}
+
+fn multi_value_to_pb(v: MultiValue) -> pb::MultiValue {
+    pb::MultiValue {
+        value: v.value,
+        r#type: v.kind,
+        primary: v.primary,
+        display: v.display,
+    }
+}
+
+pub fn profile_from_pb(attributes: Option<pb::UserAttributes>) -> Result<UserProfile, Status> {
+    let a = attributes.ok_or_else(|| invalid("user attributes are required"))?;
+    let name = a.name.unwrap_or_default();
+    let enterprise = a.enterprise.unwrap_or_default();
+    Ok(UserProfile {
+        user_name: a.user_name,
+        external_id: a.external_id,
+        name: Name {
+            formatted: name.formatted,
+            family_name: name.family_name,
+            given_name: name.given_name,
+            middle_name: name.middle_name,
+            honorific_prefix: name.honorific_prefix,
+            honorific_suffix: name.honorific_suffix,
+        },
+        display_name: a.display_name,
+        nick_name: a.nick_name,
+        profile_url: a.profile_url,
+        title: a.title,
+        user_type: a.user_type,
+        preferred_language: a.preferred_language,
+        locale: a.locale,
+        timezone: a.timezone,
+        active: a.active,
+        emails: a.emails.into_iter().map(multi_value_from_pb).collect(),
+        phone_numbers: a
+            .phone_numbers
+            .into_iter()
+            .map(multi_value_from_pb)
+            .collect(),
+        enterprise: EnterpriseUser {
+            employee_number: enterprise.employee_number,
+            cost_center: enterprise.cost_center,
+            organization: enterprise.organization,
+            division: enterprise.division,
+            department: enterprise.department,
+            manager: enterprise.manager.map(|m| Manager {
+                value: m.value,
+                display_name: m.display_name,
+            }),
+        },
+        extensions: a.extensions.map(struct_to_json).unwrap_or_default(),
+    })
+}
+
+pub fn user(u: User) -> pb::User {
+    let p = u.profile;
+    let e = p.enterprise;
+    pb::User {
+        id: u.id.to_string(),
+        workspace_id: u.workspace_id.to_string(),
+        attributes: Some(pb::UserAttributes {
+            user_name: p.user_name,
+            external_id: p.external_id,
+            name: Some(pb::Name {
+                formatted: p.name.formatted,
+                family_name: p.name.family_name,
+                given_name: p.name.given_name,
+                middle_name: p.name.middle_name,
+                honorific_prefix: p.name.honorific_prefix,
+                honorific_suffix: p.name.honorific_suffix,
+            }),
+            display_name: p.display_name,
+            nick_name: p.nick_name,
+            profile_url: p.profile_url,
+            title: p.title,
+            user_type: p.user_type,
+            preferred_language: p.preferred_language,
+            locale: p.locale,
+            timezone: p.timezone,
+            active: p.active,
+            emails: p.emails.into_iter().map(multi_value_to_pb).collect(),
+            phone_numbers: p.phone_numbers.into_iter().map(multi_value_to_pb).collect(),
+            enterprise: Some(pb::EnterpriseUser {
+                employee_number: e.employee_number,
+                cost_center: e.cost_center,
+                organization: e.organization,
+                division: e.division,
+                department: e.department,
+                manager: e.manager.map(|m| pb::Manager {
+                    value: m.value,
+                    display_name: m.display_name,
+                }),
+            }),
+            extensions: Some(struct_from_json(p.extensions)),
+        }),
+        created: Some(timestamp(u.created)),
+        last_modified: Some(timestamp(u.last_modified)),
+        version: u.version,
+    }
+}
+
+fn path_from_pb(path: Option<pb::AttributePath>) -> AttrPath {
+    let path = path.unwrap_or_default();
+    AttrPath {
+        schema: path.schema,
+        attribute: path.attribute,
+        sub_attribute: path.sub_attribute,
+    }
+}
+
+/// Filters nest; a hostile client could send a tree deep enough to overflow the stack.
+const MAX_FILTER_DEPTH: usize = 64;
+
+pub fn filter_from_pb(filter: pb::Filter) -> Result<Filter, Status> {
+    filter_at_depth(filter, 0)
+}
+
+fn filter_at_depth(filter: pb::Filter, depth: usize) -> Result<Filter, Status> {
+    use pb::filter::Node;
+    let bad =
+        |m: &str| super::status::to_status(crate::domain::DomainError::InvalidFilter(m.into()));
+    if depth > MAX_FILTER_DEPTH {
+        return Err(bad("filter is nested too deeply"));
+    }
+    let list = |l: pb::FilterList| -> Result<Vec<Filter>, Status> {
+        if l.filters.is_empty() {
+            return Err(bad("and/or needs operands"));
+        }
+        l.filters
+            .into_iter()
+            .map(|f| filter_at_depth(f, depth + 1))
+            .collect()
+    };
+    match filter.node.ok_or_else(|| bad("empty filter node"))? {
+        Node::Compare(c) => {
+            let op = match pb::CompareOp::try_from(c.op).unwrap_or(pb::CompareOp::Unspecified) {
+                pb::CompareOp::Eq => CompareOp::Eq,
+                pb::CompareOp::Ne => CompareOp::Ne,
+                pb::CompareOp::Co => CompareOp::Co,
+                pb::CompareOp::Sw => CompareOp::Sw,
+                pb::CompareOp::Ew => CompareOp::Ew,
+                pb::CompareOp::Gt => CompareOp::Gt,
+                pb::CompareOp::Ge => CompareOp::Ge,
+                pb::CompareOp::Lt => CompareOp::Lt,
+                pb::CompareOp::Le => CompareOp::Le,
+                pb::CompareOp::Pr => CompareOp::Pr,
+                pb::CompareOp::Unspecified => return Err(bad("comparison without operator")),
+            };
+            use pb::filter_value::Kind;
+            let value = match c.value.and_then(|v| v.kind) {
+                Some(Kind::StringValue(s)) => FilterValue::String(s),
+                Some(Kind::BoolValue(b)) => FilterValue::Bool(b),
+                Some(Kind::NumberValue(n)) => FilterValue::Number(n),
+                Some(Kind::NullValue(_)) => FilterValue::Null,
+                None if op == CompareOp::Pr => FilterValue::Null,
+                None => return Err(bad("comparison without value")),
+            };
+            Ok(Filter::Compare {
+                path: path_from_pb(c.path),
+                op,
+                value,
+            })
+        }
+        Node::And(l) => Ok(Filter::And(list(l)?)),
+        Node::Or(l) => Ok(Filter::Or(list(l)?)),
+        Node::Not(inner) => Ok(Filter::Not(Box::new(filter_at_depth(*inner, depth + 1)?))),
+        Node::ValuePath(vp) => Ok(Filter::ValuePath {
+            path: path_from_pb(vp.path),
+            filter: Box::new(filter_at_depth(
+                vp.filter
+                    .map(|f| *f)
+                    .ok_or_else(|| bad("value path without filter"))?,
+                depth + 1,
+            )?),
+        }),
+    }
+}
+
+pub fn patch_from_pb(op: pb::PatchOperation) -> Result<PatchOperation, Status> {
+    let kind = match pb::PatchOp::try_from(op.op).unwrap_or(pb::PatchOp::Unspecified) {
+        pb::PatchOp::Add => PatchOp::Add,
+        pb::PatchOp::Replace => PatchOp::Replace,
+        pb::PatchOp::Remove => PatchOp::Remove,
+        pb::PatchOp::Unspecified => return Err(invalid("patch operation without op")),
+    };
+    Ok(PatchOperation {
+        op: kind,
+        path: path_from_pb(op.path),
+        value_filter: op.value_filter.map(filter_from_pb).transpose()?,
+        value: op.value.map(value_to_json),
+    })
+}

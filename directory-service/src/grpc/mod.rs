@@ -1,0 +1,268 @@
+//! The tonic server: credential check, tracing, health, reflection, and the Directory
+//! service whose handlers only convert and delegate to `ops`.
+
+pub mod convert;
+pub mod status;
+
+use std::future::Future;
+
+use directory_proto::v1::directory_server::{Directory, DirectoryServer};
+use directory_proto::{CREDENTIAL_METADATA_KEY, FILE_DESCRIPTOR_SET, v1 as pb};
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
+
+use crate::ops;
+use crate::store::Db;
+use convert::{parse_id, parse_resource_id};
+use status::{invalid, to_status};
+
+pub struct DirectoryService {
+    db: Db,
+}
+
+/// Serves the directory on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    db: Db,
+    credential: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<DirectoryServer<DirectoryService>>()
+        .await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let directory = DirectoryServer::with_interceptor(DirectoryService { db }, move |req| {
+        check_credential(&credential, req)
+    });
+    tonic::transport::Server::builder()
+        .trace_fn(crate::telemetry::grpc_request_span)
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(directory)
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            shutdown,
+        )
+        .await?;
+    Ok(())
+}
+
+fn check_credential(expected: &str, req: Request<()>) -> Result<Request<()>, Status> {
+    let presented = req
+        .metadata()
+        .get(CREDENTIAL_METADATA_KEY)
+        .map(|v| v.as_bytes())
+        .unwrap_or_default();
+    if bool::from(presented.ct_eq(expected.as_bytes())) {
+        Ok(req)
+    } else {
+        Err(Status::unauthenticated(
+            "missing or wrong service credential",
+        ))
+    }
+}
+
+type RpcResult<T> = Result<Response<T>, Status>;
+
+fn reply<T, U>(
+    result: Result<T, crate::domain::DomainError>,
+    into: impl FnOnce(T) -> U,
+) -> RpcResult<U> {
+    result.map(|v| Response::new(into(v))).map_err(to_status)
+}
+
+#[tonic::async_trait]
+impl Directory for DirectoryService {
+    async fn create_workspace(
+        &self,
+        req: Request<pb::CreateWorkspaceRequest>,
+    ) -> RpcResult<pb::Workspace> {
+        let req = req.into_inner();
+        reply(
+            ops::workspaces::create_workspace(&self.db, &req.slug, &req.display_name).await,
+            convert::workspace,
+        )
+    }
+
+    async fn get_workspace(
+        &self,
+        req: Request<pb::GetWorkspaceRequest>,
+    ) -> RpcResult<pb::Workspace> {
+        let req = req.into_inner();
+        let result = match (req.id.is_empty(), req.slug.is_empty()) {
+            (false, true) => {
+                let id = parse_resource_id("workspace", &req.id)?;
+                ops::workspaces::get_workspace_by_id(&self.db, id).await
+            }
+            (true, false) => ops::workspaces::get_workspace_by_slug(&self.db, &req.slug).await,
+            _ => return Err(invalid("give exactly one of id or slug")),
+        };
+        reply(result, convert::workspace)
+    }
+
+    async fn list_workspaces(
+        &self,
+        _req: Request<pb::ListWorkspacesRequest>,
+    ) -> RpcResult<pb::ListWorkspacesResponse> {
+        reply(ops::workspaces::list_workspaces(&self.db).await, |list| {
+            pb::ListWorkspacesResponse {
+                workspaces: list.into_iter().map(convert::workspace).collect(),
+            }
+        })
+    }
+
+    async fn create_user(&self, req: Request<pb::CreateUserRequest>) -> RpcResult<pb::User> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let profile = convert::profile_from_pb(req.attributes)?;
+        reply(
+            ops::users::create_user(&self.db, workspace_id, profile).await,
+            convert::user,
+        )
+    }
+
+    async fn get_user(&self, req: Request<pb::GetUserRequest>) -> RpcResult<pb::User> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let id = parse_resource_id("user", &req.id)?;
+        reply(
+            ops::users::get_user(&self.db, workspace_id, id).await,
+            convert::user,
+        )
+    }
+
+    async fn list_users(
+        &self,
+        req: Request<pb::ListUsersRequest>,
+    ) -> RpcResult<pb::ListUsersResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let filter = req.filter.map(convert::filter_from_pb).transpose()?;
+        let result = ops::users::list_users(
+            &self.db,
+            workspace_id,
+            filter.as_ref(),
+            req.start_index,
+            req.count,
+        )
+        .instrument(tracing::info_span!("list_users"))
+        .await;
+        reply(result, |page| pb::ListUsersResponse {
+            users: page.users.into_iter().map(convert::user).collect(),
+            total_results: page.total_results as i64,
+            start_index: page.start_index as i64,
+        })
+    }
+
+    async fn replace_user(&self, req: Request<pb::ReplaceUserRequest>) -> RpcResult<pb::User> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let id = parse_resource_id("user", &req.id)?;
+        let profile = convert::profile_from_pb(req.attributes)?;
+        reply(
+            ops::users::replace_user(&self.db, workspace_id, id, profile, req.expected_version)
+                .await,
+            convert::user,
+        )
+    }
+
+    async fn patch_user(&self, req: Request<pb::PatchUserRequest>) -> RpcResult<pb::User> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let id = parse_resource_id("user", &req.id)?;
+        let operations = req
+            .operations
+            .into_iter()
+            .map(convert::patch_from_pb)
+            .collect::<Result<Vec<_>, _>>()?;
+        reply(
+            ops::users::patch_user(
+                &self.db,
+                workspace_id,
+                id,
+                &operations,
+                req.expected_version,
+            )
+            .await,
+            convert::user,
+        )
+    }
+
+    async fn delete_user(
+        &self,
+        req: Request<pb::DeleteUserRequest>,
+    ) -> RpcResult<pb::DeleteUserResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let id = parse_resource_id("user", &req.id)?;
+        reply(
+            ops::users::delete_user(&self.db, workspace_id, id, req.expected_version).await,
+            |()| pb::DeleteUserResponse {},
+        )
+    }
+
+    async fn issue_token(
+        &self,
+        req: Request<pb::IssueTokenRequest>,
+    ) -> RpcResult<pb::IssueTokenResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let expires = req
+            .expires
+            .as_ref()
+            .map(convert::from_timestamp)
+            .transpose()?;
+        reply(
+            ops::tokens::issue_token(&self.db, workspace_id, &req.name, expires).await,
+            |(token, plaintext)| pb::IssueTokenResponse {
+                token: Some(convert::token(token)),
+                plaintext,
+            },
+        )
+    }
+
+    async fn list_tokens(
+        &self,
+        req: Request<pb::ListTokensRequest>,
+    ) -> RpcResult<pb::ListTokensResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        reply(
+            ops::tokens::list_tokens(&self.db, workspace_id).await,
+            |tokens| pb::ListTokensResponse {
+                tokens: tokens.into_iter().map(convert::token).collect(),
+            },
+        )
+    }
+
+    async fn revoke_token(&self, req: Request<pb::RevokeTokenRequest>) -> RpcResult<pb::Token> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let id = parse_resource_id("token", &req.id)?;
+        reply(
+            ops::tokens::revoke_token(&self.db, workspace_id, id).await,
+            convert::token,
+        )
+    }
+
+    async fn authenticate_token(
+        &self,
+        req: Request<pb::AuthenticateTokenRequest>,
+    ) -> RpcResult<pb::AuthenticateTokenResponse> {
+        let req = req.into_inner();
+        reply(
+            ops::tokens::authenticate(&self.db, &req.token).await,
+            |auth| pb::AuthenticateTokenResponse {
+                workspace_id: auth.workspace_id.to_string(),
+                token_id: auth.token_id.to_string(),
+                cache_for_millis: auth.cache_for.num_milliseconds(),
+            },
+        )
+    }
+}

@@ -1,0 +1,13 @@
+//! The directory: owns workspaces, users and tokens, enforces every rule, serves gRPC.
+//!
+//! Layers: `domain` (pure rules) ← `ops` (one transaction per operation) ← `grpc`
+//! (transport). `store` is the only module that knows SeaORM.
+
+pub mod config;
+pub mod domain;
+pub mod grpc;
+pub mod ops;
+pub mod store;
+pub mod telemetry;
+
+pub use grpc::serve;

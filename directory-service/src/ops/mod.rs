@@ -1,0 +1,12 @@
+//! One function per operation: opens the transaction, loads, applies the domain rules,
+//! writes, commits. Later steps (audit row, outbox event, derived roles and seats) join
+//! the same transaction here, in a fixed order.
+
+pub mod tokens;
+pub mod users;
+pub mod workspaces;
+
+/// Largest page a list returns, whatever the caller asks for.
+pub const MAX_PAGE_SIZE: u64 = 1000;
+/// Page size when the caller does not say.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;

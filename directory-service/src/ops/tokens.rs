@@ -1,0 +1,85 @@
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use crate::domain::tokens::{self as rules, MintedToken};
+use crate::domain::{DomainError, DomainResult};
+use crate::store::{self, Db, db_error, tokens::Token};
+
+pub async fn issue_token(
+    db: &Db,
+    workspace_id: Uuid,
+    name: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> DomainResult<(Token, String)> {
+    let now = Utc::now();
+    let name = rules::validate_token_name(name)?;
+    rules::validate_expiry(expires_at, now)?;
+    store::workspaces::find_by_id(db, workspace_id).await?;
+    let MintedToken {
+        prefix,
+        plaintext,
+        secret_hash,
+    } = rules::mint_token();
+    let token = store::tokens::insert(
+        db,
+        store::tokens::NewToken {
+            workspace_id,
+            name: &name,
+            prefix: &prefix,
+            secret_hash: &secret_hash,
+            expires_at,
+            now,
+        },
+    )
+    .await?;
+    Ok((token, plaintext))
+}
+
+pub async fn list_tokens(db: &Db, workspace_id: Uuid) -> DomainResult<Vec<Token>> {
+    store::workspaces::find_by_id(db, workspace_id).await?;
+    store::tokens::list(db, workspace_id).await
+}
+
+/// Revokes a token; revoking it again keeps the first revocation time.
+pub async fn revoke_token(db: &Db, workspace_id: Uuid, id: Uuid) -> DomainResult<Token> {
+    let tx = store::begin_write(db).await?;
+    let token = store::tokens::find_in_workspace(&tx, workspace_id, id).await?;
+    if token.revoked_at.is_some() {
+        return Ok(token);
+    }
+    let token = store::tokens::set_revoked(&tx, token, Utc::now()).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(token)
+}
+
+pub struct Authenticated {
+    pub workspace_id: Uuid,
+    pub token_id: Uuid,
+    pub cache_for: Duration,
+}
+
+/// Resolves a presented bearer token. Every failure is the same `Unauthenticated`, so a
+/// caller cannot tell an unknown token from a revoked one.
+pub async fn authenticate(db: &Db, presented: &str) -> DomainResult<Authenticated> {
+    let prefix = rules::prefix_of(presented).ok_or(DomainError::Unauthenticated)?;
+    let token = store::tokens::find_by_prefix(db, prefix)
+        .await?
+        .ok_or(DomainError::Unauthenticated)?;
+    let now = Utc::now();
+    if !rules::hash_matches(presented, &token.secret_hash)
+        || !rules::is_usable(token.revoked_at, token.expires_at, now)
+    {
+        return Err(DomainError::Unauthenticated);
+    }
+    let stale = token
+        .last_used_at
+        .is_none_or(|at| now - at >= rules::LAST_USED_RESOLUTION);
+    if stale {
+        store::tokens::touch_last_used(db, token.id, now).await?;
+    }
+    Ok(Authenticated {
+        workspace_id: token.workspace_id,
+        token_id: token.id,
+        cache_for: rules::auth_cache_duration(token.expires_at, now),
+    })
+}

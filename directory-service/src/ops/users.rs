@@ -1,0 +1,125 @@
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::domain::filter::Filter;
+use crate::domain::patch::{PatchOperation, apply_patch};
+use crate::domain::users::{User, UserProfile};
+use crate::domain::{DomainResult, check_version};
+use crate::store::{self, Db, db_error};
+
+pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> DomainResult<User> {
+    let profile = profile.validated()?;
+    let tx = store::begin_write(db).await?;
+    store::workspaces::find_by_id(&tx, workspace_id).await?;
+    let now = Utc::now();
+    let user = User {
+        id: Uuid::now_v7(),
+        workspace_id,
+        profile,
+        created: now,
+        last_modified: now,
+        version: 1,
+    };
+    let user = store::users::insert(&tx, &user).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(user)
+}
+
+pub async fn get_user(db: &Db, workspace_id: Uuid, id: Uuid) -> DomainResult<User> {
+    store::users::find(db, workspace_id, id, false).await
+}
+
+pub struct UserPage {
+    pub users: Vec<User>,
+    pub total_results: u64,
+    pub start_index: u64,
+}
+
+/// SCIM paging: `start_index` is 1-based (values below 1 mean 1); `count` 0 returns only
+/// the total; counts above `MAX_PAGE_SIZE` are clamped.
+pub async fn list_users(
+    db: &Db,
+    workspace_id: Uuid,
+    filter: Option<&Filter>,
+    start_index: i64,
+    count: Option<i64>,
+) -> DomainResult<UserPage> {
+    let start_index = start_index.max(1) as u64;
+    let count = count
+        .map_or(DEFAULT_PAGE_SIZE, |c| c.max(0) as u64)
+        .min(MAX_PAGE_SIZE);
+    let page = store::users::list(db, workspace_id, filter, start_index - 1, count).await?;
+    Ok(UserPage {
+        users: page.users,
+        total_results: page.total_results,
+        start_index,
+    })
+}
+
+pub async fn replace_user(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    profile: UserProfile,
+    expected_version: Option<i64>,
+) -> DomainResult<User> {
+    let profile = profile.validated()?;
+    update_user_with(db, workspace_id, id, expected_version, |_| Ok(profile)).await
+}
+
+pub async fn patch_user(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    operations: &[PatchOperation],
+    expected_version: Option<i64>,
+) -> DomainResult<User> {
+    update_user_with(db, workspace_id, id, expected_version, |current| {
+        apply_patch(current, operations)
+    })
+    .await
+}
+
+/// Loads and locks the user, computes its new profile, and writes it with a new version,
+/// all in one transaction. A change that alters nothing keeps the version and timestamp
+/// (Okta re-sends unchanged values with every update).
+async fn update_user_with(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    expected_version: Option<i64>,
+    change: impl FnOnce(&UserProfile) -> DomainResult<UserProfile>,
+) -> DomainResult<User> {
+    let tx = store::begin_write(db).await?;
+    let current = store::users::find(&tx, workspace_id, id, true).await?;
+    check_version(expected_version, current.version)?;
+    let profile = change(&current.profile)?;
+    if profile == current.profile {
+        tx.rollback().await.map_err(db_error)?;
+        return Ok(current);
+    }
+    let updated = User {
+        profile,
+        last_modified: Utc::now().max(current.last_modified),
+        version: current.version + 1,
+        ..current
+    };
+    let updated = store::users::update(&tx, &updated).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(updated)
+}
+
+pub async fn delete_user(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    expected_version: Option<i64>,
+) -> DomainResult<()> {
+    let tx = store::begin_write(db).await?;
+    let current = store::users::find(&tx, workspace_id, id, true).await?;
+    check_version(expected_version, current.version)?;
+    store::users::delete(&tx, workspace_id, id).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(())
+}

@@ -1,0 +1,24 @@
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::domain::DomainResult;
+use crate::domain::workspaces::{WorkspaceSlug, display_name_or_slug};
+use crate::store::{self, Db, workspaces::Workspace};
+
+pub async fn create_workspace(db: &Db, slug: &str, display_name: &str) -> DomainResult<Workspace> {
+    let slug = WorkspaceSlug::parse(slug)?;
+    let display_name = display_name_or_slug(display_name, &slug);
+    store::workspaces::insert(db, slug.as_str(), &display_name, Utc::now()).await
+}
+
+pub async fn get_workspace_by_id(db: &Db, id: Uuid) -> DomainResult<Workspace> {
+    store::workspaces::find_by_id(db, id).await
+}
+
+pub async fn get_workspace_by_slug(db: &Db, slug: &str) -> DomainResult<Workspace> {
+    store::workspaces::find_by_slug(db, slug).await
+}
+
+pub async fn list_workspaces(db: &Db) -> DomainResult<Vec<Workspace>> {
+    store::workspaces::list(db).await
+}

@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+/// A SCIM bearer token. Only a SHA-256 of the secret is kept.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "scim_tokens")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub name: String,
+    /// The public lookup prefix (`scim_XXXXXXXXXXXX`), unique.
+    #[sea_orm(unique)]
+    pub prefix: String,
+    /// Hex SHA-256 of the whole token.
+    pub secret_hash: String,
+    pub created_at: DateTimeUtc,
+    pub expires_at: Option<DateTimeUtc>,
+    pub last_used_at: Option<DateTimeUtc>,
+    pub revoked_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+/// One SCIM user. `profile` is the whole domain profile as JSON (the source of truth);
+/// the other attribute columns are indexed projections of it, written together with it.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub user_name: String,
+    /// `domain::users::user_name_key(user_name)`: unique per workspace.
+    pub user_name_key: String,
+    pub external_id: Option<String>,
+    pub display_name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub active: bool,
+    #[sea_orm(column_type = "JsonBinary")]
+    pub profile: Json,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub version: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+//! Schema migrations. They run on PostgreSQL and on SQLite, at start-up and through the
+//! `migrate` subcommand (a Kubernetes Job runs that before the Deployment rolls).
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_foundation::Migration)]
+    }
+}

@@ -1,0 +1,98 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
+};
+use uuid::Uuid;
+
+use super::db_error;
+use super::entity::scim_token;
+use crate::domain::{DomainError, DomainResult};
+
+pub type Token = scim_token::Model;
+
+pub struct NewToken<'a> {
+    pub workspace_id: Uuid,
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub secret_hash: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub now: DateTime<Utc>,
+}
+
+pub async fn insert(db: &impl ConnectionTrait, new: NewToken<'_>) -> DomainResult<Token> {
+    scim_token::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        workspace_id: Set(new.workspace_id),
+        name: Set(new.name.to_owned()),
+        prefix: Set(new.prefix.to_owned()),
+        secret_hash: Set(new.secret_hash.to_owned()),
+        created_at: Set(new.now),
+        expires_at: Set(new.expires_at),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(db)
+    .await
+    .map_err(db_error)
+}
+
+pub async fn list(db: &impl ConnectionTrait, workspace_id: Uuid) -> DomainResult<Vec<Token>> {
+    scim_token::Entity::find()
+        .filter(scim_token::Column::WorkspaceId.eq(workspace_id))
+        .order_by_asc(scim_token::Column::Id)
+        .all(db)
+        .await
+        .map_err(db_error)
+}
+
+pub async fn find_in_workspace(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> DomainResult<Token> {
+    scim_token::Entity::find_by_id(id)
+        .filter(scim_token::Column::WorkspaceId.eq(workspace_id))
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::NotFound(format!("token {id} not found in this workspace")))
+}
+
+pub async fn find_by_prefix(
+    db: &impl ConnectionTrait,
+    prefix: &str,
+) -> DomainResult<Option<Token>> {
+    scim_token::Entity::find()
+        .filter(scim_token::Column::Prefix.eq(prefix))
+        .one(db)
+        .await
+        .map_err(db_error)
+}
+
+pub async fn set_revoked(
+    db: &impl ConnectionTrait,
+    token: Token,
+    at: DateTime<Utc>,
+) -> DomainResult<Token> {
+    let mut active = token.into_active_model();
+    active.revoked_at = Set(Some(at));
+    active.update(db).await.map_err(db_error)
+}
+
+pub async fn touch_last_used(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> DomainResult<()> {
+    scim_token::Entity::update_many()
+        .col_expr(
+            scim_token::Column::LastUsedAt,
+            sea_orm::sea_query::Expr::value(at),
+        )
+        .filter(scim_token::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}

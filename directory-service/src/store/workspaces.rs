@@ -1,0 +1,53 @@
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+};
+use uuid::Uuid;
+
+use super::db_error;
+use super::entity::workspace;
+use crate::domain::{DomainError, DomainResult};
+
+pub type Workspace = workspace::Model;
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    slug: &str,
+    display_name: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<Workspace> {
+    workspace::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        slug: Set(slug.to_owned()),
+        display_name: Set(display_name.to_owned()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(db_error)
+}
+
+pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<Workspace> {
+    workspace::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::NotFound(format!("workspace {id} not found")))
+}
+
+pub async fn find_by_slug(db: &impl ConnectionTrait, slug: &str) -> DomainResult<Workspace> {
+    workspace::Entity::find()
+        .filter(workspace::Column::Slug.eq(slug))
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::NotFound(format!("workspace {slug:?} not found")))
+}
+
+pub async fn list(db: &impl ConnectionTrait) -> DomainResult<Vec<Workspace>> {
+    workspace::Entity::find()
+        .order_by_asc(workspace::Column::Slug)
+        .all(db)
+        .await
+        .map_err(db_error)
+}

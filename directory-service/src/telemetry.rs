@@ -1,0 +1,50 @@
+//! Tracing and OpenTelemetry. Spans are exported over OTLP when
+//! OTEL_EXPORTER_OTLP_ENDPOINT is set; a tracer provider is installed either way so trace
+//! ids exist and propagate from the gateway through to the database spans.
+
+use opentelemetry::global;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+pub fn init(service_name: &'static str) -> anyhow::Result<SdkTracerProvider> {
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(Resource::builder().with_service_name(service_name).build());
+    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+        builder = builder.with_batch_exporter(
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .build()?,
+        );
+    }
+    let provider = builder.build();
+    global::set_tracer_provider(provider.clone());
+    tracing_subscriber::registry()
+        .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name)))
+        .try_init()?;
+    Ok(provider)
+}
+
+/// One span per RPC, named after the method (never after ids), child of the caller's
+/// W3C trace context.
+pub fn grpc_request_span(req: &http::Request<()>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "grpc.request",
+        otel.name = %req.uri().path(),
+        otel.kind = "server",
+        rpc.system = "grpc",
+    );
+    let parent = global::get_text_map_propagator(|p| {
+        p.extract(&opentelemetry_http::HeaderExtractor(req.headers()))
+    });
+    let _ = span.set_parent(parent);
+    span
+}
