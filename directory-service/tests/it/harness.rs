@@ -1,0 +1,61 @@
+//! Databases for the storage suite: SQLite in memory, and a fresh PostgreSQL database per
+//! test on the server named by TEST_DATABASE_URL (`./scripts/test.sh` starts a throwaway
+//! one). With CI=true a missing Postgres fails the test instead of skipping it.
+
+use directory_service::store::{self, Db};
+use sea_orm::{ConnectionTrait, Database};
+
+pub async fn sqlite() -> Option<Db> {
+    let db = store::connect("sqlite::memory:")
+        .await
+        .expect("open sqlite");
+    store::migrate(&db).await.expect("migrate sqlite");
+    Some(db)
+}
+
+pub async fn postgres() -> Option<Db> {
+    let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true but TEST_DATABASE_URL is not set: Postgres tests must run in CI");
+        }
+        eprintln!("skipping Postgres: TEST_DATABASE_URL is not set (./scripts/test.sh sets it)");
+        return None;
+    };
+    let name = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(database_url(&server, "postgres"))
+        .await
+        .expect("connect to the Postgres maintenance database");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create the test database");
+    let db = store::connect(&database_url(&server, &name))
+        .await
+        .expect("connect to the test database");
+    store::migrate(&db).await.expect("migrate postgres");
+    Some(db)
+}
+
+/// `postgres://user@host:port[/anything][?params]` with the database replaced by `name`.
+pub fn database_url(server: &str, name: &str) -> String {
+    let (without_query, query) = server.split_once('?').map_or((server, ""), |(a, b)| (a, b));
+    let scheme_end = without_query.find("://").map_or(0, |i| i + 3);
+    let authority_end = without_query[scheme_end..]
+        .find('/')
+        .map_or(without_query.len(), |i| scheme_end + i);
+    let mut url = format!("{}/{name}", &without_query[..authority_end]);
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+#[test]
+fn database_url_replaces_only_the_database() {
+    assert_eq!(database_url("postgres://p@h:1", "x"), "postgres://p@h:1/x");
+    assert_eq!(
+        database_url("postgres://p@h:1/db?sslmode=disable", "x"),
+        "postgres://p@h:1/x?sslmode=disable"
+    );
+}

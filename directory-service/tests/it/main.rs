@@ -1,0 +1,40 @@
+//! One integration binary: the storage suite, run against SQLite and PostgreSQL.
+
+mod harness;
+mod suite;
+
+macro_rules! store_suite {
+    ($backend:ident: $($test:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    if let Some(db) = crate::harness::$backend().await {
+                        crate::suite::$test(&db).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! all_backends {
+    ($($test:ident),* $(,)?) => {
+        store_suite!(sqlite: $($test),*);
+        store_suite!(postgres: $($test),*);
+    };
+}
+
+all_backends!(
+    users_round_trip_with_non_ascii_json,
+    user_name_is_unique_per_workspace_case_insensitively,
+    filters_translate_to_sql,
+    unknown_filter_attributes_are_refused,
+    paging_is_stable_and_bounded,
+    failed_patch_changes_nothing,
+    unchanged_replace_keeps_the_version,
+    version_preconditions_are_enforced,
+    deleted_users_are_gone,
+    tokens_authenticate_until_revoked_or_expired,
+    workspace_slugs_are_unique,
+);
