@@ -1,0 +1,88 @@
+{{/* Names, labels and shared snippets. */}}
+
+{{- define "scim.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "scim.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "scim.directory.fullname" -}}
+{{- printf "%s-directory" (include "scim.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "scim.gateway.fullname" -}}
+{{- printf "%s-gateway" (include "scim.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "scim.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "scim.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* Selector labels; call with (dict "ctx" . "component" "directory"). */}}
+{{- define "scim.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "scim.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "scim.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- end -}}
+
+{{/* Name of the Secret with database-url and directory-credential. */}}
+{{- define "scim.secretName" -}}
+{{- if .Values.secrets.existingSecret -}}
+{{- .Values.secrets.existingSecret -}}
+{{- else if .Values.secrets.create -}}
+{{- include "scim.fullname" . -}}
+{{- else -}}
+{{- fail "set secrets.existingSecret to the name of a Secret with keys database-url and directory-credential, or set secrets.create=true with secrets.databaseUrl and secrets.directoryCredential" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "scim.env.databaseUrl" -}}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "scim.secretName" . }}
+      key: {{ .Values.secrets.databaseUrlKey }}
+{{- end -}}
+
+{{- define "scim.env.directoryCredential" -}}
+- name: DIRECTORY_CREDENTIAL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "scim.secretName" . }}
+      key: {{ .Values.secrets.directoryCredentialKey }}
+{{- end -}}
+
+{{- define "scim.env.common" -}}
+- name: RUST_LOG
+  value: {{ .Values.logLevel | quote }}
+{{- with .Values.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- end -}}
+
+{{/* Pod annotation that rolls the pods when a chart-managed Secret changes ("" if none). */}}
+{{- define "scim.secretChecksum" -}}
+{{- if and .Values.secrets.create (not .Values.secrets.existingSecret) -}}
+checksum/secret: {{ printf "%s|%s" .Values.secrets.databaseUrl .Values.secrets.directoryCredential | sha256sum }}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,267 @@
+#!/usr/bin/env python3
+"""Render the Helm chart offline for one set of values and check the result.
+
+    render.py CHART [--values FILE ...] [--expect-fail TEXT] [--kube-version 1.30.0]
+              [--helm-sdkpy-lib PATH/libhelm_sdkpy.so] [--print]
+
+Rendering engine:
+  * `helm` on PATH: `helm lint` + `helm template` (the normal way);
+  * otherwise helm-sdkpy's libhelm_sdkpy.so (Helm's Go code, shipped in a PyPI wheel).
+    It has no `template` call, so this script lints a temporary copy of the chart with
+    one extra template that includes every other template and `fail`s with the result;
+    Helm logs the fail message, and we read the manifests back from that log line.
+
+Checks on the rendered manifests:
+  * every document parses as YAML and validates against the Kubernetes JSON schemas of
+    --kube-version (kubernetes-validate, strict: unknown fields are errors);
+  * the chart's own promises (see check_chart_invariants).
+"""
+import argparse
+import ctypes
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+RELEASE = "test-release"
+NAMESPACE = "scim"
+
+
+def deep_merge(base, override):
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def render_with_helm(chart, values_files):
+    args = []
+    for f in values_files:
+        args += ["-f", f]
+    lint = subprocess.run(["helm", "lint", "--strict", chart, *args], capture_output=True, text=True)
+    if lint.returncode != 0:
+        return None, lint.stdout + lint.stderr
+    out = subprocess.run(
+        ["helm", "template", RELEASE, chart, "--namespace", NAMESPACE, *args],
+        capture_output=True, text=True,
+    )
+    if out.returncode != 0:
+        return None, out.stderr
+    return out.stdout, ""
+
+
+_SDKPY_CHILD = r"""
+import ctypes, sys
+lib = ctypes.CDLL(sys.argv[1])
+handle = ctypes.c_ulonglong()
+# A kubeconfig is required to create a configuration; lint never contacts the server.
+kubeconfig = (b"apiVersion: v1\nkind: Config\n"
+              b"clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+              b"users: [{name: u, user: {token: x}}]\n"
+              b"contexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n")
+if lib.helm_sdkpy_config_create(b"NAMESPACE", kubeconfig, None, None, ctypes.byref(handle)) != 0:
+    sys.exit("helm_sdkpy_config_create failed")
+out = ctypes.c_char_p()
+lib.helm_sdkpy_lint(handle, sys.argv[2].encode(), ctypes.byref(out))
+print(out.value.decode() if out.value else "")
+""".replace("NAMESPACE", NAMESPACE)
+
+
+def render_with_helm_sdkpy(chart, values_files, lib):
+    tmp = tempfile.mkdtemp(prefix="scim-chart-")
+    try:
+        copy = os.path.join(tmp, os.path.basename(os.path.normpath(chart)))
+        shutil.copytree(chart, copy)
+        values_path = os.path.join(copy, "values.yaml")
+        with open(values_path) as f:
+            values = yaml.safe_load(f) or {}
+        for vf in values_files:
+            with open(vf) as f:
+                deep_merge(values, yaml.safe_load(f) or {})
+        with open(values_path, "w") as f:
+            yaml.safe_dump(values, f)
+        templates = os.path.join(copy, "templates")
+        names = sorted(n for n in os.listdir(templates) if n.endswith(".yaml"))
+        with open(os.path.join(templates, "zz-render-all.yaml"), "w") as f:
+            f.write("{{- $all := list }}\n")
+            for n in names:
+                f.write('{{- $all = append $all (printf "# Source: %s\\n%s" "' + n
+                        + '" (include (print $.Template.BasePath "/' + n + '") $)) }}\n')
+            f.write('{{- fail (printf "RENDERED<<%s>>RENDERED" (join "\\n---\\n" $all)) }}\n')
+        proc = subprocess.run([sys.executable, "-c", _SDKPY_CHILD, lib, copy],
+                              capture_output=True, text=True)
+        log = proc.stderr
+        # In lint mode Helm does not stop at `fail`/`required`: it logs them
+        # ("funcMap fail message=..." / "missing required values message=...") and goes on.
+        rendered, errors = None, []
+        for m in re.finditer(r'(funcMap fail|missing required values) message="((?:[^"\\]|\\.)*)"', log):
+            msg = json.loads('"' + m.group(2) + '"')
+            if msg.startswith("RENDERED<<") and msg.endswith(">>RENDERED"):
+                rendered = msg[len("RENDERED<<"):-len(">>RENDERED")]
+            elif msg not in errors:
+                errors.append(msg)
+        if errors:
+            return None, "\n".join(errors)
+        if rendered is None:
+            return None, log + proc.stdout
+        return rendered, ""
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_chart_invariants(docs, values_files):
+    """What the chart promises, whatever the values."""
+    problems = []
+    by_kind = {}
+    for d in docs:
+        by_kind.setdefault(d["kind"], []).append(d)
+    deployments = {d["metadata"]["name"]: d for d in by_kind.get("Deployment", [])}
+    directory = next((d for n, d in deployments.items() if n.endswith("-directory")), None)
+    gateway = next((d for n, d in deployments.items() if n.endswith("-gateway")), None)
+    if not directory or not gateway:
+        return ["expected a directory and a gateway Deployment"]
+    job = next(iter(by_kind.get("Job", [])), None)
+
+    def container(dep):
+        return dep["spec"]["template"]["spec"]["containers"][0]
+
+    def env_names(c):
+        return {e["name"] for e in c.get("env", [])}
+
+    for dep in [directory, gateway] + ([job] if job else []):
+        spec = dep["spec"]["template"]["spec"]
+        c = spec["containers"][0]
+        sc = c.get("securityContext", {})
+        if not (spec.get("securityContext", {}).get("runAsNonRoot") and sc.get("readOnlyRootFilesystem")
+                and sc.get("capabilities", {}).get("drop") == ["ALL"]
+                and sc.get("allowPrivilegeEscalation") is False):
+            problems.append(f"{dep['metadata']['name']}: securityContext not locked down")
+        if "limits" not in c.get("resources", {}) or "requests" not in c.get("resources", {}):
+            problems.append(f"{dep['metadata']['name']}: resources requests/limits missing")
+
+    d = container(directory)
+    if d["command"] != ["/usr/local/bin/directory-service"] or d["args"][:3] != ["serve", "--listen", "0.0.0.0:50051"]:
+        problems.append(f"directory: unexpected command/args {d['command']} {d['args']}")
+    if not {"DATABASE_URL", "DIRECTORY_CREDENTIAL"} <= env_names(d):
+        problems.append("directory: DATABASE_URL / DIRECTORY_CREDENTIAL env missing")
+    for probe in ("readinessProbe", "livenessProbe"):
+        if d.get(probe, {}).get("grpc", {}).get("port") != 50051:
+            problems.append(f"directory: {probe} is not a gRPC probe on 50051")
+    skip_flag = "--skip-migrations" in d["args"]
+    skip_env = any(e["name"] == "DIRECTORY_SKIP_MIGRATIONS" and e.get("value") == "true" for e in d.get("env", []))
+    if bool(job) != skip_flag or bool(job) != skip_env:
+        problems.append("directory: --skip-migrations/DIRECTORY_SKIP_MIGRATIONS must be set exactly when the migration Job exists")
+    if job:
+        hooks = job["metadata"].get("annotations", {}).get("helm.sh/hook", "")
+        if set(hooks.split(",")) != {"pre-install", "pre-upgrade"}:
+            problems.append(f"migration Job: hook is {hooks!r}")
+        jc = container(job)
+        if jc["args"] != ["migrate"] or "DATABASE_URL" not in env_names(jc):
+            problems.append("migration Job: must run `directory-service migrate` with DATABASE_URL")
+
+    g = container(gateway)
+    directory_svc = next((s for s in by_kind.get("Service", []) if s["metadata"]["name"] == directory["metadata"]["name"]), None)
+    if not directory_svc:
+        problems.append("no Service for the directory")
+    expected_url = f"http://{directory['metadata']['name']}:50051"
+    if g["args"][:4] != ["--listen", "0.0.0.0:8080", "--directory-url", expected_url]:
+        problems.append(f"gateway: unexpected args {g['args']}")
+    if not {"DIRECTORY_CREDENTIAL", "PUBLIC_BASE_URL"} <= env_names(g):
+        problems.append("gateway: DIRECTORY_CREDENTIAL / PUBLIC_BASE_URL env missing")
+    for probe in ("readinessProbe", "livenessProbe"):
+        if g.get(probe, {}).get("httpGet", {}).get("path") != "/healthz":
+            problems.append(f"gateway: {probe} is not httpGet /healthz")
+
+    # Every secretKeyRef points at a Secret the chart renders or at the existingSecret value.
+    secrets = {s["metadata"]["name"] for s in by_kind.get("Secret", [])}
+    for s in by_kind.get("Secret", []):
+        if "pre-install" not in s["metadata"].get("annotations", {}).get("helm.sh/hook", ""):
+            problems.append("chart-created Secret must be a pre-install hook (the migration Job needs it)")
+    for dep in [directory, gateway] + ([job] if job else []):
+        for e in container(dep).get("env", []):
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            if ref and not secrets and ref["name"] == "":
+                problems.append(f"{dep['metadata']['name']}: empty Secret name")
+            if ref and secrets and ref["name"] not in secrets:
+                problems.append(f"{dep['metadata']['name']}: Secret {ref['name']} is not the chart's")
+    # Selectors match pod labels.
+    for dep in deployments.values():
+        sel = dep["spec"]["selector"]["matchLabels"]
+        labels = dep["spec"]["template"]["metadata"]["labels"]
+        if any(labels.get(k) != v for k, v in sel.items()):
+            problems.append(f"{dep['metadata']['name']}: selector does not match pod labels")
+    for svc in by_kind.get("Service", []) + by_kind.get("PodDisruptionBudget", []):
+        sel = svc["spec"]["selector"]
+        sel = sel.get("matchLabels", sel)
+        if not any(all(dep["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in sel.items())
+                   for dep in deployments.values()):
+            problems.append(f"{svc['kind']} {svc['metadata']['name']}: selector matches no Deployment")
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("chart")
+    ap.add_argument("--values", action="append", default=[])
+    ap.add_argument("--expect-fail", help="rendering must fail with a message containing this")
+    ap.add_argument("--kube-version", default="1.30.0")
+    ap.add_argument("--helm-sdkpy-lib")
+    ap.add_argument("--print", action="store_true", help="print the rendered manifests")
+    a = ap.parse_args()
+
+    if shutil.which("helm"):
+        engine = "helm"
+        text, err = render_with_helm(a.chart, a.values)
+    elif a.helm_sdkpy_lib:
+        engine = "helm-sdkpy"
+        text, err = render_with_helm_sdkpy(a.chart, a.values, a.helm_sdkpy_lib)
+    else:
+        sys.exit("no helm on PATH and no --helm-sdkpy-lib given")
+
+    label = ", ".join(os.path.basename(v) for v in a.values) or "chart defaults"
+    if a.expect_fail:
+        if text is None and a.expect_fail in err:
+            print(f"ok   [{engine}] {label}: fails as expected ({a.expect_fail!r})")
+            return 0
+        print(f"FAIL [{engine}] {label}: expected failure containing {a.expect_fail!r}, got: {err or 'success'}")
+        return 1
+    if text is None:
+        print(f"FAIL [{engine}] {label}: rendering failed:\n{err}")
+        return 1
+    if a.print:
+        print(text)
+
+    import kubernetes_validate  # imported late: only needed here
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d]
+    except yaml.YAMLError as e:
+        print(f"FAIL [{engine}] {label}: rendered output is not valid YAML (rerun with --print):\n{e}")
+        return 1
+    problems = []
+    for d in docs:
+        try:
+            kubernetes_validate.validate(d, a.kube_version, strict=True)
+        except Exception as e:  # ValidationError, InvalidSchemaError, ...
+            first_line = (getattr(e, "message", None) or str(e)).splitlines()[0]
+            path = "/".join(str(p) for p in getattr(e, "absolute_path", []) or [])
+            problems.append(f"{d.get('kind')} {d.get('metadata', {}).get('name')}: {path}: {first_line}")
+    problems += check_chart_invariants(docs, a.values)
+    kinds = ", ".join(sorted(f"{d['kind']}" for d in docs))
+    if problems:
+        print(f"FAIL [{engine}] {label}:")
+        for p in problems:
+            print(f"   - {p}")
+        return 1
+    print(f"ok   [{engine}] {label}: {len(docs)} objects valid for Kubernetes {a.kube_version} ({kinds})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

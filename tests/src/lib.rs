@@ -1,0 +1,318 @@
+//! Harness for the end-to-end tests: starts the real `directory-service` and
+//! `scim-gateway` binaries on port 0 against a fresh PostgreSQL database, and talks to
+//! them with a real HTTP client, the generated gRPC client and the real `scimctl`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use bytes::Bytes;
+use directory_proto::v1::{self as pb, directory_client::DirectoryClient};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// Directory of the workspace's built binaries (`target/<profile>`): the test executable
+/// lives in `target/<profile>/deps`.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    exe.parent().and_then(|deps| deps.parent()).expect("target dir").to_path_buf()
+}
+
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (./scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A fresh, empty PostgreSQL database on the server named by TEST_DATABASE_URL.
+pub async fn fresh_postgres_database() -> anyhow::Result<String> {
+    let server = std::env::var("TEST_DATABASE_URL").context(
+        "TEST_DATABASE_URL is not set: run ./scripts/test.sh, which starts a throwaway Postgres",
+    )?;
+    let name = format!("e2e_{}", uuid::Uuid::new_v4().simple());
+    let admin = Database::connect(database_url(&server, "postgres")).await?;
+    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    Ok(database_url(&server, &name))
+}
+
+/// `postgres://user@host:port[/db][?params]` with the database replaced by `name`.
+pub fn database_url(server: &str, name: &str) -> String {
+    let (without_query, query) = server.split_once('?').unwrap_or((server, ""));
+    let scheme_end = without_query.find("://").map_or(0, |i| i + 3);
+    let authority_end = without_query[scheme_end..]
+        .find('/')
+        .map_or(without_query.len(), |i| scheme_end + i);
+    let mut url = format!("{}/{name}", &without_query[..authority_end]);
+    if !query.is_empty() {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+/// A child process that is killed when dropped; its stderr is kept for failure messages.
+pub struct Process {
+    child: Child,
+    pub addr: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Process {
+    /// Spawns `command` and waits for its `LISTENING <addr>` line on stdout.
+    pub fn spawn(mut command: Command) -> anyhow::Result<Self> {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        let mut child = command.spawn().with_context(|| format!("spawning {command:?}"))?;
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err_pipe = child.stderr.take().expect("stderr piped");
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("LISTENING ") {
+                    let _ = tx.send(addr.trim().to_owned());
+                    break;
+                }
+            }
+            // Keep draining so the child never blocks on a full pipe.
+            for _ in lines {}
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => Ok(Self { child, addr, stderr }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                std::thread::sleep(Duration::from_millis(100));
+                bail!("{command:?} never printed LISTENING; stderr:\n{}", stderr.lock().unwrap())
+            }
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `timeout` for the process to exit on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub type Directory = DirectoryClient<InterceptedService<Channel, CredentialInterceptor>>;
+
+#[derive(Clone)]
+pub struct CredentialInterceptor(pub String);
+
+impl tonic::service::Interceptor for CredentialInterceptor {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert(
+            directory_proto::CREDENTIAL_METADATA_KEY,
+            self.0.parse().map_err(|_| tonic::Status::internal("bad credential"))?,
+        );
+        Ok(req)
+    }
+}
+
+/// The whole system: directory on a fresh Postgres database, gateway in front of it, one
+/// workspace and a SCIM token for it.
+pub struct Stack {
+    pub database_url: String,
+    pub credential: String,
+    pub directory: Process,
+    pub gateway: Process,
+    pub workspace_id: String,
+    pub token: String,
+    pub token_id: String,
+    http: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+    pub raw: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl Stack {
+    pub async fn start() -> anyhow::Result<Self> {
+        let database_url = fresh_postgres_database().await?;
+        Self::start_on(database_url).await
+    }
+
+    pub async fn start_on(database_url: String) -> anyhow::Result<Self> {
+        let credential = format!("test-credential-{}", uuid::Uuid::new_v4().simple());
+        let mut cmd = Command::new(bin("directory-service"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database_url])
+            .env("DIRECTORY_CREDENTIAL", &credential)
+            .env("RUST_LOG", "warn");
+        let directory = Process::spawn(cmd)?;
+        let mut cmd = Command::new(bin("scim-gateway"));
+        cmd.args(["--listen", "127.0.0.1:0", "--directory-url", &format!("http://{}", directory.addr)])
+            .env("DIRECTORY_CREDENTIAL", &credential)
+            .env("RUST_LOG", "warn");
+        let gateway = Process::spawn(cmd)?;
+        let mut stack = Self {
+            database_url,
+            credential,
+            directory,
+            gateway,
+            workspace_id: String::new(),
+            token: String::new(),
+            token_id: String::new(),
+            http: Client::builder(TokioExecutor::new()).build_http(),
+        };
+        let workspace = stack.new_workspace("acme").await?;
+        let (token_id, token) = stack.issue_token(&workspace, "e2e").await?;
+        stack.workspace_id = workspace;
+        stack.token = token;
+        stack.token_id = token_id;
+        Ok(stack)
+    }
+
+    pub async fn grpc(&self) -> anyhow::Result<Directory> {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", self.directory.addr))?
+            .connect()
+            .await?;
+        Ok(DirectoryClient::with_interceptor(channel, CredentialInterceptor(self.credential.clone())))
+    }
+
+    pub async fn new_workspace(&self, slug: &str) -> anyhow::Result<String> {
+        let ws = self
+            .grpc()
+            .await?
+            .create_workspace(pb::CreateWorkspaceRequest { slug: slug.into(), display_name: String::new() })
+            .await?
+            .into_inner();
+        Ok(ws.id)
+    }
+
+    /// Returns (token id, plaintext).
+    pub async fn issue_token(&self, workspace_id: &str, name: &str) -> anyhow::Result<(String, String)> {
+        let issued = self
+            .grpc()
+            .await?
+            .issue_token(pb::IssueTokenRequest {
+                workspace_id: workspace_id.into(),
+                name: name.into(),
+                expires: None,
+            })
+            .await?
+            .into_inner();
+        Ok((issued.token.ok_or_else(|| anyhow!("no token"))?.id, issued.plaintext))
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}/scim/v2", self.gateway.addr)
+    }
+
+    /// A SCIM request with this stack's token.
+    pub async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> Response {
+        let token = self.token.clone();
+        self.request(method, path, body.map(|b| b.to_string()), &[("authorization", &format!("Bearer {token}"))])
+            .await
+    }
+
+    /// A raw request: `path` is relative to the SCIM base URL; headers as given. A body is
+    /// sent as application/scim+json unless a content-type header is given.
+    pub async fn request(&self, method: &str, path: &str, body: Option<String>, headers: &[(&str, &str)]) -> Response {
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(format!("{}{}", self.base_url(), path));
+        let has_content_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+        if body.is_some() && !has_content_type {
+            builder = builder.header("content-type", SCIM_JSON);
+        }
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .expect("request");
+        let response = tokio::time::timeout(Duration::from_secs(30), self.http.request(request))
+            .await
+            .expect("gateway answered within 30 s")
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
+        let body = if raw.is_empty() { Value::Null } else { serde_json::from_str(&raw).unwrap_or(Value::Null) };
+        Response { status, headers, body, raw }
+    }
+
+    /// Runs the real `scimctl` against this stack's directory.
+    pub fn scimctl(&self, args: &[&str]) -> std::process::Output {
+        Command::new(bin("scimctl"))
+            .args(args)
+            .env("DIRECTORY_URL", format!("http://{}", self.directory.addr))
+            .env("DIRECTORY_CREDENTIAL", &self.credential)
+            .output()
+            .expect("run scimctl")
+    }
+}
+
+/// Asserts a SCIM error response (RFC 7644 §3.12) and returns its detail.
+#[track_caller]
+pub fn assert_scim_error(response: &Response, status: u16, scim_type: Option<&str>) -> String {
+    assert_eq!(response.status, status, "status; body: {}", response.raw);
+    assert_eq!(
+        response.body["schemas"],
+        serde_json::json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
+        "error schema; body: {}",
+        response.raw
+    );
+    assert_eq!(response.body["status"], Value::String(status.to_string()), "status as a string");
+    match scim_type {
+        Some(t) => assert_eq!(response.body["scimType"], t, "scimType; body: {}", response.raw),
+        None => assert!(response.body.get("scimType").is_none_or(Value::is_null), "no scimType; body: {}", response.raw),
+    }
+    response.body["detail"].as_str().unwrap_or_default().to_owned()
+}
