@@ -1,0 +1,221 @@
+//! The connection to the directory: one channel, the credential on every RPC, and RPC
+//! errors that keep the gRPC code and the `ErrorInfo` reason for the user.
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use directory_proto::CREDENTIAL_METADATA_KEY;
+use directory_proto::v1::directory_client::DirectoryClient;
+use tonic::metadata::AsciiMetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic_types::StatusExt as _;
+
+/// A directory client that sends the service credential with every call.
+pub type Client = DirectoryClient<InterceptedService<Channel, CredentialInterceptor>>;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Adds `x-directory-credential` to every request (nothing when no credential is given:
+/// the directory then answers UNAUTHENTICATED, which the error message explains).
+#[derive(Clone)]
+pub struct CredentialInterceptor {
+    credential: Option<AsciiMetadataValue>,
+}
+
+impl CredentialInterceptor {
+    pub fn new(credential: Option<&str>) -> anyhow::Result<Self> {
+        let credential = credential
+            .map(|raw| {
+                let mut value = AsciiMetadataValue::try_from(raw).map_err(|_| {
+                    anyhow::anyhow!(
+                        "the credential contains characters that cannot be sent in gRPC metadata (printable ASCII only)"
+                    )
+                })?;
+                value.set_sensitive(true);
+                Ok::<_, anyhow::Error>(value)
+            })
+            .transpose()?;
+        Ok(Self { credential })
+    }
+}
+
+impl tonic::service::Interceptor for CredentialInterceptor {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(credential) = &self.credential {
+            request
+                .metadata_mut()
+                .insert(CREDENTIAL_METADATA_KEY, credential.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// Connects eagerly, so an unreachable directory is reported before any RPC.
+pub async fn connect(url: &str, credential: Option<&str>) -> anyhow::Result<Client> {
+    let interceptor = CredentialInterceptor::new(credential)?;
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("invalid directory url {url:?}"))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT);
+    let channel = endpoint
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to the directory at {url}"))?;
+    Ok(DirectoryClient::with_interceptor(channel, interceptor))
+}
+
+/// A failed RPC. Displays as `<message> (grpc status NOT_FOUND, reason NOT_FOUND)`.
+#[derive(Debug)]
+pub struct RpcError {
+    status: tonic::Status,
+}
+
+impl RpcError {
+    pub fn code(&self) -> tonic::Code {
+        self.status.code()
+    }
+
+    /// `google.rpc.ErrorInfo.reason`, when the directory attached one.
+    pub fn reason(&self) -> Option<String> {
+        self.status
+            .get_details_error_info()
+            .map(|info| info.reason)
+            .filter(|reason| !reason.is_empty())
+    }
+}
+
+impl From<tonic::Status> for RpcError {
+    fn from(status: tonic::Status) -> Self {
+        Self { status }
+    }
+}
+
+impl fmt::Display for RpcError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = match self.status.message() {
+            "" => self.status.code().description(),
+            message => message,
+        };
+        write!(f, "{message} (grpc status {}", code_name(self.code()))?;
+        if let Some(reason) = self.reason() {
+            write!(f, ", reason {reason}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+impl std::error::Error for RpcError {}
+
+/// The canonical gRPC code names (as in `google.rpc.Code`).
+pub fn code_name(code: tonic::Code) -> &'static str {
+    use tonic::Code;
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// Shorthand for turning a tonic result into an anyhow result with context.
+pub trait RpcResultExt<T> {
+    /// `what` names the operation, e.g. `create workspace "acme"`.
+    fn rpc_context(self, what: impl FnOnce() -> String) -> anyhow::Result<T>;
+}
+
+impl<T> RpcResultExt<T> for Result<tonic::Response<T>, tonic::Status> {
+    fn rpc_context(self, what: impl FnOnce() -> String) -> anyhow::Result<T> {
+        self.map(tonic::Response::into_inner)
+            .map_err(RpcError::from)
+            .with_context(what)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::service::Interceptor as _;
+    use tonic_types::ErrorDetails;
+
+    #[test]
+    fn interceptor_sends_the_credential_as_metadata() {
+        let mut interceptor = CredentialInterceptor::new(Some("s3cret")).unwrap();
+        let request = interceptor.call(tonic::Request::new(())).unwrap();
+        assert_eq!(
+            request.metadata().get("x-directory-credential").unwrap(),
+            "s3cret"
+        );
+    }
+
+    #[test]
+    fn interceptor_without_credential_sends_nothing() {
+        let mut interceptor = CredentialInterceptor::new(None).unwrap();
+        let request = interceptor.call(tonic::Request::new(())).unwrap();
+        assert!(request.metadata().get(CREDENTIAL_METADATA_KEY).is_none());
+    }
+
+    #[test]
+    fn credential_with_newline_is_rejected() {
+        assert!(CredentialInterceptor::new(Some("a\nb")).is_err());
+    }
+
+    #[test]
+    fn rpc_error_shows_message_code_and_reason() {
+        let status = tonic::Status::with_error_details(
+            tonic::Code::AlreadyExists,
+            "user name already taken",
+            ErrorDetails::with_error_info("UNIQUENESS", "directory.v1", []),
+        );
+        let error = RpcError::from(status);
+        assert_eq!(error.code(), tonic::Code::AlreadyExists);
+        assert_eq!(error.reason().as_deref(), Some("UNIQUENESS"));
+        assert_eq!(
+            error.to_string(),
+            "user name already taken (grpc status ALREADY_EXISTS, reason UNIQUENESS)"
+        );
+    }
+
+    #[test]
+    fn rpc_error_without_details_or_message_uses_code_description() {
+        let error = RpcError::from(tonic::Status::new(tonic::Code::NotFound, ""));
+        assert_eq!(error.reason(), None);
+        assert_eq!(
+            error.to_string(),
+            "Some requested entity was not found (grpc status NOT_FOUND)"
+        );
+    }
+
+    #[test]
+    fn rpc_context_prefixes_the_operation() {
+        let result: Result<tonic::Response<()>, _> =
+            Err(tonic::Status::permission_denied("wrong workspace"));
+        let error = result.rpc_context(|| "list tokens".to_owned()).unwrap_err();
+        assert_eq!(
+            format!("{error:#}"),
+            "list tokens: wrong workspace (grpc status PERMISSION_DENIED)"
+        );
+        assert_eq!(
+            error.downcast_ref::<RpcError>().unwrap().code(),
+            tonic::Code::PermissionDenied
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! `scimctl user ...`: read-only views of a workspace's users.
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand};
+use directory_proto::v1;
+use serde::Serialize;
+
+use crate::client::{Client, RpcResultExt as _};
+use crate::commands::workspaces::resolve_workspace;
+use crate::output::{self, OutputFormat, TableRow};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// List the users of a workspace
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Workspace slug or id
+    #[arg(long)]
+    pub workspace: String,
+    /// Only the user with this userName (case-insensitive, as in SCIM `userName eq "..."`)
+    #[arg(long, value_name = "USER_NAME")]
+    pub filter_user_name: Option<String>,
+    /// 1-based index of the first user to show
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+    pub start_index: i64,
+    /// Maximum number of users to show (default: the server's page size)
+    #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
+    pub count: Option<i64>,
+}
+
+pub async fn run(
+    client: &mut Client,
+    command: UserCommand,
+    format: OutputFormat,
+) -> anyhow::Result<String> {
+    match command {
+        UserCommand::List(args) => {
+            let workspace = resolve_workspace(client, &args.workspace).await?;
+            let response = client
+                .list_users(list_users_request(workspace.id, &args))
+                .await
+                .rpc_context(|| format!("list users of workspace {:?}", workspace.slug))?;
+            render_user_list(format, &UserListView::from(response))
+        }
+    }
+}
+
+pub fn list_users_request(workspace_id: String, args: &ListArgs) -> v1::ListUsersRequest {
+    v1::ListUsersRequest {
+        workspace_id,
+        filter: args.filter_user_name.as_deref().map(user_name_filter),
+        start_index: args.start_index,
+        count: args.count,
+    }
+}
+
+/// `userName eq "<user_name>"` as a typed filter.
+pub fn user_name_filter(user_name: &str) -> v1::Filter {
+    v1::Filter {
+        node: Some(v1::filter::Node::Compare(v1::Comparison {
+            path: Some(v1::AttributePath {
+                schema: String::new(),
+                attribute: "userName".to_owned(),
+                sub_attribute: String::new(),
+            }),
+            op: v1::CompareOp::Eq as i32,
+            value: Some(v1::FilterValue {
+                kind: Some(v1::filter_value::Kind::StringValue(user_name.to_owned())),
+            }),
+        })),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EmailView {
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub primary: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub workspace_id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub external_id: Option<String>,
+    pub emails: Vec<EmailView>,
+    #[serde(serialize_with = "output::serialize_timestamp")]
+    pub created: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "output::serialize_timestamp")]
+    pub last_modified: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+impl From<v1::User> for UserView {
+    fn from(user: v1::User) -> Self {
+        let attributes = user.attributes.unwrap_or_default();
+        Self {
+            id: user.id,
+            workspace_id: user.workspace_id,
+            user_name: attributes.user_name,
+            display_name: attributes.display_name,
+            active: attributes.active,
+            external_id: attributes.external_id,
+            emails: attributes
+                .emails
+                .into_iter()
+                .map(|email| EmailView {
+                    value: email.value,
+                    kind: email.r#type,
+                    primary: email.primary,
+                })
+                .collect(),
+            created: output::timestamp(user.created.as_ref()),
+            last_modified: output::timestamp(user.last_modified.as_ref()),
+            version: user.version,
+        }
+    }
+}
+
+impl TableRow for UserView {
+    const HEADERS: &'static [&'static str] = &[
+        "id",
+        "user_name",
+        "display_name",
+        "active",
+        "external_id",
+        "emails",
+    ];
+    fn cells(&self) -> Vec<String> {
+        let emails: Vec<&str> = self.emails.iter().map(|e| e.value.as_str()).collect();
+        vec![
+            self.id.clone(),
+            self.user_name.clone(),
+            output::text_cell(self.display_name.as_deref()),
+            self.active.to_string(),
+            output::text_cell(self.external_id.as_deref()),
+            output::text_cell(Some(&emails.join(", "))),
+        ]
+    }
+}
+
+/// One page of users. JSON: `{"total_results": .., "start_index": .., "users": [..]}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserListView {
+    pub total_results: i64,
+    pub start_index: i64,
+    pub users: Vec<UserView>,
+}
+
+impl From<v1::ListUsersResponse> for UserListView {
+    fn from(response: v1::ListUsersResponse) -> Self {
+        Self {
+            total_results: response.total_results,
+            start_index: response.start_index,
+            users: response.users.into_iter().map(UserView::from).collect(),
+        }
+    }
+}
+
+pub fn render_user_list(format: OutputFormat, list: &UserListView) -> anyhow::Result<String> {
+    match format {
+        OutputFormat::Json => output::render_json(list),
+        OutputFormat::Table => {
+            let mut text = output::render_list(format, &list.users)?;
+            text.push_str(&page_summary(list));
+            Ok(text)
+        }
+    }
+}
+
+fn page_summary(list: &UserListView) -> String {
+    let shown = i64::try_from(list.users.len()).unwrap_or(i64::MAX);
+    if list.total_results == 0 {
+        return "no users\n".to_owned();
+    }
+    if shown == 0 {
+        return format!(
+            "{} users in total, none shown from start index {}\n",
+            list.total_results, list.start_index
+        );
+    }
+    let first = list.start_index.max(1);
+    format!(
+        "users {first}-{} of {}\n",
+        first.saturating_add(shown - 1),
+        list.total_results
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn user(id: &str, user_name: &str, emails: &[&str]) -> v1::User {
+        v1::User {
+            id: id.into(),
+            workspace_id: "ws-1".into(),
+            attributes: Some(v1::UserAttributes {
+                user_name: user_name.into(),
+                display_name: Some(format!("{user_name} display")),
+                active: true,
+                external_id: None,
+                emails: emails
+                    .iter()
+                    .enumerate()
+                    .map(|(index, value)| v1::MultiValue {
+                        value: (*value).into(),
+                        r#type: Some("work".into()),
+                        primary: index == 0,
+                        display: None,
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+            created: Some(prost_types::Timestamp {
+                seconds: 1_735_689_600,
+                nanos: 0,
+            }),
+            last_modified: None,
+            version: 3,
+        }
+    }
+
+    #[test]
+    fn user_name_filter_is_a_typed_eq_comparison() {
+        let filter = user_name_filter("bjensen@example.com");
+        let Some(v1::filter::Node::Compare(comparison)) = filter.node else {
+            panic!("expected a comparison, got {filter:?}");
+        };
+        let path = comparison.path.unwrap();
+        assert_eq!(path.schema, "");
+        assert_eq!(path.attribute, "userName");
+        assert_eq!(path.sub_attribute, "");
+        assert_eq!(comparison.op, v1::CompareOp::Eq as i32);
+        assert_eq!(
+            comparison.value.unwrap().kind,
+            Some(v1::filter_value::Kind::StringValue(
+                "bjensen@example.com".into()
+            ))
+        );
+    }
+
+    #[derive(Parser)]
+    struct TestCli {
+        #[command(flatten)]
+        args: ListArgs,
+    }
+
+    #[test]
+    fn request_carries_paging_and_optional_filter() {
+        let args = TestCli::parse_from(["t", "--workspace", "acme"]).args;
+        let request = list_users_request("ws-1".into(), &args);
+        assert_eq!(request.workspace_id, "ws-1");
+        assert_eq!(request.filter, None);
+        assert_eq!(request.start_index, 1);
+        assert_eq!(request.count, None);
+
+        let args = TestCli::parse_from([
+            "t",
+            "--workspace",
+            "acme",
+            "--filter-user-name",
+            "bjensen",
+            "--start-index",
+            "11",
+            "--count",
+            "10",
+        ])
+        .args;
+        let request = list_users_request("ws-1".into(), &args);
+        assert_eq!(request.filter, Some(user_name_filter("bjensen")));
+        assert_eq!(request.start_index, 11);
+        assert_eq!(request.count, Some(10));
+
+        assert!(TestCli::try_parse_from(["t", "--workspace", "a", "--start-index", "0"]).is_err());
+        assert!(TestCli::try_parse_from(["t", "--workspace", "a", "--count", "-1"]).is_err());
+    }
+
+    fn page() -> UserListView {
+        UserListView::from(v1::ListUsersResponse {
+            users: vec![
+                user(
+                    "u-1",
+                    "bjensen",
+                    &["bjensen@example.com", "babs@home.example"],
+                ),
+                user("u-2", "jsmith", &[]),
+            ],
+            total_results: 7,
+            start_index: 3,
+        })
+    }
+
+    #[test]
+    fn user_table_has_the_columns_and_a_page_summary() {
+        let table = render_user_list(OutputFormat::Table, &page()).unwrap();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            [
+                "ID",
+                "USER_NAME",
+                "DISPLAY_NAME",
+                "ACTIVE",
+                "EXTERNAL_ID",
+                "EMAILS"
+            ]
+        );
+        assert!(lines[1].starts_with("u-1"));
+        assert!(lines[1].contains("bjensen display"));
+        assert!(lines[1].ends_with("bjensen@example.com, babs@home.example"));
+        assert!(lines[2].starts_with("u-2"));
+        assert!(lines[2].ends_with('-'));
+        assert_eq!(lines[3], "users 3-4 of 7");
+        assert_eq!(lines.len(), 4);
+    }
+
+    #[test]
+    fn user_json_includes_total_results_and_users() {
+        let json: serde_json::Value =
+            serde_json::from_str(&render_user_list(OutputFormat::Json, &page()).unwrap()).unwrap();
+        assert_eq!(json["total_results"], 7);
+        assert_eq!(json["start_index"], 3);
+        assert_eq!(json["users"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            json["users"][0],
+            serde_json::json!({
+                "id": "u-1",
+                "workspace_id": "ws-1",
+                "user_name": "bjensen",
+                "display_name": "bjensen display",
+                "active": true,
+                "external_id": null,
+                "emails": [
+                    {"value": "bjensen@example.com", "type": "work", "primary": true},
+                    {"value": "babs@home.example", "type": "work", "primary": false}
+                ],
+                "created": "2025-01-01T00:00:00Z",
+                "last_modified": null,
+                "version": 3
+            })
+        );
+    }
+
+    #[test]
+    fn empty_page_summary() {
+        let list = UserListView {
+            total_results: 5,
+            start_index: 10,
+            users: Vec::new(),
+        };
+        assert_eq!(
+            page_summary(&list),
+            "5 users in total, none shown from start index 10\n"
+        );
+        let list = UserListView {
+            total_results: 0,
+            start_index: 1,
+            users: Vec::new(),
+        };
+        assert_eq!(page_summary(&list), "no users\n");
+    }
+}

@@ -1,0 +1,231 @@
+//! `scimctl workspace ...` and the `--workspace <slug-or-id>` resolution shared by the
+//! other commands.
+
+use chrono::{DateTime, Utc};
+use clap::Subcommand;
+use directory_proto::v1;
+use serde::Serialize;
+
+use crate::client::{Client, RpcResultExt as _};
+use crate::output::{self, OutputFormat, TableRow};
+
+#[derive(Debug, Subcommand)]
+pub enum WorkspaceCommand {
+    /// Create a workspace (a tenant)
+    Create {
+        /// Unique handle: lowercase letters, digits and '-'
+        slug: String,
+        /// Human-readable name
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List all workspaces
+    List,
+}
+
+pub async fn run(
+    client: &mut Client,
+    command: WorkspaceCommand,
+    format: OutputFormat,
+) -> anyhow::Result<String> {
+    match command {
+        WorkspaceCommand::Create { slug, display_name } => {
+            let workspace = client
+                .create_workspace(v1::CreateWorkspaceRequest {
+                    slug: slug.clone(),
+                    display_name: display_name.unwrap_or_default(),
+                })
+                .await
+                .rpc_context(|| format!("create workspace {slug:?}"))?;
+            output::render_one(format, &WorkspaceView::from(workspace))
+        }
+        WorkspaceCommand::List => {
+            let response = client
+                .list_workspaces(v1::ListWorkspacesRequest {})
+                .await
+                .rpc_context(|| "list workspaces".to_owned())?;
+            let views: Vec<WorkspaceView> = response
+                .workspaces
+                .into_iter()
+                .map(WorkspaceView::from)
+                .collect();
+            output::render_list(format, &views)
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkspaceView {
+    pub id: String,
+    pub slug: String,
+    pub display_name: String,
+    #[serde(serialize_with = "output::serialize_timestamp")]
+    pub created: Option<DateTime<Utc>>,
+}
+
+impl From<v1::Workspace> for WorkspaceView {
+    fn from(workspace: v1::Workspace) -> Self {
+        Self {
+            created: output::timestamp(workspace.created.as_ref()),
+            id: workspace.id,
+            slug: workspace.slug,
+            display_name: workspace.display_name,
+        }
+    }
+}
+
+impl TableRow for WorkspaceView {
+    const HEADERS: &'static [&'static str] = &["id", "slug", "display_name", "created"];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.id.clone(),
+            self.slug.clone(),
+            output::text_cell(Some(&self.display_name)),
+            output::timestamp_cell(self.created.as_ref()),
+        ]
+    }
+}
+
+/// What `--workspace` names: an id when it is a UUID, otherwise a slug.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkspaceRef {
+    Id(String),
+    Slug(String),
+}
+
+impl WorkspaceRef {
+    pub fn parse(reference: &str) -> anyhow::Result<Self> {
+        let reference = reference.trim();
+        if reference.is_empty() {
+            anyhow::bail!("--workspace must not be empty");
+        }
+        Ok(if is_hyphenated_uuid(reference) {
+            Self::Id(reference.to_ascii_lowercase())
+        } else {
+            Self::Slug(reference.to_owned())
+        })
+    }
+
+    pub fn get_request(&self) -> v1::GetWorkspaceRequest {
+        match self {
+            Self::Id(id) => v1::GetWorkspaceRequest {
+                id: id.clone(),
+                slug: String::new(),
+            },
+            Self::Slug(slug) => v1::GetWorkspaceRequest {
+                id: String::new(),
+                slug: slug.clone(),
+            },
+        }
+    }
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hex digits. Only the hyphenated form counts:
+/// a 32-digit slug is a legal slug.
+fn is_hyphenated_uuid(text: &str) -> bool {
+    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == GROUPS.len()
+        && groups
+            .iter()
+            .zip(GROUPS)
+            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Looks the workspace up (by id or slug) so that a typo fails with NOT_FOUND before any
+/// other call, and returns it.
+pub async fn resolve_workspace(
+    client: &mut Client,
+    reference: &str,
+) -> anyhow::Result<v1::Workspace> {
+    let workspace_ref = WorkspaceRef::parse(reference)?;
+    client
+        .get_workspace(workspace_ref.get_request())
+        .await
+        .rpc_context(|| format!("look up workspace {reference:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_is_an_id_and_anything_else_a_slug() {
+        assert_eq!(
+            WorkspaceRef::parse("0190F5A2-7B3C-7D4E-8F60-123456789ABC").unwrap(),
+            WorkspaceRef::Id("0190f5a2-7b3c-7d4e-8f60-123456789abc".into())
+        );
+        assert_eq!(
+            WorkspaceRef::parse("acme").unwrap(),
+            WorkspaceRef::Slug("acme".into())
+        );
+        // Simple (unhyphenated) form and near-misses are slugs.
+        for slug in [
+            "0190f5a27b3c7d4e8f60123456789abc",
+            "0190f5a2-7b3c-7d4e-8f60-123456789ab",
+            "0190f5a2-7b3c-7d4e-8f60-123456789abg",
+            "acme-prod-eu-west-1",
+        ] {
+            assert_eq!(
+                WorkspaceRef::parse(slug).unwrap(),
+                WorkspaceRef::Slug(slug.into()),
+                "{slug}"
+            );
+        }
+        assert!(WorkspaceRef::parse("  ").is_err());
+    }
+
+    #[test]
+    fn get_request_sets_exactly_one_field() {
+        let by_id = WorkspaceRef::Id("0190f5a2-7b3c-7d4e-8f60-123456789abc".into()).get_request();
+        assert_eq!(by_id.id, "0190f5a2-7b3c-7d4e-8f60-123456789abc");
+        assert_eq!(by_id.slug, "");
+        let by_slug = WorkspaceRef::Slug("acme".into()).get_request();
+        assert_eq!(by_slug.id, "");
+        assert_eq!(by_slug.slug, "acme");
+    }
+
+    fn acme() -> v1::Workspace {
+        v1::Workspace {
+            id: "0190f5a2-7b3c-7d4e-8f60-123456789abc".into(),
+            slug: "acme".into(),
+            display_name: "Acme Corp".into(),
+            created: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn workspace_json_has_stable_keys() {
+        let json = output::render_one(OutputFormat::Json, &WorkspaceView::from(acme())).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "id": "0190f5a2-7b3c-7d4e-8f60-123456789abc",
+                "slug": "acme",
+                "display_name": "Acme Corp",
+                "created": "2023-11-14T22:13:20Z"
+            })
+        );
+    }
+
+    #[test]
+    fn workspace_table_lists_each_workspace() {
+        let mut other = acme();
+        other.slug = "beta".into();
+        other.display_name = String::new();
+        other.created = None;
+        let views = vec![WorkspaceView::from(acme()), WorkspaceView::from(other)];
+        let table = output::render_list(OutputFormat::Table, &views).unwrap();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("ID "));
+        assert!(lines[0].contains("SLUG"));
+        assert!(lines[1].contains("acme") && lines[1].contains("Acme Corp"));
+        assert!(lines[1].ends_with("2023-11-14T22:13:20Z"));
+        assert!(lines[2].contains("beta") && lines[2].ends_with('-'));
+    }
+}

@@ -1,0 +1,308 @@
+//! `scimctl`: the admin CLI of the SCIM provisioning service. Talks to the directory over
+//! gRPC only (never to a database), and `scimctl up` runs the whole local stack.
+
+pub mod client;
+pub mod commands;
+pub mod output;
+
+use std::io::Write as _;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::commands::tokens::TokenCommand;
+use crate::commands::up::UpArgs;
+use crate::commands::users::UserCommand;
+use crate::commands::workspaces::WorkspaceCommand;
+use crate::output::OutputFormat;
+
+#[derive(Debug, Parser)]
+#[command(name = "scimctl", version, about = "Administer the SCIM directory")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// gRPC URL of the directory service
+    #[arg(
+        long,
+        env = "DIRECTORY_URL",
+        default_value = "http://127.0.0.1:50051",
+        global = true
+    )]
+    pub directory_url: String,
+    /// Internal service credential, sent as `x-directory-credential` on every call
+    #[arg(
+        long,
+        env = "DIRECTORY_CREDENTIAL",
+        hide_env_values = true,
+        global = true
+    )]
+    pub credential: Option<String>,
+    /// Output format
+    #[arg(
+        long,
+        env = "SCIMCTL_OUTPUT",
+        value_enum,
+        default_value_t = OutputFormat::Table,
+        global = true
+    )]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage workspaces (tenants)
+    #[command(subcommand, alias = "workspaces")]
+    Workspace(WorkspaceCommand),
+    /// Manage SCIM bearer tokens
+    #[command(subcommand, alias = "tokens")]
+    Token(TokenCommand),
+    /// Inspect users
+    #[command(subcommand, alias = "users")]
+    User(UserCommand),
+    /// Run directory-service and scim-gateway locally, with a workspace and a token
+    Up(UpArgs),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let Cli { global, command } = cli;
+    let credential = global
+        .credential
+        .as_deref()
+        .filter(|credential| !credential.is_empty());
+    let format = global.output;
+    let text = match command {
+        Command::Up(args) => return commands::up::run(args, credential, format).await,
+        command => {
+            let mut client = client::connect(&global.directory_url, credential).await?;
+            let result = match command {
+                Command::Workspace(command) => {
+                    commands::workspaces::run(&mut client, command, format).await
+                }
+                Command::Token(command) => {
+                    commands::tokens::run(&mut client, command, format).await
+                }
+                Command::User(command) => commands::users::run(&mut client, command, format).await,
+                Command::Up(_) => unreachable!("handled above"),
+            };
+            result.map_err(|error| explain_missing_credential(error, credential.is_none()))?
+        }
+    };
+    write_stdout(&text)
+}
+
+/// UNAUTHENTICATED without a credential almost always means the flag was forgotten.
+fn explain_missing_credential(error: anyhow::Error, credential_missing: bool) -> anyhow::Error {
+    let unauthenticated = error
+        .downcast_ref::<client::RpcError>()
+        .is_some_and(|rpc| rpc.code() == tonic::Code::Unauthenticated);
+    if unauthenticated && credential_missing {
+        anyhow::anyhow!(
+            "{}\nhint: no credential was given; pass --credential or set DIRECTORY_CREDENTIAL",
+            error_message(&error)
+        )
+    } else {
+        error
+    }
+}
+
+/// The error and its causes joined by `: `, without the repetitions transport errors
+/// bring (`tcp connect error: tcp connect error: ...`).
+pub fn error_message(error: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if parts.last() != Some(&text) {
+            parts.push(text);
+        }
+    }
+    parts.join(": ")
+}
+
+/// A closed pipe (`scimctl ... | head`) is not an error.
+fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => Ok(result?),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_flags_work_after_the_subcommand() {
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "token",
+            "list",
+            "--workspace",
+            "acme",
+            "--output",
+            "json",
+            "--directory-url",
+            "http://10.0.0.1:50051",
+            "--credential",
+            "s3cret",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.output, OutputFormat::Json);
+        assert_eq!(cli.global.directory_url, "http://10.0.0.1:50051");
+        assert_eq!(cli.global.credential.as_deref(), Some("s3cret"));
+        assert!(matches!(
+            cli.command,
+            Command::Token(TokenCommand::List { ref workspace }) if workspace == "acme"
+        ));
+    }
+
+    #[test]
+    fn token_issue_parses_expiry_and_rejects_both_forms() {
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "token",
+            "issue",
+            "--workspace",
+            "acme",
+            "--name",
+            "okta",
+            "--expires-in",
+            "30d",
+        ])
+        .unwrap();
+        let Command::Token(TokenCommand::Issue(args)) = cli.command else {
+            panic!("expected token issue");
+        };
+        assert_eq!(
+            args.expires_in,
+            Some(std::time::Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(args.expires_at, None);
+
+        let both = Cli::try_parse_from([
+            "scimctl",
+            "token",
+            "issue",
+            "--workspace",
+            "acme",
+            "--name",
+            "okta",
+            "--expires-in",
+            "30d",
+            "--expires-at",
+            "2030-01-01T00:00:00Z",
+        ]);
+        assert_eq!(
+            both.unwrap_err().kind(),
+            clap::error::ErrorKind::ArgumentConflict
+        );
+        let bad = Cli::try_parse_from([
+            "scimctl",
+            "token",
+            "issue",
+            "--workspace",
+            "a",
+            "--name",
+            "n",
+            "--expires-in",
+            "soon",
+        ]);
+        assert_eq!(
+            bad.unwrap_err().kind(),
+            clap::error::ErrorKind::ValueValidation
+        );
+    }
+
+    #[test]
+    fn up_defaults() {
+        let cli = Cli::try_parse_from(["scimctl", "up"]).unwrap();
+        let Command::Up(args) = cli.command else {
+            panic!("expected up");
+        };
+        assert_eq!(args.data_dir, std::path::PathBuf::from("./data"));
+        assert_eq!(args.directory_listen, "127.0.0.1:50051");
+        assert_eq!(args.gateway_listen, "127.0.0.1:8080");
+        assert_eq!(args.workspace, "default");
+        assert_eq!(args.bin_dir, None);
+    }
+
+    #[test]
+    fn plural_aliases_and_revoke_positional() {
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "tokens",
+            "revoke",
+            "--workspace",
+            "acme",
+            "tok-1",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Token(TokenCommand::Revoke { ref token_id, .. }) if token_id == "tok-1"
+        ));
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "workspace",
+            "create",
+            "acme",
+            "--display-name",
+            "Acme Corp",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Workspace(WorkspaceCommand::Create { ref slug, ref display_name })
+                if slug == "acme" && display_name.as_deref() == Some("Acme Corp")
+        ));
+    }
+
+    #[test]
+    fn unauthenticated_without_credential_gets_a_hint() {
+        use anyhow::Context as _;
+        let error = || {
+            Err::<(), _>(client::RpcError::from(tonic::Status::unauthenticated(
+                "missing credential",
+            )))
+            .context("list workspaces")
+            .unwrap_err()
+        };
+        assert_eq!(
+            error_message(&explain_missing_credential(error(), true)),
+            "list workspaces: missing credential (grpc status UNAUTHENTICATED)\n\
+             hint: no credential was given; pass --credential or set DIRECTORY_CREDENTIAL"
+        );
+        assert_eq!(
+            error_message(&explain_missing_credential(error(), false)),
+            "list workspaces: missing credential (grpc status UNAUTHENTICATED)"
+        );
+    }
+
+    #[test]
+    fn error_message_drops_repeated_causes() {
+        let error = anyhow::anyhow!("Connection refused (os error 111)")
+            .context("tcp connect error")
+            .context("tcp connect error")
+            .context("transport error")
+            .context("cannot connect to the directory at http://127.0.0.1:1");
+        assert_eq!(
+            error_message(&error),
+            "cannot connect to the directory at http://127.0.0.1:1: transport error: \
+             tcp connect error: Connection refused (os error 111)"
+        );
+    }
+}
