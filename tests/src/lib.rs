@@ -25,7 +25,10 @@ pub const SCIM_JSON: &str = "application/scim+json";
 /// lives in `target/<profile>/deps`.
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(|deps| deps.parent()).expect("target dir").to_path_buf()
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir")
+        .to_path_buf()
 }
 
 pub fn bin(name: &str) -> PathBuf {
@@ -45,7 +48,9 @@ pub async fn fresh_postgres_database() -> anyhow::Result<String> {
     )?;
     let name = format!("e2e_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(database_url(&server, "postgres")).await?;
-    admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
     Ok(database_url(&server, &name))
 }
 
@@ -74,8 +79,13 @@ pub struct Process {
 impl Process {
     /// Spawns `command` and waits for its `LISTENING <addr>` line on stdout.
     pub fn spawn(mut command: Command) -> anyhow::Result<Self> {
-        command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
-        let mut child = command.spawn().with_context(|| format!("spawning {command:?}"))?;
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("spawning {command:?}"))?;
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut err_pipe = child.stderr.take().expect("stderr piped");
         let sink = stderr.clone();
@@ -85,7 +95,9 @@ impl Process {
                 if n == 0 {
                     break;
                 }
-                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
         let stdout = child.stdout.take().expect("stdout piped");
@@ -102,12 +114,19 @@ impl Process {
             for _ in lines {}
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => Ok(Self { child, addr, stderr }),
+            Ok(addr) => Ok(Self {
+                child,
+                addr,
+                stderr,
+            }),
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 std::thread::sleep(Duration::from_millis(100));
-                bail!("{command:?} never printed LISTENING; stderr:\n{}", stderr.lock().unwrap())
+                bail!(
+                    "{command:?} never printed LISTENING; stderr:\n{}",
+                    stderr.lock().unwrap()
+                )
             }
         }
     }
@@ -149,7 +168,9 @@ impl tonic::service::Interceptor for CredentialInterceptor {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         req.metadata_mut().insert(
             directory_proto::CREDENTIAL_METADATA_KEY,
-            self.0.parse().map_err(|_| tonic::Status::internal("bad credential"))?,
+            self.0
+                .parse()
+                .map_err(|_| tonic::Status::internal("bad credential"))?,
         );
         Ok(req)
     }
@@ -190,14 +211,25 @@ impl Stack {
     pub async fn start_on(database_url: String) -> anyhow::Result<Self> {
         let credential = format!("test-credential-{}", uuid::Uuid::new_v4().simple());
         let mut cmd = Command::new(bin("directory-service"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--database-url", &database_url])
-            .env("DIRECTORY_CREDENTIAL", &credential)
-            .env("RUST_LOG", "warn");
+        cmd.args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &database_url,
+        ])
+        .env("DIRECTORY_CREDENTIAL", &credential)
+        .env("RUST_LOG", "warn");
         let directory = Process::spawn(cmd)?;
         let mut cmd = Command::new(bin("scim-gateway"));
-        cmd.args(["--listen", "127.0.0.1:0", "--directory-url", &format!("http://{}", directory.addr)])
-            .env("DIRECTORY_CREDENTIAL", &credential)
-            .env("RUST_LOG", "warn");
+        cmd.args([
+            "--listen",
+            "127.0.0.1:0",
+            "--directory-url",
+            &format!("http://{}", directory.addr),
+        ])
+        .env("DIRECTORY_CREDENTIAL", &credential)
+        .env("RUST_LOG", "warn");
         let gateway = Process::spawn(cmd)?;
         let mut stack = Self {
             database_url,
@@ -218,24 +250,35 @@ impl Stack {
     }
 
     pub async fn grpc(&self) -> anyhow::Result<Directory> {
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", self.directory.addr))?
-            .connect()
-            .await?;
-        Ok(DirectoryClient::with_interceptor(channel, CredentialInterceptor(self.credential.clone())))
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", self.directory.addr))?
+                .connect()
+                .await?;
+        Ok(DirectoryClient::with_interceptor(
+            channel,
+            CredentialInterceptor(self.credential.clone()),
+        ))
     }
 
     pub async fn new_workspace(&self, slug: &str) -> anyhow::Result<String> {
         let ws = self
             .grpc()
             .await?
-            .create_workspace(pb::CreateWorkspaceRequest { slug: slug.into(), display_name: String::new() })
+            .create_workspace(pb::CreateWorkspaceRequest {
+                slug: slug.into(),
+                display_name: String::new(),
+            })
             .await?
             .into_inner();
         Ok(ws.id)
     }
 
     /// Returns (token id, plaintext).
-    pub async fn issue_token(&self, workspace_id: &str, name: &str) -> anyhow::Result<(String, String)> {
+    pub async fn issue_token(
+        &self,
+        workspace_id: &str,
+        name: &str,
+    ) -> anyhow::Result<(String, String)> {
         let issued = self
             .grpc()
             .await?
@@ -246,7 +289,10 @@ impl Stack {
             })
             .await?
             .into_inner();
-        Ok((issued.token.ok_or_else(|| anyhow!("no token"))?.id, issued.plaintext))
+        Ok((
+            issued.token.ok_or_else(|| anyhow!("no token"))?.id,
+            issued.plaintext,
+        ))
     }
 
     pub fn base_url(&self) -> String {
@@ -256,17 +302,31 @@ impl Stack {
     /// A SCIM request with this stack's token.
     pub async fn scim(&self, method: &str, path: &str, body: Option<Value>) -> Response {
         let token = self.token.clone();
-        self.request(method, path, body.map(|b| b.to_string()), &[("authorization", &format!("Bearer {token}"))])
-            .await
+        self.request(
+            method,
+            path,
+            body.map(|b| b.to_string()),
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await
     }
 
     /// A raw request: `path` is relative to the SCIM base URL; headers as given. A body is
     /// sent as application/scim+json unless a content-type header is given.
-    pub async fn request(&self, method: &str, path: &str, body: Option<String>, headers: &[(&str, &str)]) -> Response {
-        let mut builder = http::Request::builder()
-            .method(method)
-            .uri(format!("{}{}", self.base_url(), path));
-        let has_content_type = headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut builder =
+            http::Request::builder()
+                .method(method)
+                .uri(format!("{}{}", self.base_url(), path));
+        let has_content_type = headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
         if body.is_some() && !has_content_type {
             builder = builder.header("content-type", SCIM_JSON);
         }
@@ -282,10 +342,24 @@ impl Stack {
             .expect("HTTP request");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let raw = String::from_utf8_lossy(&bytes).into_owned();
-        let body = if raw.is_empty() { Value::Null } else { serde_json::from_str(&raw).unwrap_or(Value::Null) };
-        Response { status, headers, body, raw }
+        let body = if raw.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&raw).unwrap_or(Value::Null)
+        };
+        Response {
+            status,
+            headers,
+            body,
+            raw,
+        }
     }
 
     /// Runs the real `scimctl` against this stack's directory.
@@ -309,10 +383,25 @@ pub fn assert_scim_error(response: &Response, status: u16, scim_type: Option<&st
         "error schema; body: {}",
         response.raw
     );
-    assert_eq!(response.body["status"], Value::String(status.to_string()), "status as a string");
+    assert_eq!(
+        response.body["status"],
+        Value::String(status.to_string()),
+        "status as a string"
+    );
     match scim_type {
-        Some(t) => assert_eq!(response.body["scimType"], t, "scimType; body: {}", response.raw),
-        None => assert!(response.body.get("scimType").is_none_or(Value::is_null), "no scimType; body: {}", response.raw),
+        Some(t) => assert_eq!(
+            response.body["scimType"], t,
+            "scimType; body: {}",
+            response.raw
+        ),
+        None => assert!(
+            response.body.get("scimType").is_none_or(Value::is_null),
+            "no scimType; body: {}",
+            response.raw
+        ),
     }
-    response.body["detail"].as_str().unwrap_or_default().to_owned()
+    response.body["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }

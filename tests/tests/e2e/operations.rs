@@ -1,26 +1,32 @@
 //! What an SRE relies on: health, reflection, the service credential.
 
-use e2e_tests::Stack;
 use directory_proto::v1 as pb;
+use e2e_tests::Stack;
 
 #[tokio::test]
 async fn directory_health_reflection_and_credential() {
     let stack = Stack::start().await.unwrap();
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", stack.directory.addr))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{}", stack.directory.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
 
     // Health needs no credential (Kubernetes probes).
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     let status = health
-        .check(tonic_health::pb::HealthCheckRequest { service: "directory.v1.Directory".into() })
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "directory.v1.Directory".into(),
+        })
         .await
         .unwrap()
         .into_inner()
         .status;
-    assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
 
     // Reflection lists the service.
     use tonic_reflection::pb::v1::{
@@ -41,14 +47,27 @@ async fn directory_health_reflection_and_credential() {
     let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
         panic!("unexpected reflection reply");
     };
-    assert!(list.service.iter().any(|s| s.name == "directory.v1.Directory"));
+    assert!(
+        list.service
+            .iter()
+            .any(|s| s.name == "directory.v1.Directory")
+    );
 
     // Without the credential every directory RPC is refused.
     let mut bare = pb::directory_client::DirectoryClient::new(channel);
-    let refused = bare.list_workspaces(pb::ListWorkspacesRequest {}).await.unwrap_err();
+    let refused = bare
+        .list_workspaces(pb::ListWorkspacesRequest {})
+        .await
+        .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unauthenticated);
     // With it, the workspace is there.
-    let listed = stack.grpc().await.unwrap().list_workspaces(pb::ListWorkspacesRequest {}).await.unwrap();
+    let listed = stack
+        .grpc()
+        .await
+        .unwrap()
+        .list_workspaces(pb::ListWorkspacesRequest {})
+        .await
+        .unwrap();
     assert_eq!(listed.into_inner().workspaces.len(), 1);
 }
 
@@ -57,23 +76,42 @@ async fn grpc_errors_carry_error_info_reasons() {
     use tonic_types::StatusExt;
     let stack = Stack::start().await.unwrap();
     let mut client = stack.grpc().await.unwrap();
-    let attributes = pb::UserAttributes { user_name: "a@x.test".into(), active: true, ..Default::default() };
+    let attributes = pb::UserAttributes {
+        user_name: "a@x.test".into(),
+        active: true,
+        ..Default::default()
+    };
     client
-        .create_user(pb::CreateUserRequest { workspace_id: stack.workspace_id.clone(), attributes: Some(attributes.clone()) })
+        .create_user(pb::CreateUserRequest {
+            workspace_id: stack.workspace_id.clone(),
+            attributes: Some(attributes.clone()),
+        })
         .await
         .unwrap();
     let duplicate = client
-        .create_user(pb::CreateUserRequest { workspace_id: stack.workspace_id.clone(), attributes: Some(attributes) })
+        .create_user(pb::CreateUserRequest {
+            workspace_id: stack.workspace_id.clone(),
+            attributes: Some(attributes),
+        })
         .await
         .unwrap_err();
     assert_eq!(duplicate.code(), tonic::Code::AlreadyExists);
-    assert_eq!(duplicate.get_details_error_info().unwrap().reason, "UNIQUENESS");
+    assert_eq!(
+        duplicate.get_details_error_info().unwrap().reason,
+        "UNIQUENESS"
+    );
     let missing = client
-        .get_user(pb::GetUserRequest { workspace_id: stack.workspace_id.clone(), id: uuid_nil() })
+        .get_user(pb::GetUserRequest {
+            workspace_id: stack.workspace_id.clone(),
+            id: uuid_nil(),
+        })
         .await
         .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
-    assert_eq!(missing.get_details_error_info().unwrap().reason, "NOT_FOUND");
+    assert_eq!(
+        missing.get_details_error_info().unwrap().reason,
+        "NOT_FOUND"
+    );
 }
 
 fn uuid_nil() -> String {

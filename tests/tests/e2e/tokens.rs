@@ -15,12 +15,18 @@ async fn missing_wrong_and_malformed_tokens_get_401_with_www_authenticate() {
         vec![("authorization", wrong.as_str())],
         vec![("authorization", "Basic dXNlcjpwYXNz")],
     ] {
-        for path in ["/Users", "/ServiceProviderConfig", "/Users?filter=userName%20eq%20%22x%22"] {
+        for path in [
+            "/Users",
+            "/ServiceProviderConfig",
+            "/Users?filter=userName%20eq%20%22x%22",
+        ] {
             let response = stack.request("GET", path, None, &headers).await;
             let detail = assert_scim_error(&response, 401, None);
             assert!(!detail.is_empty(), "401 has a detail");
             assert!(
-                response.header("www-authenticate").is_some_and(|v| v.starts_with("Bearer")),
+                response
+                    .header("www-authenticate")
+                    .is_some_and(|v| v.starts_with("Bearer")),
                 "WWW-Authenticate: Bearer on {path} with {headers:?}"
             );
         }
@@ -35,7 +41,11 @@ async fn revoked_token_fails_within_five_seconds() {
     // Warm the gateway's cache so revocation has to beat it.
     assert_eq!(stack.scim("GET", "/Users", None).await.status, 200);
     let out = stack.scimctl(&["token", "revoke", "--workspace", "acme", &stack.token_id]);
-    assert!(out.status.success(), "scimctl token revoke: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "scimctl token revoke: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let revoked_at = Instant::now();
     loop {
         let response = stack.scim("GET", "/Users", None).await;
@@ -60,10 +70,22 @@ async fn tokens_never_reach_the_logs() {
     let stack = Stack::start().await.unwrap();
     assert_eq!(stack.scim("GET", "/Users", None).await.status, 200);
     let wrong = "Bearer scim_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
-    assert_eq!(stack.request("GET", "/Users", None, &[("authorization", wrong)]).await.status, 401);
+    assert_eq!(
+        stack
+            .request("GET", "/Users", None, &[("authorization", wrong)])
+            .await
+            .status,
+        401
+    );
     let secret = &stack.token[18..];
-    for (name, log) in [("gateway", stack.gateway.stderr()), ("directory", stack.directory.stderr())] {
+    for (name, log) in [
+        ("gateway", stack.gateway.stderr()),
+        ("directory", stack.directory.stderr()),
+    ] {
         assert!(!log.contains(secret), "{name} logged a token secret");
-        assert!(!log.contains("BBBBBBBBBBBBBBBB"), "{name} logged a presented token");
+        assert!(
+            !log.contains("BBBBBBBBBBBBBBBB"),
+            "{name} logged a presented token"
+        );
     }
 }

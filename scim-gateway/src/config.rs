@@ -1,0 +1,98 @@
+//! Command line / environment configuration. Every flag has an environment variable.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+/// Longest the gateway may cache a token → workspace answer (the directory may ask for less).
+pub const MAX_TOKEN_CACHE_TTL_MS: u64 = 5000;
+
+#[derive(Clone, clap::Parser)]
+#[command(
+    name = "scim-gateway",
+    version,
+    about = "SCIM 2.0 gateway in front of the directory"
+)]
+pub struct Config {
+    /// Address to listen on for SCIM HTTP traffic.
+    #[arg(long, env = "GATEWAY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// gRPC URL of the directory service.
+    #[arg(long, env = "DIRECTORY_URL", default_value = "http://127.0.0.1:50051")]
+    pub directory_url: String,
+
+    /// Internal service credential sent to the directory as `x-directory-credential`.
+    #[arg(long, env = "DIRECTORY_CREDENTIAL", hide_env_values = true)]
+    pub directory_credential: String,
+
+    /// Externally visible origin (e.g. `https://scim.example.com`) used in `meta.location`
+    /// and `Location`. Absent: `http://<Host header>`.
+    #[arg(long, env = "PUBLIC_BASE_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "GATEWAY_MAX_BODY_BYTES", default_value_t = 1_048_576)]
+    pub max_body_bytes: usize,
+
+    /// How long a token → workspace answer is cached, in milliseconds (at most 5000).
+    #[arg(long, env = "GATEWAY_TOKEN_CACHE_TTL_MS", default_value_t = MAX_TOKEN_CACHE_TTL_MS)]
+    pub token_cache_ttl_ms: u64,
+}
+
+impl Config {
+    /// The cache TTL after clamping to [`MAX_TOKEN_CACHE_TTL_MS`].
+    pub fn token_cache_ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.token_cache_ttl_ms.min(MAX_TOKEN_CACHE_TTL_MS))
+    }
+
+    /// The public origin without a trailing slash, when configured.
+    pub fn public_origin(&self) -> Option<String> {
+        self.public_url
+            .as_deref()
+            .map(|url| url.trim().trim_end_matches('/').to_owned())
+            .filter(|url| !url.is_empty())
+    }
+}
+
+/// Never prints the credential.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("directory_url", &self.directory_url)
+            .field("directory_credential", &"<redacted>")
+            .field("public_url", &self.public_url)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("token_cache_ttl_ms", &self.token_cache_ttl_ms)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn defaults_clamping_and_redaction() {
+        let config = Config::try_parse_from([
+            "scim-gateway",
+            "--directory-credential",
+            "s3cret",
+            "--token-cache-ttl-ms",
+            "60000",
+            "--public-url",
+            "https://scim.example.com/",
+        ])
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.directory_url, "http://127.0.0.1:50051");
+        assert_eq!(config.max_body_bytes, 1_048_576);
+        assert_eq!(config.token_cache_ttl().as_millis(), 5000);
+        assert_eq!(
+            config.public_origin().as_deref(),
+            Some("https://scim.example.com")
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,116 @@
+//! The gRPC client to the directory: lazily connected, with an interceptor that adds the
+//! service credential and the current W3C trace context to every call.
+
+use std::time::Duration;
+
+use directory_proto::CREDENTIAL_METADATA_KEY;
+use directory_proto::v1::directory_client;
+use opentelemetry::global;
+use opentelemetry::propagation::Injector;
+use tonic::metadata::{AsciiMetadataValue, MetadataKey, MetadataMap};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+pub type DirectoryClient =
+    directory_client::DirectoryClient<InterceptedService<Channel, DirectoryInterceptor>>;
+
+/// How long establishing the HTTP/2 connection may take before a call fails (UNAVAILABLE).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Upper bound for one RPC (Okta gives up on the whole request after 60 s).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryClientError {
+    #[error("invalid directory URL '{url}'")]
+    Url {
+        url: String,
+        #[source]
+        source: tonic::transport::Error,
+    },
+    #[error("the directory credential is not a valid gRPC metadata value (visible ASCII only)")]
+    Credential,
+}
+
+/// Builds the client without connecting: the gateway starts even when the directory is
+/// down, and calls fail with UNAVAILABLE (→ 503) until it is back.
+pub fn connect_lazy(url: &str, credential: &str) -> Result<DirectoryClient, DirectoryClientError> {
+    let credential =
+        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|source| DirectoryClientError::Url {
+            url: url.to_owned(),
+            source,
+        })?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .tcp_nodelay(true);
+    let channel = endpoint.connect_lazy();
+    Ok(directory_client::DirectoryClient::with_interceptor(
+        channel,
+        DirectoryInterceptor { credential },
+    ))
+}
+
+#[derive(Clone)]
+pub struct DirectoryInterceptor {
+    credential: AsciiMetadataValue,
+}
+
+impl Interceptor for DirectoryInterceptor {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert(CREDENTIAL_METADATA_KEY, self.credential.clone());
+        let context = tracing::Span::current().context();
+        global::get_text_map_propagator(|propagator| {
+            propagator.inject_context(&context, &mut MetadataInjector(request.metadata_mut()))
+        });
+        Ok(request)
+    }
+}
+
+/// `MetadataMap` exposes no `&mut HeaderMap`, so the propagator writes through this.
+struct MetadataInjector<'a>(&'a mut MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(key), Ok(value)) = (
+            MetadataKey::from_bytes(key.as_bytes()),
+            AsciiMetadataValue::try_from(value),
+        ) {
+            self.0.insert(key, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rejects_bad_configuration_and_adds_the_credential() {
+        assert!(matches!(
+            connect_lazy("not a url", "c"),
+            Err(DirectoryClientError::Url { .. })
+        ));
+        assert!(matches!(
+            connect_lazy("http://127.0.0.1:1", "bad\ncredential"),
+            Err(DirectoryClientError::Credential)
+        ));
+        assert!(connect_lazy("http://127.0.0.1:1", "good").is_ok());
+
+        let mut interceptor = DirectoryInterceptor {
+            credential: AsciiMetadataValue::from_static("s3cret"),
+        };
+        let request = interceptor.call(tonic::Request::new(())).unwrap();
+        assert_eq!(
+            request.metadata().get(CREDENTIAL_METADATA_KEY).unwrap(),
+            "s3cret"
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! Bearer authentication: `Authorization: Bearer <token>` → `AuthenticateToken` → workspace.
+//!
+//! Successful answers are cached for min(configured TTL ≤ 5 s, `cache_for_millis`), keyed by
+//! the SHA-256 of the token: the token itself is never stored or logged. Failures are not
+//! cached.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use directory_proto::v1::AuthenticateTokenRequest;
+use http::HeaderMap;
+use http::header::AUTHORIZATION;
+use sha2::{Digest, Sha256};
+use tonic::Code;
+
+use crate::directory::DirectoryClient;
+use crate::http::directory_error;
+use crate::scim::ScimError;
+
+/// Entries kept at most; beyond it expired entries are purged, then the cache is cleared.
+const CACHE_CAPACITY: usize = 10_000;
+
+type TokenDigest = [u8; 32];
+
+pub struct TokenCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<TokenDigest, CachedWorkspace>>,
+}
+
+struct CachedWorkspace {
+    workspace_id: String,
+    expires_at: Instant,
+}
+
+impl TokenCache {
+    pub fn new(ttl: Duration) -> Self {
+        TokenCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, digest: &TokenDigest, now: Instant) -> Option<String> {
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        match entries.get(digest) {
+            Some(entry) if entry.expires_at > now => Some(entry.workspace_id.clone()),
+            Some(_) => {
+                entries.remove(digest);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn insert(&self, digest: TokenDigest, workspace_id: String, cache_for: Duration, now: Instant) {
+        let ttl = self.ttl.min(cache_for);
+        if ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= CACHE_CAPACITY && !entries.contains_key(&digest) {
+            entries.retain(|_, entry| entry.expires_at > now);
+            if entries.len() >= CACHE_CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            digest,
+            CachedWorkspace {
+                workspace_id,
+                expires_at: now + ttl,
+            },
+        );
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.lock().unwrap().len()
+    }
+}
+
+fn digest(token: &str) -> TokenDigest {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The token of `Authorization: Bearer <token>` (scheme case-insensitive).
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+fn unauthorized() -> ScimError {
+    ScimError::unauthorized("a valid bearer token is required")
+}
+
+/// Resolves the request's workspace, or the SCIM error to answer (401 for any token
+/// problem; 503/500 when the directory cannot answer).
+pub async fn authenticate(
+    cache: &TokenCache,
+    directory: &DirectoryClient,
+    headers: &HeaderMap,
+) -> Result<String, ScimError> {
+    let token = bearer_token(headers).ok_or_else(unauthorized)?;
+    let digest = digest(token);
+    if let Some(workspace_id) = cache.get(&digest, Instant::now()) {
+        return Ok(workspace_id);
+    }
+    let answer = directory
+        .clone()
+        .authenticate_token(AuthenticateTokenRequest {
+            token: token.to_owned(),
+        })
+        .await;
+    match answer {
+        Ok(response) => {
+            let response = response.into_inner();
+            if response.workspace_id.is_empty() {
+                return Err(unauthorized());
+            }
+            let cache_for =
+                Duration::from_millis(u64::try_from(response.cache_for_millis).unwrap_or(0));
+            cache.insert(
+                digest,
+                response.workspace_id.clone(),
+                cache_for,
+                Instant::now(),
+            );
+            Ok(response.workspace_id)
+        }
+        // A token the directory does not accept.
+        Err(status) if matches!(status.code(), Code::InvalidArgument | Code::NotFound) => {
+            Err(unauthorized())
+        }
+        Err(status) => {
+            // UNAUTHENTICATED with the directory's ErrorInfo maps to 401: the token. Without
+            // it, the directory refused *our* service credential: a 500, logged.
+            let err = directory_error(&status);
+            if err.status == http::StatusCode::UNAUTHORIZED {
+                Err(unauthorized())
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn parses_bearer_header() {
+        let table: &[(Option<&str>, Option<&str>)] = &[
+            (Some("Bearer abc"), Some("abc")),
+            (Some("bearer  abc "), Some("abc")),
+            (Some("BEARER abc"), Some("abc")),
+            (Some("Bearer "), None),
+            (Some("Bearer"), None),
+            (Some("Basic dXNlcjpwYXNz"), None),
+            (Some("non-token"), None),
+            (None, None),
+        ];
+        for (header, want) in table {
+            let mut headers = HeaderMap::new();
+            if let Some(h) = header {
+                headers.insert(AUTHORIZATION, HeaderValue::from_str(h).unwrap());
+            }
+            assert_eq!(bearer_token(&headers), *want, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn cache_respects_ttl_and_cache_for_and_keys_by_digest() {
+        let cache = TokenCache::new(Duration::from_millis(5000));
+        let now = Instant::now();
+        let d = digest("scim_secret");
+        assert_ne!(&d[..], b"scim_secret".as_slice());
+        cache.insert(d, "w1".into(), Duration::from_millis(100), now);
+        assert_eq!(
+            cache.get(&d, now + Duration::from_millis(50)),
+            Some("w1".into())
+        );
+        assert_eq!(cache.get(&d, now + Duration::from_millis(150)), None);
+        assert_eq!(cache.len(), 0, "expired entry is evicted on read");
+
+        cache.insert(d, "w1".into(), Duration::from_secs(60), now);
+        assert_eq!(
+            cache.get(&d, now + Duration::from_millis(4900)),
+            Some("w1".into())
+        );
+        assert_eq!(cache.get(&d, now + Duration::from_millis(5001)), None);
+
+        cache.insert(d, "w1".into(), Duration::ZERO, now);
+        assert_eq!(cache.get(&d, now), None, "cache_for 0 is not cached");
+    }
+
+    #[test]
+    fn cache_is_bounded() {
+        let cache = TokenCache::new(Duration::from_secs(5));
+        let now = Instant::now();
+        for i in 0..(CACHE_CAPACITY + 10) {
+            cache.insert(
+                digest(&i.to_string()),
+                "w".into(),
+                Duration::from_secs(5),
+                now,
+            );
+        }
+        assert!(cache.len() <= CACHE_CAPACITY);
+    }
+}

@@ -1,0 +1,418 @@
+//! The HTTP side: accept loop (hyper 1, HTTP/1.1), per-request span with the caller's W3C
+//! trace context, routing, bearer auth, body limits and dispatch to the handlers.
+
+mod auth;
+mod body;
+mod response;
+mod routes;
+mod users;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use http::header::{HOST, IF_MATCH};
+use http::{HeaderMap, Method, Request, StatusCode};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use opentelemetry::global;
+use opentelemetry::trace::TraceContextExt as _;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::directory::DirectoryClient;
+use crate::scim::projection::Projection;
+use crate::scim::{ScimError, discovery, error::from_directory_status};
+use auth::TokenCache;
+use response::HttpResponse;
+use routes::Route;
+
+/// How long open connections get to finish their request after shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Time a client has to send the request headers.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Shared by every request.
+pub(crate) struct AppState {
+    pub directory: DirectoryClient,
+    pub tokens: TokenCache,
+    /// `https://scim.example.com` (no trailing slash) when configured.
+    pub public_origin: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    pub fn new(
+        directory: DirectoryClient,
+        token_cache_ttl: Duration,
+        public_origin: Option<String>,
+        max_body_bytes: usize,
+    ) -> Self {
+        AppState {
+            directory,
+            tokens: TokenCache::new(token_cache_ttl),
+            public_origin,
+            max_body_bytes,
+        }
+    }
+}
+
+/// What a handler needs to know about the authenticated request.
+pub(crate) struct RequestContext {
+    pub workspace_id: String,
+    /// Origin used in `meta.location` and `Location` (no trailing slash).
+    pub base_url: String,
+    pub projection: Projection,
+}
+
+/// Accepts connections until `shutdown` resolves, then lets in-flight requests finish
+/// (up to [`SHUTDOWN_GRACE`]).
+pub(crate) async fn serve_connections(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let local_addr = listener.local_addr()?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(e) => {
+                        // E.g. EMFILE: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                let mut shutdown_rx = shutdown_rx.clone();
+                connections.spawn(async move {
+                    let service = service_fn(move |request| {
+                        let state = state.clone();
+                        async move { Ok::<_, Infallible>(handle(&state, local_addr, request).await) }
+                    });
+                    let mut builder = http1::Builder::new();
+                    builder
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(HEADER_READ_TIMEOUT);
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    tokio::pin!(connection);
+                    tokio::select! {
+                        result = connection.as_mut() => {
+                            if let Err(e) = result {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        }
+                        _ = shutdown_rx.changed() => {
+                            connection.as_mut().graceful_shutdown();
+                            let _ = connection.await;
+                        }
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = shutdown_tx.send(true);
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = connections.len(),
+            "closing connections still open after the grace period"
+        );
+        connections.shutdown().await;
+    }
+    Ok(())
+}
+
+/// One request: span named after the route template, parent from `traceparent`, one log
+/// line at the end. Never logs the Authorization header.
+async fn handle(
+    state: &AppState,
+    local_addr: SocketAddr,
+    request: Request<Incoming>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = Route::resolve(request.uri().path());
+    let template = route.template().unwrap_or("unmatched");
+    let span_name = match route.template() {
+        Some(template) => format!("{method} {template}"),
+        None => method.to_string(),
+    };
+    let span = tracing::info_span!(
+        "http.request",
+        otel.name = %span_name,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = %method,
+        http.route = template,
+        http.response.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    let parent = global::get_text_map_propagator(|propagator| {
+        propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
+    });
+    let _ = span.set_parent(parent);
+    let span_context = span.context().span().span_context().clone();
+    if span_context.is_valid() {
+        span.record("trace_id", tracing::field::display(span_context.trace_id()));
+    }
+
+    let response = dispatch(state, local_addr, route, request)
+        .instrument(span.clone())
+        .await;
+
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            route = template,
+            status = status.as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+    });
+    response
+}
+
+async fn dispatch(
+    state: &AppState,
+    local_addr: SocketAddr,
+    route: Route,
+    request: Request<Incoming>,
+) -> HttpResponse {
+    if route == Route::NotFound {
+        return response::error(&ScimError::not_found("no such endpoint"));
+    }
+    let allowed = route.allowed_methods();
+    if !allowed.contains(request.method()) {
+        return response::method_not_allowed(allowed);
+    }
+    if route == Route::Health {
+        return response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}));
+    }
+    match dispatch_authenticated(state, local_addr, route, request).await {
+        Ok(response) => response,
+        Err(err) => response::error(&err),
+    }
+}
+
+async fn dispatch_authenticated(
+    state: &AppState,
+    local_addr: SocketAddr,
+    route: Route,
+    request: Request<Incoming>,
+) -> Result<HttpResponse, ScimError> {
+    let workspace_id =
+        auth::authenticate(&state.tokens, &state.directory, request.headers()).await?;
+    let (parts, body) = request.into_parts();
+    let query = Query::parse(parts.uri.query());
+    let ctx = RequestContext {
+        workspace_id,
+        base_url: base_url(state, &parts.headers, local_addr),
+        projection: Projection::from_params(
+            query.get("attributes"),
+            query.get("excludedAttributes"),
+        ),
+    };
+    let json_body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
+        body::check_content_type(&parts.headers)?;
+        let bytes = body::read_limited(&parts.headers, body, state.max_body_bytes).await?;
+        body::parse_json(&bytes)?
+    } else {
+        Value::Null
+    };
+
+    match (route, parts.method) {
+        (Route::Users, Method::GET) => users::list(state, &ctx, &query).await,
+        (Route::Users, Method::POST) => users::create(state, &ctx, json_body).await,
+        (Route::UsersSearch, _) => users::search(state, &ctx, json_body).await,
+        (Route::User(id), Method::GET) => users::get(state, &ctx, &id).await,
+        (Route::User(id), Method::PUT) => {
+            let expected = expected_version(&parts.headers)?;
+            users::replace(state, &ctx, &id, json_body, expected).await
+        }
+        (Route::User(id), Method::PATCH) => {
+            let expected = expected_version(&parts.headers)?;
+            users::patch(state, &ctx, &id, json_body, expected).await
+        }
+        (Route::User(id), Method::DELETE) => {
+            let expected = expected_version(&parts.headers)?;
+            users::delete(state, &ctx, &id, expected).await
+        }
+        (Route::ServiceProviderConfig, _) => Ok(response::json(
+            StatusCode::OK,
+            &discovery::service_provider_config(&ctx.base_url),
+        )),
+        (Route::ResourceTypes, _) => Ok(response::json(
+            StatusCode::OK,
+            &discovery::resource_types(&ctx.base_url),
+        )),
+        (Route::ResourceType(name), _) => discovery::resource_type(&ctx.base_url, &name)
+            .map(|body| response::json(StatusCode::OK, &body))
+            .ok_or_else(|| ScimError::not_found(format!("resource type '{name}' not found"))),
+        (Route::Schemas, _) => Ok(response::json(
+            StatusCode::OK,
+            &discovery::schemas(&ctx.base_url),
+        )),
+        (Route::Schema(urn), _) => discovery::schema(&ctx.base_url, &urn)
+            .map(|body| response::json(StatusCode::OK, &body))
+            .ok_or_else(|| ScimError::not_found(format!("schema '{urn}' not found"))),
+        // `allowed_methods` was checked above.
+        _ => Err(ScimError::method_not_allowed()),
+    }
+}
+
+/// Maps a directory error to the SCIM error; server-side causes are logged here (the
+/// request span carries the trace id), never sent to the client.
+pub(crate) fn directory_error(status: &tonic::Status) -> ScimError {
+    let err = from_directory_status(status);
+    if err.status == StatusCode::SERVICE_UNAVAILABLE {
+        tracing::warn!(grpc.code = ?status.code(), grpc.message = status.message(), "directory unavailable");
+    } else if err.is_server_error() {
+        tracing::error!(grpc.code = ?status.code(), grpc.message = status.message(), "directory call failed");
+    }
+    err
+}
+
+/// The configured public origin, else `http://<Host>`, else the listening address.
+fn base_url(state: &AppState, headers: &HeaderMap, local_addr: SocketAddr) -> String {
+    if let Some(origin) = &state.public_origin {
+        return origin.clone();
+    }
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::trim)
+        .filter(|h| is_plausible_host(h));
+    match host {
+        Some(host) => format!("http://{host}"),
+        None => format!("http://{local_addr}"),
+    }
+}
+
+/// Host header characters that can safely be echoed into URLs and headers.
+fn is_plausible_host(host: &str) -> bool {
+    !host.is_empty()
+        && host.len() <= 255
+        && host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']' | b'_')
+        })
+}
+
+/// `If-Match: W/"3"` → expected version 3; `*` or absent → none. Any other tag cannot
+/// match a current version → 412.
+fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
+    let Some(value) = headers.get(IF_MATCH) else {
+        return Ok(None);
+    };
+    let mismatch = || ScimError::precondition_failed("If-Match does not match the current version");
+    let value = value.to_str().map_err(|_| mismatch())?.trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    let tag = value.strip_prefix("W/").unwrap_or(value);
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(mismatch)
+}
+
+/// Query parameters with case-insensitive names (first occurrence wins).
+pub(crate) struct Query {
+    pairs: Vec<(String, String)>,
+}
+
+impl Query {
+    fn parse(query: Option<&str>) -> Query {
+        Query {
+            pairs: query
+                .map(|q| {
+                    form_urlencoded::parse(q.as_bytes())
+                        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn query_names_are_case_insensitive_and_values_decoded() {
+        let q = Query::parse(Some(
+            "Filter=userName%20eq%20%22a%2Bb%40x%22&startIndex=1&COUNT=2&attributes=id",
+        ));
+        assert_eq!(q.get("filter"), Some("userName eq \"a+b@x\""));
+        assert_eq!(q.get("count"), Some("2"));
+        assert_eq!(q.get("startindex"), Some("1"));
+        assert_eq!(q.get("sortBy"), None);
+    }
+
+    #[test]
+    fn if_match_parsing() {
+        // (header, Some(expected version) or None for 412)
+        let table: &[(Option<&str>, Option<Option<i64>>)] = &[
+            (None, Some(None)),
+            (Some("*"), Some(None)),
+            (Some("W/\"3\""), Some(Some(3))),
+            (Some("\"7\""), Some(Some(7))),
+            (Some("W/\"abc\""), None),
+            (Some("3"), None),
+        ];
+        for (header, want) in table {
+            let mut headers = HeaderMap::new();
+            if let Some(h) = header {
+                headers.insert(IF_MATCH, HeaderValue::from_str(h).unwrap());
+            }
+            let got = expected_version(&headers)
+                .inspect_err(|e| assert_eq!(e.status, StatusCode::PRECONDITION_FAILED))
+                .ok();
+            assert_eq!(got, *want, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn hosts() {
+        assert!(is_plausible_host("scim.example.com:8443"));
+        assert!(is_plausible_host("[::1]:80"));
+        assert!(!is_plausible_host("evil.com/path"));
+        assert!(!is_plausible_host("a b"));
+        assert!(!is_plausible_host(""));
+    }
+}

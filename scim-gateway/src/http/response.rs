@@ -1,0 +1,92 @@
+//! Response builders. Every body is `application/scim+json`; errors carry the SCIM error
+//! body plus `WWW-Authenticate` (401) or `Retry-After` (503).
+
+use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE, ETAG, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderValue, Method, Response, StatusCode};
+use http_body_util::Full;
+use serde_json::Value;
+
+use crate::scim::ScimError;
+
+pub type HttpResponse = Response<Full<Bytes>>;
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+pub fn json(status: StatusCode, body: &Value) -> HttpResponse {
+    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    response
+}
+
+/// A resource response with `ETag` and, for 201, `Location`.
+pub fn resource(
+    status: StatusCode,
+    body: &Value,
+    etag: &str,
+    location: Option<&str>,
+) -> HttpResponse {
+    let mut response = json(status, body);
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        response.headers_mut().insert(ETAG, value);
+    }
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(l).ok()) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    response
+}
+
+pub fn no_content() -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response
+}
+
+pub fn error(err: &ScimError) -> HttpResponse {
+    let mut response = json(err.status, &err.to_json());
+    let headers = response.headers_mut();
+    if err.status == StatusCode::UNAUTHORIZED {
+        headers.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"scim\""),
+        );
+    }
+    if err.status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+pub fn method_not_allowed(allowed: &[Method]) -> HttpResponse {
+    let mut response = error(&ScimError::method_not_allowed());
+    let allow = allowed
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(ALLOW, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_headers() {
+        let r = error(&ScimError::unauthorized("no"));
+        assert_eq!(r.headers()[WWW_AUTHENTICATE], "Bearer realm=\"scim\"");
+        assert_eq!(r.headers()[CONTENT_TYPE], SCIM_CONTENT_TYPE);
+        let r = error(&ScimError::unavailable());
+        assert_eq!(r.headers()[RETRY_AFTER], "1");
+        let r = method_not_allowed(&[Method::GET, Method::POST]);
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()[ALLOW], "GET, POST");
+    }
+}

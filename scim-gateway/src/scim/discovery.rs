@@ -1,0 +1,437 @@
+//! Discovery documents (RFC 7644 §4, RFC 7643 §5-7). They advertise only what works now:
+//! PATCH and filtering yes; bulk, sort, changePassword and ETags no; Users only.
+
+use serde_json::{Value, json};
+
+use super::{BASE_PATH, ENTERPRISE_USER_SCHEMA, MAX_RESULTS, USER_SCHEMA, list::list_response};
+
+const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
+const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+
+pub fn service_provider_config(base_url: &str) -> Value {
+    json!({
+        "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": MAX_RESULTS},
+        "changePassword": {"supported": false},
+        "sort": {"supported": false},
+        "etag": {"supported": false},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "Authentication with a workspace SCIM token sent as 'Authorization: Bearer <token>'",
+            "primary": true,
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base_url}{BASE_PATH}/ServiceProviderConfig"),
+        },
+    })
+}
+
+pub fn user_resource_type(base_url: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "User Account",
+        "schema": USER_SCHEMA,
+        "schemaExtensions": [{"schema": ENTERPRISE_USER_SCHEMA, "required": false}],
+        "meta": {
+            "resourceType": "ResourceType",
+            "location": format!("{base_url}{BASE_PATH}/ResourceTypes/User"),
+        },
+    })
+}
+
+/// `GET /ResourceTypes/{name}`: `None` when unknown (names compare case-insensitively).
+pub fn resource_type(base_url: &str, name: &str) -> Option<Value> {
+    name.eq_ignore_ascii_case("User")
+        .then(|| user_resource_type(base_url))
+}
+
+pub fn resource_types(base_url: &str) -> Value {
+    list_response(vec![user_resource_type(base_url)], 1, 1)
+}
+
+pub fn schemas(base_url: &str) -> Value {
+    list_response(
+        vec![user_schema(base_url), enterprise_user_schema(base_url)],
+        2,
+        1,
+    )
+}
+
+/// `GET /Schemas/{urn}`: `None` when unknown.
+pub fn schema(base_url: &str, urn: &str) -> Option<Value> {
+    if urn.eq_ignore_ascii_case(USER_SCHEMA) {
+        Some(user_schema(base_url))
+    } else if urn.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) {
+        Some(enterprise_user_schema(base_url))
+    } else {
+        None
+    }
+}
+
+/// One attribute definition (RFC 7643 §7) with the defaults of §2.2.
+struct Attr {
+    value: Value,
+}
+
+impl Attr {
+    fn new(name: &str, kind: &str, description: &str) -> Attr {
+        Attr {
+            value: json!({
+                "name": name,
+                "type": kind,
+                "multiValued": false,
+                "description": description,
+                "required": false,
+                "caseExact": false,
+                "mutability": "readWrite",
+                "returned": "default",
+                "uniqueness": "none",
+            }),
+        }
+    }
+
+    fn string(name: &str, description: &str) -> Attr {
+        Attr::new(name, "string", description)
+    }
+
+    fn boolean(name: &str, description: &str) -> Attr {
+        let mut attr = Attr::new(name, "boolean", description);
+        if let Some(map) = attr.value.as_object_mut() {
+            map.remove("caseExact");
+            map.remove("uniqueness");
+        }
+        attr
+    }
+
+    fn complex(name: &str, description: &str, sub_attributes: Vec<Attr>) -> Attr {
+        let mut attr = Attr::new(name, "complex", description);
+        if let Some(map) = attr.value.as_object_mut() {
+            map.remove("caseExact");
+            map.remove("uniqueness");
+            map.insert(
+                "subAttributes".into(),
+                Value::Array(sub_attributes.into_iter().map(|a| a.value).collect()),
+            );
+        }
+        attr
+    }
+
+    fn reference(name: &str, description: &str, types: &[&str]) -> Attr {
+        let mut attr = Attr::new(name, "reference", description);
+        attr.value["referenceTypes"] = json!(types);
+        attr.value["caseExact"] = json!(true);
+        attr
+    }
+
+    fn multi_valued(mut self) -> Attr {
+        self.value["multiValued"] = json!(true);
+        self
+    }
+
+    fn required(mut self) -> Attr {
+        self.value["required"] = json!(true);
+        self
+    }
+
+    fn case_exact(mut self) -> Attr {
+        self.value["caseExact"] = json!(true);
+        self
+    }
+
+    fn mutability(mut self, mutability: &str) -> Attr {
+        self.value["mutability"] = json!(mutability);
+        self
+    }
+
+    fn returned(mut self, returned: &str) -> Attr {
+        self.value["returned"] = json!(returned);
+        self
+    }
+
+    fn uniqueness(mut self, uniqueness: &str) -> Attr {
+        self.value["uniqueness"] = json!(uniqueness);
+        self
+    }
+
+    fn canonical(mut self, values: &[&str]) -> Attr {
+        self.value["canonicalValues"] = json!(values);
+        self
+    }
+}
+
+/// `value`, `display`, `type`, `primary` of a multi-valued attribute (RFC 7643 §2.4).
+fn multi_valued_complex(name: &str, description: &str, value: Attr, types: &[&str]) -> Attr {
+    Attr::complex(
+        name,
+        description,
+        vec![
+            value,
+            Attr::string("display", "A human-readable name, primarily used for display purposes.")
+                .mutability("readWrite"),
+            Attr::string("type", "A label indicating the attribute's function.").canonical(types),
+            Attr::boolean(
+                "primary",
+                "A Boolean value indicating the 'primary' or preferred attribute value for this attribute.",
+            ),
+        ],
+    )
+    .multi_valued()
+}
+
+fn schema_document(
+    base_url: &str,
+    id: &str,
+    name: &str,
+    description: &str,
+    attributes: Vec<Attr>,
+) -> Value {
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": id,
+        "name": name,
+        "description": description,
+        "attributes": attributes.into_iter().map(|a| a.value).collect::<Vec<_>>(),
+        "meta": {
+            "resourceType": "Schema",
+            "location": format!("{base_url}{BASE_PATH}/Schemas/{id}"),
+        },
+    })
+}
+
+fn user_schema(base_url: &str) -> Value {
+    let attributes = vec![
+        Attr::string(
+            "userName",
+            "Unique identifier for the User, typically used by the user to directly authenticate to the service provider.",
+        )
+        .required()
+        .uniqueness("server"),
+        Attr::complex(
+            "name",
+            "The components of the user's real name.",
+            vec![
+                Attr::string("formatted", "The full name, including all middle names, titles, and suffixes as appropriate, formatted for display."),
+                Attr::string("familyName", "The family name of the User, or last name in most Western languages."),
+                Attr::string("givenName", "The given name of the User, or first name in most Western languages."),
+                Attr::string("middleName", "The middle name(s) of the User."),
+                Attr::string("honorificPrefix", "The honorific prefix(es) of the User, or title in most Western languages."),
+                Attr::string("honorificSuffix", "The honorific suffix(es) of the User, or suffix in most Western languages."),
+            ],
+        ),
+        Attr::string("displayName", "The name of the User, suitable for display to end-users."),
+        Attr::string("nickName", "The casual way to address the user in real life."),
+        Attr::reference("profileUrl", "A fully qualified URL pointing to a page representing the User's online profile.", &["external"]),
+        Attr::string("title", "The user's title, such as \"Vice President\"."),
+        Attr::string("userType", "Used to identify the relationship between the organization and the user."),
+        Attr::string("preferredLanguage", "Indicates the User's preferred written or spoken language."),
+        Attr::string("locale", "Used to indicate the User's default location for purposes of localizing items such as currency, date time format, or numerical representations."),
+        Attr::string("timezone", "The User's time zone in the 'Olson' time zone database format, e.g., 'America/Los_Angeles'."),
+        Attr::boolean("active", "A Boolean value indicating the User's administrative status."),
+        Attr::string("password", "The User's cleartext password. Accepted and discarded by this service; never returned.")
+            .mutability("writeOnly")
+            .returned("never"),
+        multi_valued_complex(
+            "emails",
+            "Email addresses for the user.",
+            Attr::string("value", "Email addresses for the user."),
+            &["work", "home", "other"],
+        ),
+        multi_valued_complex(
+            "phoneNumbers",
+            "Phone numbers for the User.",
+            Attr::string("value", "Phone number of the User."),
+            &["work", "home", "mobile", "fax", "pager", "other"],
+        ),
+        multi_valued_complex(
+            "ims",
+            "Instant messaging addresses for the User.",
+            Attr::string("value", "Instant messaging address for the User."),
+            &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"],
+        ),
+        multi_valued_complex(
+            "photos",
+            "URLs of photos of the User.",
+            Attr::reference("value", "URL of a photo of the User.", &["external"]),
+            &["photo", "thumbnail"],
+        ),
+        Attr::complex(
+            "addresses",
+            "A physical mailing address for this User.",
+            vec![
+                Attr::string("formatted", "The full mailing address, formatted for display or use with a mailing label."),
+                Attr::string("streetAddress", "The full street address component."),
+                Attr::string("locality", "The city or locality component."),
+                Attr::string("region", "The state or region component."),
+                Attr::string("postalCode", "The zip code or postal code component."),
+                Attr::string("country", "The country name component."),
+                Attr::string("type", "A label indicating the attribute's function.").canonical(&["work", "home", "other"]),
+                Attr::boolean("primary", "A Boolean value indicating the 'primary' or preferred address."),
+            ],
+        )
+        .multi_valued(),
+        Attr::complex(
+            "groups",
+            "A list of groups to which the user belongs, either through direct membership, through nested groups, or dynamically calculated.",
+            vec![
+                Attr::string("value", "The identifier of the User's group.").mutability("readOnly"),
+                Attr::reference("$ref", "The URI of the corresponding 'Group' resource to which the user belongs.", &["User", "Group"])
+                    .mutability("readOnly"),
+                Attr::string("display", "A human-readable name, primarily used for display purposes.").mutability("readOnly"),
+                Attr::string("type", "A label indicating the attribute's function.")
+                    .canonical(&["direct", "indirect"])
+                    .mutability("readOnly"),
+            ],
+        )
+        .multi_valued()
+        .mutability("readOnly"),
+        multi_valued_complex(
+            "entitlements",
+            "A list of entitlements for the User that represent a thing the User has.",
+            Attr::string("value", "The value of an entitlement."),
+            &[],
+        ),
+        multi_valued_complex(
+            "roles",
+            "A list of roles for the User that collectively represent who the User is, e.g., 'Student', 'Faculty'.",
+            Attr::string("value", "The value of a role."),
+            &[],
+        ),
+        multi_valued_complex(
+            "x509Certificates",
+            "A list of certificates issued to the User.",
+            Attr::new("value", "binary", "The value of an X.509 certificate.").case_exact(),
+            &[],
+        ),
+    ];
+    schema_document(base_url, USER_SCHEMA, "User", "User Account", attributes)
+}
+
+fn enterprise_user_schema(base_url: &str) -> Value {
+    let attributes = vec![
+        Attr::string(
+            "employeeNumber",
+            "Numeric or alphanumeric identifier assigned to a person, typically based on order of hire or association with an organization.",
+        ),
+        Attr::string("costCenter", "Identifies the name of a cost center."),
+        Attr::string("organization", "Identifies the name of an organization."),
+        Attr::string("division", "Identifies the name of a division."),
+        Attr::string("department", "Identifies the name of a department."),
+        Attr::complex(
+            "manager",
+            "The User's manager. A complex type that optionally allows service providers to represent organizational hierarchy by referencing the 'id' attribute of another User.",
+            vec![
+                Attr::string(
+                    "value",
+                    "The id of the SCIM resource representing the User's manager.",
+                ),
+                Attr::reference(
+                    "$ref",
+                    "The URI of the SCIM resource representing the User's manager.",
+                    &["User"],
+                ),
+                Attr::string("displayName", "The displayName of the User's manager.")
+                    .mutability("readOnly"),
+            ],
+        ),
+    ];
+    schema_document(
+        base_url,
+        ENTERPRISE_USER_SCHEMA,
+        "EnterpriseUser",
+        "Enterprise User",
+        attributes,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn find<'a>(attributes: &'a Value, name: &str) -> &'a Value {
+        attributes
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    }
+
+    #[test]
+    fn service_provider_config_advertises_only_what_works() {
+        let spc = service_provider_config("https://h");
+        assert_eq!(spc["patch"]["supported"], true);
+        assert_eq!(
+            spc["bulk"],
+            json!({"supported": false, "maxOperations": 0, "maxPayloadSize": 0})
+        );
+        assert_eq!(
+            spc["filter"],
+            json!({"supported": true, "maxResults": 1000})
+        );
+        assert_eq!(spc["sort"]["supported"], false);
+        assert_eq!(spc["etag"]["supported"], false);
+        assert_eq!(spc["changePassword"]["supported"], false);
+        assert_eq!(spc["authenticationSchemes"][0]["type"], "oauthbearertoken");
+        assert_eq!(spc["authenticationSchemes"][0]["primary"], true);
+        assert_eq!(
+            spc["meta"]["location"],
+            "https://h/scim/v2/ServiceProviderConfig"
+        );
+    }
+
+    #[test]
+    fn schemas_are_a_list_with_meta_and_rfc_characteristics() {
+        let list = schemas("https://h");
+        assert_eq!(list["totalResults"], 2);
+        let user = &list["Resources"][0];
+        assert_eq!(user["id"], USER_SCHEMA);
+        assert_eq!(user["meta"]["resourceType"], "Schema");
+        assert_eq!(
+            user["meta"]["location"],
+            format!("https://h/scim/v2/Schemas/{USER_SCHEMA}")
+        );
+        let attributes = &user["attributes"];
+        let user_name = find(attributes, "userName");
+        assert_eq!(user_name["uniqueness"], "server");
+        assert_eq!(user_name["required"], true);
+        assert_eq!(user_name["caseExact"], false);
+        assert_eq!(find(attributes, "password")["returned"], "never");
+        assert_eq!(find(attributes, "groups")["mutability"], "readOnly");
+        assert_eq!(find(attributes, "emails")["multiValued"], true);
+        assert!(!list.to_string().contains("null"));
+        let enterprise = &list["Resources"][1];
+        assert_eq!(enterprise["id"], ENTERPRISE_USER_SCHEMA);
+        assert_eq!(
+            find(&enterprise["attributes"], "manager")["type"],
+            "complex"
+        );
+        assert_eq!(
+            schema("https://h", &USER_SCHEMA.to_lowercase()).unwrap()["id"],
+            USER_SCHEMA
+        );
+        assert!(schema("https://h", "urn:nope").is_none());
+    }
+
+    #[test]
+    fn resource_types_list_only_users_with_enterprise_extension() {
+        let list = resource_types("https://h");
+        assert_eq!(list["totalResults"], 1);
+        let user = &list["Resources"][0];
+        assert_eq!(user["endpoint"], "/Users");
+        assert_eq!(user["schemaExtensions"][0]["required"], false);
+        assert_eq!(
+            user["meta"]["location"],
+            "https://h/scim/v2/ResourceTypes/User"
+        );
+        assert!(resource_type("https://h", "Group").is_none());
+    }
+}

@@ -1,0 +1,45 @@
+//! Everything that knows SCIM JSON: resource shapes, the filter grammar, PATCH paths,
+//! discovery documents and the SCIM error body. Nothing here performs I/O.
+//!
+//! **Architecture invariant:** this crate is the only one in the workspace that knows SCIM
+//! JSON; the directory speaks the typed `directory.v1` contract only.
+
+pub mod discovery;
+pub mod error;
+pub mod filter;
+pub mod list;
+pub mod patch;
+pub mod projection;
+pub mod user;
+
+pub use error::{ScimError, ScimType};
+
+/// Core User schema (RFC 7643 §4.1).
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// Enterprise User extension (RFC 7643 §4.3).
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+/// Path of the SCIM root below the public origin.
+pub const BASE_PATH: &str = "/scim/v2";
+
+/// Largest page the gateway asks the directory for (advertised as `filter.maxResults`).
+pub const MAX_RESULTS: i64 = 1000;
+/// Page size when the client sends no `count`.
+pub const DEFAULT_COUNT: i64 = 100;
+
+/// `true` for a schema URN that names a whole extension (`urn:...:2.0:User`) rather than
+/// an attribute inside one (`urn:...:2.0:User:department`).
+///
+/// Extension schemas for users end in `:User` by convention (RFC 7643 §3.3); attributes
+/// never start with an upper-case `User`.
+pub fn is_user_extension_urn(candidate: &str) -> bool {
+    let lower = candidate.to_ascii_lowercase();
+    lower.starts_with("urn:")
+        && lower.ends_with(":user")
+        && !lower.eq_ignore_ascii_case(USER_SCHEMA)
+}

@@ -1,0 +1,612 @@
+//! RFC 7644 §3.5.2 PatchOp bodies → typed `PatchOperation`s, including the dialects Okta
+//! and Entra really send (capitalised ops, path-less objects with dotted and URN keys,
+//! `"False"` strings, `id` inside the value object).
+
+use directory_proto::json::value_from_json;
+use directory_proto::v1::{AttributePath, Filter, PatchOp, PatchOperation};
+use serde_json::{Map, Value};
+
+use super::filter::{parse_attribute_path, parse_patch_path};
+use super::user::{boolean_from_string, validate_schemas};
+use super::{ScimError, USER_SCHEMA, is_user_extension_urn};
+
+/// Core attributes a path-less value object may carry that are not the client's to write
+/// (Okta sends `id`) or that the gateway never forwards (`password`).
+const IGNORED_IN_VALUE_OBJECT: &[&str] = &["id", "meta", "schemas", "groups", "password"];
+
+/// Translates a PatchOp body. The result may be empty when every operation targeted
+/// `password` (which the gateway drops).
+pub fn patch_operations_from_json(body: Value) -> Result<Vec<PatchOperation>, ScimError> {
+    let Value::Object(body) = body else {
+        return Err(ScimError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
+    };
+    let mut operations_json = None;
+    for (key, value) in body {
+        if key.eq_ignore_ascii_case("schemas") {
+            validate_schemas(&value)?;
+        } else if key.eq_ignore_ascii_case("Operations") {
+            operations_json = Some(value);
+        }
+    }
+    let operations_json = match operations_json {
+        Some(Value::Array(items)) if !items.is_empty() => items,
+        Some(Value::Array(_)) => {
+            return Err(ScimError::invalid_syntax(
+                "'Operations' must contain at least one operation",
+            ));
+        }
+        Some(_) => return Err(ScimError::invalid_syntax("'Operations' must be an array")),
+        None => {
+            return Err(ScimError::invalid_syntax(
+                "a PatchOp body needs an 'Operations' array",
+            ));
+        }
+    };
+    let mut operations = Vec::new();
+    for (index, operation) in operations_json.into_iter().enumerate() {
+        translate_operation(index, operation, &mut operations)?;
+    }
+    Ok(operations)
+}
+
+fn translate_operation(
+    index: usize,
+    operation: Value,
+    out: &mut Vec<PatchOperation>,
+) -> Result<(), ScimError> {
+    let Value::Object(fields) = operation else {
+        return Err(ScimError::invalid_syntax(format!(
+            "Operations[{index}] must be an object"
+        )));
+    };
+    let mut op = None;
+    let mut path = None;
+    let mut value = None;
+    for (key, field) in fields {
+        match key.to_ascii_lowercase().as_str() {
+            "op" => op = Some(field),
+            "path" => path = Some(field),
+            "value" => value = Some(field),
+            _ => {}
+        }
+    }
+    let op = match op {
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "add" => PatchOp::Add,
+            "replace" => PatchOp::Replace,
+            "remove" => PatchOp::Remove,
+            _ => {
+                return Err(ScimError::invalid_value(format!(
+                    "Operations[{index}]: unknown op '{s}' (expected add, replace or remove)"
+                )));
+            }
+        },
+        Some(_) => {
+            return Err(ScimError::invalid_value(format!(
+                "Operations[{index}]: 'op' must be a string"
+            )));
+        }
+        None => {
+            return Err(ScimError::invalid_syntax(format!(
+                "Operations[{index}] has no 'op'"
+            )));
+        }
+    };
+    let path = match path {
+        None | Some(Value::Null) => None,
+        Some(Value::String(p)) if p.trim().is_empty() => None,
+        Some(Value::String(p)) => Some(p),
+        Some(_) => {
+            return Err(ScimError::invalid_path(format!(
+                "Operations[{index}]: 'path' must be a string"
+            )));
+        }
+    };
+
+    match path {
+        Some(path) => translate_with_path(index, op, &path, value, out),
+        None => {
+            if op == PatchOp::Remove {
+                return Err(ScimError::no_target(format!(
+                    "Operations[{index}]: remove requires a path"
+                )));
+            }
+            match value {
+                Some(Value::Object(map)) => expand_value_object(op, map, None, out),
+                _ => Err(ScimError::invalid_value(format!(
+                    "Operations[{index}]: an operation without a path needs an object value"
+                ))),
+            }
+        }
+    }
+}
+
+fn translate_with_path(
+    index: usize,
+    op: PatchOp,
+    path_text: &str,
+    value: Option<Value>,
+    out: &mut Vec<PatchOperation>,
+) -> Result<(), ScimError> {
+    let path_text = path_text.trim();
+    if op != PatchOp::Remove && value.is_none() {
+        return Err(ScimError::invalid_value(format!(
+            "Operations[{index}]: {} requires a value",
+            op_name(op)
+        )));
+    }
+    if path_text.eq_ignore_ascii_case(USER_SCHEMA) {
+        return match value {
+            Some(Value::Object(map)) if op != PatchOp::Remove => {
+                expand_value_object(op, map, None, out)
+            }
+            _ => Err(ScimError::invalid_path(format!(
+                "Operations[{index}]: '{path_text}' can only be the target of add or replace with an object value"
+            ))),
+        };
+    }
+    // A whole extension schema: `{"op":"add","path":"urn:...:2.0:User","value":{...}}`.
+    if is_user_extension_urn(path_text) {
+        return match value {
+            Some(Value::Object(map)) if op != PatchOp::Remove => {
+                expand_value_object(op, map, Some(path_text), out)
+            }
+            value => {
+                out.push(operation(
+                    op,
+                    AttributePath {
+                        schema: path_text.to_owned(),
+                        ..Default::default()
+                    },
+                    None,
+                    value,
+                ));
+                Ok(())
+            }
+        };
+    }
+    let parsed = parse_patch_path(path_text).map_err(|e| {
+        ScimError::invalid_path(format!(
+            "Operations[{index}]: invalid path '{path_text}': {e}"
+        ))
+    })?;
+    if is_password(&parsed.path) {
+        return Ok(());
+    }
+    let value = value.map(|v| normalise_booleans(&parsed.path, v));
+    out.push(operation(op, parsed.path, parsed.value_filter, value));
+    Ok(())
+}
+
+/// Expands `{"displayName": .., "name.givenName": .., "urn:..:User:employeeNumber": ..,
+/// "urn:..:User": {..}}` into one operation per attribute. `schema` is set when expanding
+/// the members of an extension schema object.
+fn expand_value_object(
+    op: PatchOp,
+    map: Map<String, Value>,
+    schema: Option<&str>,
+    out: &mut Vec<PatchOperation>,
+) -> Result<(), ScimError> {
+    for (key, value) in map {
+        if schema.is_none() {
+            if key.eq_ignore_ascii_case(USER_SCHEMA) {
+                match value {
+                    Value::Object(inner) => expand_value_object(op, inner, None, out)?,
+                    _ => {
+                        return Err(ScimError::invalid_value(format!(
+                            "'{key}' must be an object"
+                        )));
+                    }
+                }
+                continue;
+            }
+            if is_user_extension_urn(&key) {
+                match value {
+                    Value::Object(inner) => expand_value_object(op, inner, Some(&key), out)?,
+                    other => out.push(operation(
+                        op,
+                        AttributePath {
+                            schema: key.clone(),
+                            ..Default::default()
+                        },
+                        None,
+                        Some(other),
+                    )),
+                }
+                continue;
+            }
+        }
+        let mut path = parse_attribute_path(&key)
+            .map_err(|e| ScimError::invalid_path(format!("invalid attribute '{key}': {e}")))?;
+        if let Some(schema) = schema {
+            if !path.schema.is_empty() {
+                return Err(ScimError::invalid_path(format!(
+                    "'{key}' inside '{schema}' must not carry a schema"
+                )));
+            }
+            path.schema = schema.to_owned();
+        } else if path.schema.is_empty()
+            && path.sub_attribute.is_empty()
+            && IGNORED_IN_VALUE_OBJECT
+                .iter()
+                .any(|ignored| ignored.eq_ignore_ascii_case(&path.attribute))
+        {
+            continue;
+        }
+        if is_password(&path) {
+            continue;
+        }
+        let value = normalise_booleans(&path, value);
+        out.push(operation(op, path, None, Some(value)));
+    }
+    Ok(())
+}
+
+fn is_password(path: &AttributePath) -> bool {
+    path.schema.is_empty() && path.attribute.eq_ignore_ascii_case("password")
+}
+
+fn op_name(op: PatchOp) -> &'static str {
+    match op {
+        PatchOp::Add => "add",
+        PatchOp::Replace => "replace",
+        PatchOp::Remove => "remove",
+        PatchOp::Unspecified => "unspecified",
+    }
+}
+
+fn operation(
+    op: PatchOp,
+    path: AttributePath,
+    value_filter: Option<Filter>,
+    value: Option<Value>,
+) -> PatchOperation {
+    PatchOperation {
+        op: op as i32,
+        path: Some(path),
+        value_filter,
+        value: value.map(value_from_json),
+    }
+}
+
+/// Entra sends `"True"`/`"False"` strings for booleans: convert them when the target is
+/// `active` or a `primary` sub-attribute (also `primary` inside complex values).
+fn normalise_booleans(path: &AttributePath, value: Value) -> Value {
+    let targets_active = path.schema.is_empty()
+        && path.attribute.eq_ignore_ascii_case("active")
+        && path.sub_attribute.is_empty();
+    let targets_primary = path.sub_attribute.eq_ignore_ascii_case("primary");
+    if targets_active || targets_primary {
+        return string_to_bool(value);
+    }
+    match value {
+        Value::Array(items) => Value::Array(items.into_iter().map(normalise_primary).collect()),
+        other => normalise_primary(other),
+    }
+}
+
+fn normalise_primary(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    if k.eq_ignore_ascii_case("primary") {
+                        (k, string_to_bool(v))
+                    } else {
+                        (k, v)
+                    }
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+fn string_to_bool(value: Value) -> Value {
+    match &value {
+        Value::String(s) => boolean_from_string(s).map_or(value, Value::Bool),
+        _ => value,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::ScimType;
+    use crate::scim::filter::tests::{eq_str, path};
+    use directory_proto::json::value_to_json;
+    use serde_json::json;
+
+    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+    /// (op, schema, attribute, sub, has value filter, value)
+    type Flat = (PatchOp, String, String, String, bool, Option<Value>);
+
+    fn flatten(ops: Vec<PatchOperation>) -> Vec<Flat> {
+        ops.into_iter()
+            .map(|o| {
+                let p = o.path.unwrap_or_default();
+                (
+                    PatchOp::try_from(o.op).unwrap(),
+                    p.schema,
+                    p.attribute,
+                    p.sub_attribute,
+                    o.value_filter.is_some(),
+                    o.value.map(value_to_json),
+                )
+            })
+            .collect()
+    }
+
+    fn flat(op: PatchOp, schema: &str, attr: &str, sub: &str, value: Option<Value>) -> Flat {
+        (op, schema.into(), attr.into(), sub.into(), false, value)
+    }
+
+    fn translate(body: Value) -> Vec<Flat> {
+        flatten(
+            patch_operations_from_json(body.clone()).unwrap_or_else(|e| panic!("{body}: {e:?}")),
+        )
+    }
+
+    fn body(ops: Value) -> Value {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+    }
+
+    #[test]
+    fn okta_deactivate_without_path() {
+        assert_eq!(
+            translate(body(json!([{"op": "replace", "value": {"active": false}}]))),
+            vec![flat(PatchOp::Replace, "", "active", "", Some(json!(false)))]
+        );
+    }
+
+    #[test]
+    fn entra_capitalised_replace_with_string_boolean() {
+        assert_eq!(
+            translate(body(
+                json!([{"op": "Replace", "path": "active", "value": "False"}])
+            )),
+            vec![flat(PatchOp::Replace, "", "active", "", Some(json!(false)))]
+        );
+        assert_eq!(
+            translate(body(
+                json!([{"op": "REPLACE", "value": {"Active": "true"}}])
+            )),
+            vec![flat(PatchOp::Replace, "", "Active", "", Some(json!(true)))]
+        );
+        // not a boolean target: strings stay strings
+        assert_eq!(
+            translate(body(
+                json!([{"op": "Add", "path": "title", "value": "True"}])
+            )),
+            vec![flat(PatchOp::Add, "", "title", "", Some(json!("True")))]
+        );
+    }
+
+    #[test]
+    fn entra_no_path_dotted_and_urn_keys_expand() {
+        let ops = translate(body(json!([{"op": "replace", "value": {
+            "displayName": "Bjfe",
+            "name.givenName": "Kkom",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq",
+            "id": "ignored", "schemas": ["x"], "meta": {}, "groups": [], "password": "secret",
+        }}])));
+        assert_eq!(
+            ops,
+            vec![
+                flat(PatchOp::Replace, "", "displayName", "", Some(json!("Bjfe"))),
+                flat(
+                    PatchOp::Replace,
+                    "",
+                    "name",
+                    "givenName",
+                    Some(json!("Kkom"))
+                ),
+                flat(
+                    PatchOp::Replace,
+                    ENT,
+                    "employeeNumber",
+                    "",
+                    Some(json!("Aklq"))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn extension_schema_object_expands_per_member() {
+        let mut ops = translate(body(json!([{"op": "add", "value": {
+            ENT: {"department": "x", "manager": "m-1"}
+        }}])));
+        ops.sort_by(|a, b| a.2.cmp(&b.2));
+        assert_eq!(
+            ops,
+            vec![
+                flat(PatchOp::Add, ENT, "department", "", Some(json!("x"))),
+                flat(PatchOp::Add, ENT, "manager", "", Some(json!("m-1"))),
+            ]
+        );
+        // the same with the URN as the path
+        let mut ops = translate(body(json!([{"op": "add", "path": ENT, "value": {
+            "department": "x", "manager": {"value": "m-1"}
+        }}])));
+        ops.sort_by(|a, b| a.2.cmp(&b.2));
+        assert_eq!(
+            ops,
+            vec![
+                flat(PatchOp::Add, ENT, "department", "", Some(json!("x"))),
+                flat(
+                    PatchOp::Add,
+                    ENT,
+                    "manager",
+                    "",
+                    Some(json!({"value": "m-1"}))
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn urn_paths_and_core_urn_prefix() {
+        assert_eq!(
+            translate(body(
+                json!([{"op": "Add", "path": format!("{ENT}:manager"), "value": "m-1"}])
+            )),
+            vec![flat(PatchOp::Add, ENT, "manager", "", Some(json!("m-1")))]
+        );
+        assert_eq!(
+            translate(body(json!([{"op": "replace",
+                "path": "urn:ietf:params:scim:schemas:core:2.0:User:name.familyName",
+                "value": "F"}]))),
+            vec![flat(
+                PatchOp::Replace,
+                "",
+                "name",
+                "familyName",
+                Some(json!("F"))
+            )]
+        );
+    }
+
+    #[test]
+    fn value_filter_path() {
+        let ops = patch_operations_from_json(body(json!([{"op": "Replace",
+            "path": "emails[type eq \"work\"].value", "value": "a@x.com"}])))
+        .unwrap();
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].path, Some(path("", "emails", "value")));
+        assert_eq!(ops[0].value_filter, Some(eq_str("type", "work")));
+        assert_eq!(
+            ops[0].value.clone().map(value_to_json),
+            Some(json!("a@x.com"))
+        );
+
+        let ops = patch_operations_from_json(body(json!([{"op": "remove",
+            "path": "members[value eq \"u1\"]"}])))
+        .unwrap();
+        assert_eq!(ops[0].op, PatchOp::Remove as i32);
+        assert_eq!(ops[0].path, Some(path("", "members", "")));
+        assert_eq!(ops[0].value_filter, Some(eq_str("value", "u1")));
+        assert_eq!(ops[0].value, None);
+    }
+
+    #[test]
+    fn primary_strings_become_booleans() {
+        assert_eq!(
+            translate(body(json!([{"op": "add", "path": "emails",
+                "value": [{"value": "a@x", "primary": "True"}]}]))),
+            vec![flat(
+                PatchOp::Add,
+                "",
+                "emails",
+                "",
+                Some(json!([{"value": "a@x", "primary": true}]))
+            )]
+        );
+        let ops = translate(body(json!([{"op": "replace",
+            "path": "emails[type eq \"work\"].primary", "value": "false"}])));
+        assert_eq!(ops[0].5, Some(json!(false)));
+    }
+
+    #[test]
+    fn remove_keeps_entra_member_value() {
+        assert_eq!(
+            translate(body(
+                json!([{"op": "Remove", "path": "members", "value": [{"value": "u1"}]}])
+            )),
+            vec![flat(
+                PatchOp::Remove,
+                "",
+                "members",
+                "",
+                Some(json!([{"value": "u1"}]))
+            )]
+        );
+    }
+
+    #[test]
+    fn password_operations_are_dropped() {
+        assert!(
+            translate(body(
+                json!([{"op": "replace", "path": "password", "value": "x"}])
+            ))
+            .is_empty()
+        );
+        assert!(translate(body(json!([{"op": "replace", "value": {"password": "x"}}]))).is_empty());
+    }
+
+    #[test]
+    fn body_without_schemas_is_accepted() {
+        assert_eq!(
+            translate(json!({"Operations": [{"op": "add", "path": "nickName", "value": "Babs"}]})),
+            vec![flat(PatchOp::Add, "", "nickName", "", Some(json!("Babs")))]
+        );
+        assert_eq!(
+            translate(json!({"operations": [{"OP": "add", "PATH": "nickName", "VALUE": null}]})),
+            vec![flat(PatchOp::Add, "", "nickName", "", Some(Value::Null))]
+        );
+    }
+
+    #[test]
+    fn errors_table() {
+        let table: Vec<(Value, ScimType)> = vec![
+            (body(json!([{"op": "remove"}])), ScimType::NoTarget),
+            (
+                body(json!([{"op": "Remove", "value": {"active": true}}])),
+                ScimType::NoTarget,
+            ),
+            (
+                body(json!([{"op": "frobnicate", "path": "x", "value": 1}])),
+                ScimType::InvalidValue,
+            ),
+            (
+                body(json!([{"op": 1, "path": "x", "value": 1}])),
+                ScimType::InvalidValue,
+            ),
+            (
+                body(json!([{"path": "x", "value": 1}])),
+                ScimType::InvalidSyntax,
+            ),
+            (
+                body(json!([{"op": "add", "path": "emails[type eq", "value": 1}])),
+                ScimType::InvalidPath,
+            ),
+            (
+                body(json!([{"op": "add", "path": "9x", "value": 1}])),
+                ScimType::InvalidPath,
+            ),
+            (
+                body(json!([{"op": "add", "path": 5, "value": 1}])),
+                ScimType::InvalidPath,
+            ),
+            (
+                body(json!([{"op": "add", "value": {"bad key!": 1}}])),
+                ScimType::InvalidPath,
+            ),
+            (
+                body(json!([{"op": "add", "path": "title"}])),
+                ScimType::InvalidValue,
+            ),
+            (
+                body(json!([{"op": "add", "value": "not an object"}])),
+                ScimType::InvalidValue,
+            ),
+            (body(json!([])), ScimType::InvalidSyntax),
+            (body(json!({})), ScimType::InvalidSyntax),
+            (body(json!(["x"])), ScimType::InvalidSyntax),
+            (
+                json!({"schemas": "x", "Operations": [{"op": "add", "path": "a", "value": 1}]}),
+                ScimType::InvalidSyntax,
+            ),
+            (json!({}), ScimType::InvalidSyntax),
+            (json!([]), ScimType::InvalidSyntax),
+        ];
+        for (input, want) in table {
+            let err = patch_operations_from_json(input.clone()).expect_err(&input.to_string());
+            assert_eq!(err.scim_type, Some(want), "{input}: {}", err.detail);
+            assert_eq!(err.status.as_u16(), 400);
+        }
+    }
+}

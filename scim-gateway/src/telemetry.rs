@@ -1,0 +1,51 @@
+//! Tracing and OpenTelemetry. A tracer provider is always installed (so trace ids exist
+//! and propagate to the directory); spans are exported over OTLP/gRPC only when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Logs go to stderr, filtered by `RUST_LOG`
+//! (default `info`).
+
+use std::io::IsTerminal as _;
+
+use opentelemetry::global;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("building the OTLP span exporter")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("installing the tracing subscriber")]
+    Subscriber(#[from] tracing_subscriber::util::TryInitError),
+}
+
+/// Installs the global propagator, tracer provider and subscriber. Must run inside the
+/// tokio runtime (the OTLP exporter's tonic client needs it). Keep the returned provider
+/// and call `shutdown()` on exit to flush spans.
+pub fn init(service_name: &'static str) -> Result<SdkTracerProvider, TelemetryError> {
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(Resource::builder().with_service_name(service_name).build());
+    if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
+        builder = builder.with_batch_exporter(
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .build()?,
+        );
+    }
+    let provider = builder.build();
+    global::set_tracer_provider(provider.clone());
+    tracing_subscriber::registry()
+        .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name)))
+        .try_init()?;
+    Ok(provider)
+}
