@@ -11,6 +11,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -38,14 +39,23 @@ pub fn init(service_name: &'static str) -> Result<SdkTracerProvider, TelemetryEr
     }
     let provider = builder.build();
     global::set_tracer_provider(provider.clone());
+    // RUST_LOG filters the log lines only; exported spans have their own level
+    // (OTEL_TRACES_FILTER, default info), so quiet logs do not break traces.
+    let log_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let span_filter =
+        EnvFilter::try_from_env("OTEL_TRACES_FILTER").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::registry()
-        .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
-                .with_ansi(std::io::stderr().is_terminal()),
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_filter(log_filter),
         )
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name)))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer(service_name))
+                .with_filter(span_filter),
+        )
         .try_init()?;
     Ok(provider)
 }

@@ -209,6 +209,14 @@ impl Stack {
     }
 
     pub async fn start_on(database_url: String) -> anyhow::Result<Self> {
+        Self::start_with_env(database_url, &[]).await
+    }
+
+    /// Starts the stack with extra environment for both processes (e.g. OTLP settings).
+    pub async fn start_with_env(
+        database_url: String,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let credential = format!("test-credential-{}", uuid::Uuid::new_v4().simple());
         let mut cmd = Command::new(bin("directory-service"));
         cmd.args([
@@ -219,7 +227,8 @@ impl Stack {
             &database_url,
         ])
         .env("DIRECTORY_CREDENTIAL", &credential)
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied());
         let directory = Process::spawn(cmd)?;
         let mut cmd = Command::new(bin("scim-gateway"));
         cmd.args([
@@ -229,7 +238,8 @@ impl Stack {
             &format!("http://{}", directory.addr),
         ])
         .env("DIRECTORY_CREDENTIAL", &credential)
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn")
+        .envs(env.iter().copied());
         let gateway = Process::spawn(cmd)?;
         let mut stack = Self {
             database_url,

@@ -7,4 +7,5 @@ mod discovery;
 mod local_stack;
 mod operations;
 mod tokens;
+mod tracing;
 mod users;
