@@ -37,6 +37,12 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
+    // Everything but health (which Kubernetes probes call) needs the credential.
+    let credential: std::sync::Arc<str> = credential.into();
+    let reflection_credential = credential.clone();
+    let reflection = tonic::service::interceptor::InterceptedService::new(reflection, move |req| {
+        check_credential(&reflection_credential, req)
+    });
     let directory = DirectoryServer::with_interceptor(DirectoryService { db }, move |req| {
         check_credential(&credential, req)
     });

@@ -28,12 +28,23 @@ async fn directory_health_reflection_and_credential() {
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
 
-    // Reflection lists the service.
+    // Reflection lists the service (for callers holding the credential).
     use tonic_reflection::pb::v1::{
         ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
         server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
     };
-    let mut reflection = ServerReflectionClient::new(channel.clone());
+    let mut anonymous = ServerReflectionClient::new(channel.clone());
+    let refused = anonymous
+        .server_reflection_info(tokio_stream::iter([ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        }]))
+        .await;
+    assert_eq!(refused.unwrap_err().code(), tonic::Code::Unauthenticated, "reflection needs the credential");
+    let mut reflection = ServerReflectionClient::with_interceptor(
+        channel.clone(),
+        e2e_tests::CredentialInterceptor(stack.credential.clone()),
+    );
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
