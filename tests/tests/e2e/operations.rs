@@ -40,7 +40,11 @@ async fn directory_health_reflection_and_credential() {
             message_request: Some(MessageRequest::ListServices(String::new())),
         }]))
         .await;
-    assert_eq!(refused.unwrap_err().code(), tonic::Code::Unauthenticated, "reflection needs the credential");
+    assert_eq!(
+        refused.unwrap_err().code(),
+        tonic::Code::Unauthenticated,
+        "reflection needs the credential"
+    );
     let mut reflection = ServerReflectionClient::with_interceptor(
         channel.clone(),
         e2e_tests::CredentialInterceptor(stack.credential.clone()),
