@@ -54,6 +54,7 @@ pub fn list_users_request(workspace_id: String, args: &ListArgs) -> v1::ListUser
         filter: args.filter_user_name.as_deref().map(user_name_filter),
         start_index: args.start_index,
         count: args.count,
+        sort: None,
     }
 }
 

@@ -246,3 +246,10 @@ mod tests {
         }
     }
 }
+
+/// `sortBy` / `sortOrder` (RFC 7644 §3.4.2.3).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sort {
+    pub by: AttrPath,
+    pub descending: bool,
+}

@@ -2,6 +2,7 @@
 //! No sea_orm, no tonic in here.
 
 pub mod filter;
+pub mod groups;
 pub mod patch;
 pub mod tokens;
 pub mod users;

@@ -151,6 +151,10 @@ pub enum UserFilterAttribute {
     Active,
     Created,
     LastModified,
+    /// `emails`, `emails.value`, or `value` inside `emails[...]`.
+    EmailValue,
+    EmailType,
+    EmailPrimary,
 }
 
 pub fn resolve_user_filter_attribute(path: &AttrPath) -> DomainResult<UserFilterAttribute> {
@@ -175,8 +179,29 @@ pub fn resolve_user_filter_attribute(path: &AttrPath) -> DomainResult<UserFilter
         ("active", "") => Active,
         ("meta", "created") => Created,
         ("meta", "lastmodified") => LastModified,
+        ("emails", "" | "value") => EmailValue,
+        ("emails", "type") => EmailType,
+        ("emails", "primary") => EmailPrimary,
         _ => return Err(unsupported()),
     })
+}
+
+/// Resolves an attribute inside `emails[...]` (a sub-attribute of one email value).
+pub fn resolve_email_sub_attribute(path: &AttrPath) -> DomainResult<UserFilterAttribute> {
+    if path.has_sub_attribute() || !path.schema.is_empty() {
+        return Err(DomainError::InvalidFilter(format!(
+            "{path} is not a sub-attribute of emails"
+        )));
+    }
+    match path.attribute.to_ascii_lowercase().as_str() {
+        "value" => Ok(UserFilterAttribute::EmailValue),
+        "type" => Ok(UserFilterAttribute::EmailType),
+        "primary" => Ok(UserFilterAttribute::EmailPrimary),
+        _ => Err(DomainError::InvalidFilter(format!(
+            "{} cannot be filtered inside emails",
+            path.attribute
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -256,4 +281,7 @@ pub struct User {
     pub created: chrono::DateTime<chrono::Utc>,
     pub last_modified: chrono::DateTime<chrono::Utc>,
     pub version: i64,
+    /// The groups the user is a direct member of (id, displayName); read-only, filled on
+    /// reads.
+    pub groups: Vec<(uuid::Uuid, String)>,
 }

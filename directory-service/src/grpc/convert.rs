@@ -7,9 +7,11 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::status::invalid;
-use crate::domain::filter::{AttrPath, CompareOp, Filter, FilterValue};
+use crate::domain::filter::{AttrPath, CompareOp, Filter, FilterValue, Sort};
+use crate::domain::groups::GroupProfile;
 use crate::domain::patch::{PatchOp, PatchOperation};
 use crate::domain::users::{EnterpriseUser, Manager, MultiValue, Name, User, UserProfile};
+use crate::ops::groups::GroupView;
 use crate::store::{tokens::Token, workspaces::Workspace};
 
 pub fn parse_id(what: &str, raw: &str) -> Result<Uuid, Status> {
@@ -166,7 +168,64 @@ pub fn user(u: User) -> pb::User {
         created: Some(timestamp(u.created)),
         last_modified: Some(timestamp(u.last_modified)),
         version: u.version,
+        groups: u
+            .groups
+            .into_iter()
+            .map(|(id, display)| pb::GroupRef {
+                value: id.to_string(),
+                display,
+            })
+            .collect(),
     }
+}
+
+/// The profile and the member ids (as sent) of a group create or replacement.
+pub fn group_from_pb(
+    attributes: Option<pb::GroupAttributes>,
+) -> Result<(GroupProfile, Vec<String>), Status> {
+    let a = attributes.ok_or_else(|| invalid("group attributes are required"))?;
+    let profile = GroupProfile {
+        display_name: a.display_name,
+        external_id: a.external_id,
+        extensions: a.extensions.map(struct_to_json).unwrap_or_default(),
+    };
+    Ok((profile, a.members.into_iter().map(|m| m.value).collect()))
+}
+
+pub fn group(view: GroupView) -> pb::Group {
+    let g = view.group;
+    let members_included = view.members.is_some();
+    pb::Group {
+        id: g.id.to_string(),
+        workspace_id: g.workspace_id.to_string(),
+        attributes: Some(pb::GroupAttributes {
+            display_name: g.profile.display_name,
+            external_id: g.profile.external_id,
+            members: view
+                .members
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| pb::GroupMember {
+                    value: m.user_id.to_string(),
+                    display: m.user_name,
+                })
+                .collect(),
+            extensions: Some(struct_from_json(g.profile.extensions)),
+        }),
+        created: Some(timestamp(g.created)),
+        last_modified: Some(timestamp(g.last_modified)),
+        version: g.version,
+        members_included,
+    }
+}
+
+pub fn sort_from_pb(sort: Option<pb::Sort>) -> Option<Sort> {
+    let sort = sort?;
+    let by = path_from_pb(sort.by);
+    (!by.attribute.is_empty()).then_some(Sort {
+        by,
+        descending: sort.descending,
+    })
 }
 
 fn path_from_pb(path: Option<pb::AttributePath>) -> AttrPath {

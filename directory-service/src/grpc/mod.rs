@@ -150,10 +150,12 @@ impl Directory for DirectoryService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let filter = req.filter.map(convert::filter_from_pb).transpose()?;
+        let sort = convert::sort_from_pb(req.sort);
         let result = ops::users::list_users(
             &self.db,
             workspace_id,
             filter.as_ref(),
+            sort.as_ref(),
             req.start_index,
             req.count,
         )
@@ -210,6 +212,103 @@ impl Directory for DirectoryService {
         reply(
             ops::users::delete_user(&self.db, workspace_id, id, req.expected_version).await,
             |()| pb::DeleteUserResponse {},
+        )
+    }
+
+    async fn create_group(&self, req: Request<pb::CreateGroupRequest>) -> RpcResult<pb::Group> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let (profile, members) = convert::group_from_pb(req.attributes)?;
+        reply(
+            ops::groups::create_group(&self.db, workspace_id, profile, &members).await,
+            convert::group,
+        )
+    }
+
+    async fn get_group(&self, req: Request<pb::GetGroupRequest>) -> RpcResult<pb::Group> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let id = parse_resource_id("group", &req.id)?;
+        reply(
+            ops::groups::get_group(&self.db, workspace_id, id, !req.exclude_members).await,
+            convert::group,
+        )
+    }
+
+    async fn list_groups(
+        &self,
+        req: Request<pb::ListGroupsRequest>,
+    ) -> RpcResult<pb::ListGroupsResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let filter = req.filter.map(convert::filter_from_pb).transpose()?;
+        let sort = convert::sort_from_pb(req.sort);
+        let result = ops::groups::list_groups(
+            &self.db,
+            workspace_id,
+            filter.as_ref(),
+            sort.as_ref(),
+            req.start_index,
+            req.count,
+            !req.exclude_members,
+        )
+        .await;
+        reply(result, |page| pb::ListGroupsResponse {
+            groups: page.groups.into_iter().map(convert::group).collect(),
+            total_results: page.total_results as i64,
+            start_index: page.start_index as i64,
+        })
+    }
+
+    async fn replace_group(&self, req: Request<pb::ReplaceGroupRequest>) -> RpcResult<pb::Group> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let id = parse_resource_id("group", &req.id)?;
+        let (profile, members) = convert::group_from_pb(req.attributes)?;
+        let result = ops::groups::replace_group(
+            &self.db,
+            workspace_id,
+            id,
+            profile,
+            &members,
+            req.expected_version,
+            !req.exclude_members,
+        )
+        .await;
+        reply(result, convert::group)
+    }
+
+    async fn patch_group(&self, req: Request<pb::PatchGroupRequest>) -> RpcResult<pb::Group> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let id = parse_resource_id("group", &req.id)?;
+        let operations = req
+            .operations
+            .into_iter()
+            .map(convert::patch_from_pb)
+            .collect::<Result<Vec<_>, _>>()?;
+        let result = ops::groups::patch_group(
+            &self.db,
+            workspace_id,
+            id,
+            &operations,
+            req.expected_version,
+            !req.exclude_members,
+        )
+        .await;
+        reply(result, convert::group)
+    }
+
+    async fn delete_group(
+        &self,
+        req: Request<pb::DeleteGroupRequest>,
+    ) -> RpcResult<pb::DeleteGroupResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let id = parse_resource_id("group", &req.id)?;
+        reply(
+            ops::groups::delete_group(&self.db, workspace_id, id, req.expected_version).await,
+            |()| pb::DeleteGroupResponse {},
         )
     }
 

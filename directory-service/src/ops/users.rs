@@ -2,7 +2,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-use crate::domain::filter::Filter;
+use crate::domain::filter::{Filter, Sort};
 use crate::domain::patch::{PatchOperation, apply_patch};
 use crate::domain::users::{User, UserProfile};
 use crate::domain::{DomainResult, check_version};
@@ -20,6 +20,7 @@ pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> D
         created: now,
         last_modified: now,
         version: 1,
+        groups: Vec::new(),
     };
     let user = store::users::insert(&tx, &user).await?;
     tx.commit().await.map_err(db_error)?;
@@ -27,7 +28,18 @@ pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> D
 }
 
 pub async fn get_user(db: &Db, workspace_id: Uuid, id: Uuid) -> DomainResult<User> {
-    store::users::find(db, workspace_id, id, false).await
+    let user = store::users::find(db, workspace_id, id, false).await?;
+    Ok(with_groups(db, vec![user]).await?.remove(0))
+}
+
+/// Fills each user's read-only `groups` with one query for the whole page.
+async fn with_groups(db: &impl store::Conn, mut users: Vec<User>) -> DomainResult<Vec<User>> {
+    let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+    let mut groups = store::groups::groups_of_users(db, &ids).await?;
+    for user in &mut users {
+        user.groups = groups.remove(&user.id).unwrap_or_default();
+    }
+    Ok(users)
 }
 
 pub struct UserPage {
@@ -42,6 +54,7 @@ pub async fn list_users(
     db: &Db,
     workspace_id: Uuid,
     filter: Option<&Filter>,
+    sort: Option<&Sort>,
     start_index: i64,
     count: Option<i64>,
 ) -> DomainResult<UserPage> {
@@ -49,9 +62,9 @@ pub async fn list_users(
     let count = count
         .map_or(DEFAULT_PAGE_SIZE, |c| c.max(0) as u64)
         .min(MAX_PAGE_SIZE);
-    let page = store::users::list(db, workspace_id, filter, start_index - 1, count).await?;
+    let page = store::users::list(db, workspace_id, filter, sort, start_index - 1, count).await?;
     Ok(UserPage {
-        users: page.users,
+        users: with_groups(db, page.users).await?,
         total_results: page.total_results,
         start_index,
     })
@@ -96,6 +109,7 @@ async fn update_user_with(
     check_version(expected_version, current.version)?;
     let profile = change(&current.profile)?;
     if profile == current.profile {
+        let current = with_groups(&tx, vec![current]).await?.remove(0);
         tx.rollback().await.map_err(db_error)?;
         return Ok(current);
     }
@@ -106,6 +120,7 @@ async fn update_user_with(
         ..current
     };
     let updated = store::users::update(&tx, &updated).await?;
+    let updated = with_groups(&tx, vec![updated]).await?.remove(0);
     tx.commit().await.map_err(db_error)?;
     Ok(updated)
 }

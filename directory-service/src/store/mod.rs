@@ -3,6 +3,8 @@
 //! SQLSTATE, never by message text shown to clients.
 
 pub mod entity;
+mod filter_sql;
+pub mod groups;
 pub mod migration;
 pub mod tokens;
 pub mod users;
@@ -18,6 +20,8 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::domain::DomainError;
 
+/// A connection or a transaction: what read helpers in `ops` accept.
+pub use sea_orm::ConnectionTrait as Conn;
 pub use sea_orm::DatabaseConnection as Db;
 
 /// Opens the pool. SQLite gets WAL and a busy timeout from sqlx's defaults; write

@@ -1,17 +1,20 @@
 //! User rows and the SCIM filter → SQL translation.
 
-use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::db_error;
-use super::entity::user;
-use crate::domain::filter::{CompareOp, Filter, FilterValue};
-use crate::domain::users::{User, UserFilterAttribute, UserProfile, resolve_user_filter_attribute};
+use super::entity::{user, user_email};
+use super::filter_sql::{string_compare, timestamp_compare};
+use crate::domain::filter::{CompareOp, Filter, FilterValue, Sort};
+use crate::domain::users::{
+    User, UserFilterAttribute, UserProfile, resolve_email_sub_attribute,
+    resolve_user_filter_attribute,
+};
 use crate::domain::{DomainError, DomainResult};
 
 fn to_domain(row: user::Model) -> DomainResult<User> {
@@ -25,6 +28,7 @@ fn to_domain(row: user::Model) -> DomainResult<User> {
         created: row.created_at,
         last_modified: row.updated_at,
         version: row.version,
+        groups: Vec::new(),
     })
 }
 
@@ -49,12 +53,50 @@ fn to_row(user: &User) -> user::ActiveModel {
 
 pub async fn insert(db: &impl ConnectionTrait, user: &User) -> DomainResult<User> {
     let row = to_row(user).insert(db).await.map_err(db_error)?;
+    write_email_index(db, user, false).await?;
     to_domain(row)
 }
 
 pub async fn update(db: &impl ConnectionTrait, user: &User) -> DomainResult<User> {
     let row = to_row(user).update(db).await.map_err(db_error)?;
+    write_email_index(db, user, true).await?;
     to_domain(row)
+}
+
+/// Rewrites the user's rows in `user_emails` (a handful per user).
+async fn write_email_index(
+    db: &impl ConnectionTrait,
+    user: &User,
+    replace: bool,
+) -> DomainResult<()> {
+    if replace {
+        user_email::Entity::delete_many()
+            .filter(user_email::Column::UserId.eq(user.id))
+            .exec(db)
+            .await
+            .map_err(db_error)?;
+    }
+    let rows: Vec<_> = user
+        .profile
+        .emails
+        .iter()
+        .enumerate()
+        .map(|(position, email)| user_email::ActiveModel {
+            user_id: Set(user.id),
+            position: Set(position as i32),
+            workspace_id: Set(user.workspace_id),
+            value_key: Set(email.value.trim().to_lowercase()),
+            type_key: Set(email.kind.as_ref().map(|t| t.trim().to_lowercase())),
+            primary: Set(email.primary),
+        })
+        .collect();
+    if !rows.is_empty() {
+        user_email::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
 }
 
 /// Finds a user of the workspace; `for_update` locks the row until the transaction ends
@@ -101,6 +143,7 @@ pub async fn list(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,
     filter: Option<&Filter>,
+    sort: Option<&Sort>,
     offset: u64,
     limit: u64,
 ) -> DomainResult<Page> {
@@ -113,6 +156,15 @@ pub async fn list(
     let users = if limit == 0 || offset >= total_results {
         Vec::new()
     } else {
+        let mut query = query;
+        if let Some(sort) = sort {
+            let order = if sort.descending {
+                Order::Desc
+            } else {
+                Order::Asc
+            };
+            query = query.order_by(sort_column(sort)?, order);
+        }
         query
             .order_by_asc(user::Column::Id)
             .offset(offset)
@@ -141,10 +193,13 @@ pub fn filter_condition(filter: &Filter) -> DomainResult<Condition> {
             Ok::<_, DomainError>(c.add(filter_condition(p)?))
         })?,
         Filter::Not(inner) => filter_condition(inner)?.not(),
-        Filter::ValuePath { path, .. } => {
-            return Err(DomainError::InvalidFilter(format!(
-                "filtering inside {path} is not supported"
-            )));
+        Filter::ValuePath { path, filter } => {
+            if !path.is_core_user() || !path.attribute_is("emails") || path.has_sub_attribute() {
+                return Err(DomainError::InvalidFilter(format!(
+                    "filtering inside {path} is not supported"
+                )));
+            }
+            Condition::all().add(email_exists(email_condition(filter)?))
         }
         Filter::Compare { path, op, value } => {
             let attribute = resolve_user_filter_attribute(path)?;
@@ -175,6 +230,7 @@ fn compare(
             GivenName => user::Column::GivenName.is_not_null(),
             FamilyName => user::Column::FamilyName.is_not_null(),
             Id | UserName | Active | Created | LastModified => always(true),
+            EmailValue | EmailType | EmailPrimary => email_exists(Condition::all()),
         });
     }
     match attribute {
@@ -193,7 +249,7 @@ fn compare(
         }
         UserName => {
             let key = crate::domain::users::user_name_key(expect_string(attribute, value)?);
-            string_compare(Expr::col(user::Column::UserNameKey), op, key, false)
+            string_compare(Expr::col(user::Column::UserNameKey), op, key)
         }
         ExternalId => nullable_string(user::Column::ExternalId, op, value, true, attribute),
         DisplayName => nullable_string(user::Column::DisplayName, op, value, false, attribute),
@@ -206,9 +262,126 @@ fn compare(
                 "active compares with eq or ne to true or false".into(),
             )),
         },
-        Created => timestamp_compare(user::Column::CreatedAt, op, value),
-        LastModified => timestamp_compare(user::Column::UpdatedAt, op, value),
+        Created => timestamp_compare(
+            Expr::col((user::Entity, user::Column::CreatedAt)),
+            op,
+            value,
+        ),
+        LastModified => timestamp_compare(
+            Expr::col((user::Entity, user::Column::UpdatedAt)),
+            op,
+            value,
+        ),
+        EmailValue | EmailType | EmailPrimary => Ok(email_exists(
+            Condition::all().add(email_compare(attribute, op, value)?),
+        )),
     }
+}
+
+/// `EXISTS (SELECT 1 FROM user_emails WHERE user_id = users.id AND <condition>)`.
+fn email_exists(condition: Condition) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(user_email::Entity)
+            .and_where(
+                Expr::col((user_email::Entity, user_email::Column::UserId))
+                    .equals((user::Entity, user::Column::Id)),
+            )
+            .cond_where(condition)
+            .to_owned(),
+    )
+}
+
+/// The filter inside `emails[...]`, over one email row.
+fn email_condition(filter: &Filter) -> DomainResult<Condition> {
+    Ok(match filter {
+        Filter::And(parts) => parts.iter().try_fold(Condition::all(), |c, p| {
+            Ok::<_, DomainError>(c.add(email_condition(p)?))
+        })?,
+        Filter::Or(parts) => parts.iter().try_fold(Condition::any(), |c, p| {
+            Ok::<_, DomainError>(c.add(email_condition(p)?))
+        })?,
+        Filter::Not(inner) => email_condition(inner)?.not(),
+        Filter::ValuePath { .. } => {
+            return Err(DomainError::InvalidFilter(
+                "value paths cannot be nested".into(),
+            ));
+        }
+        Filter::Compare { path, op, value } => {
+            let attribute = resolve_email_sub_attribute(path)?;
+            if *op == CompareOp::Pr {
+                return Ok(Condition::all().add(match attribute {
+                    UserFilterAttribute::EmailType => user_email::Column::TypeKey.is_not_null(),
+                    _ => user_email::Column::UserId.is_not_null(),
+                }));
+            }
+            Condition::all().add(email_compare(attribute, *op, value)?)
+        }
+    })
+}
+
+fn email_compare(
+    attribute: UserFilterAttribute,
+    op: CompareOp,
+    value: &FilterValue,
+) -> DomainResult<SimpleExpr> {
+    match attribute {
+        UserFilterAttribute::EmailPrimary => match (op, value) {
+            (CompareOp::Eq, FilterValue::Bool(b)) => Ok(user_email::Column::Primary.eq(*b)),
+            (CompareOp::Ne, FilterValue::Bool(b)) => Ok(user_email::Column::Primary.ne(*b)),
+            _ => Err(DomainError::InvalidFilter(
+                "primary compares with eq or ne to a boolean".into(),
+            )),
+        },
+        UserFilterAttribute::EmailType => {
+            let FilterValue::String(text) = value else {
+                return Err(DomainError::InvalidFilter(
+                    "emails.type compares with a string".into(),
+                ));
+            };
+            let comparison = string_compare(
+                Expr::col((user_email::Entity, user_email::Column::TypeKey)),
+                op,
+                text.to_lowercase(),
+            )?;
+            Ok(user_email::Column::TypeKey.is_not_null().and(comparison))
+        }
+        _ => {
+            let FilterValue::String(text) = value else {
+                return Err(DomainError::InvalidFilter(
+                    "emails.value compares with a string".into(),
+                ));
+            };
+            string_compare(
+                Expr::col((user_email::Entity, user_email::Column::ValueKey)),
+                op,
+                text.trim().to_lowercase(),
+            )
+        }
+    }
+}
+
+fn sort_column(sort: &Sort) -> DomainResult<SimpleExpr> {
+    use UserFilterAttribute::*;
+    let column = match resolve_user_filter_attribute(&sort.by) {
+        Ok(Id) => user::Column::Id,
+        Ok(UserName) => user::Column::UserNameKey,
+        Ok(ExternalId) => user::Column::ExternalId,
+        Ok(DisplayName) => user::Column::DisplayName,
+        Ok(GivenName) => user::Column::GivenName,
+        Ok(FamilyName) => user::Column::FamilyName,
+        Ok(Active) => user::Column::Active,
+        Ok(Created) => user::Column::CreatedAt,
+        Ok(LastModified) => user::Column::UpdatedAt,
+        _ => {
+            return Err(DomainError::InvalidValue(format!(
+                "cannot sort by {}",
+                sort.by
+            )));
+        }
+    };
+    Ok(Expr::col((user::Entity, column)))
 }
 
 fn expect_string(attribute: UserFilterAttribute, value: &FilterValue) -> DomainResult<&str> {
@@ -248,69 +421,9 @@ fn nullable_string(
             text.to_lowercase(),
         )
     };
-    let comparison = string_compare(lhs, op, text, case_exact)?;
+    let comparison = string_compare(lhs, op, text)?;
     Ok(match op {
         CompareOp::Ne => column.is_null().or(comparison),
         _ => column.is_not_null().and(comparison),
-    })
-}
-
-fn string_compare(
-    lhs: Expr,
-    op: CompareOp,
-    text: String,
-    _case_exact: bool,
-) -> DomainResult<SimpleExpr> {
-    let like = |pattern: String| LikeExpr::new(pattern).escape('\\');
-    Ok(match op {
-        CompareOp::Eq => lhs.eq(text),
-        CompareOp::Ne => lhs.ne(text),
-        CompareOp::Co => lhs.like(like(format!("%{}%", escape_like(&text)))),
-        CompareOp::Sw => lhs.like(like(format!("{}%", escape_like(&text)))),
-        CompareOp::Ew => lhs.like(like(format!("%{}", escape_like(&text)))),
-        CompareOp::Gt => lhs.gt(text),
-        CompareOp::Ge => lhs.gte(text),
-        CompareOp::Lt => lhs.lt(text),
-        CompareOp::Le => lhs.lte(text),
-        CompareOp::Pr => unreachable!("pr is handled before"),
-    })
-}
-
-fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
-}
-
-fn timestamp_compare(
-    column: user::Column,
-    op: CompareOp,
-    value: &FilterValue,
-) -> DomainResult<SimpleExpr> {
-    let FilterValue::String(text) = value else {
-        return Err(DomainError::InvalidFilter(
-            "timestamps compare with a date-time string".into(),
-        ));
-    };
-    let at: DateTime<Utc> = DateTime::parse_from_rfc3339(text)
-        .map_err(|_| DomainError::InvalidFilter(format!("{text:?} is not an RFC 3339 date-time")))?
-        .with_timezone(&Utc);
-    Ok(match op {
-        CompareOp::Eq => column.eq(at),
-        CompareOp::Ne => column.ne(at),
-        CompareOp::Gt => column.gt(at),
-        CompareOp::Ge => column.gte(at),
-        CompareOp::Lt => column.lt(at),
-        CompareOp::Le => column.lte(at),
-        _ => {
-            return Err(DomainError::InvalidFilter(
-                "timestamps support eq, ne, gt, ge, lt, le and pr".into(),
-            ));
-        }
     })
 }

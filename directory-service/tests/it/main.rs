@@ -1,5 +1,6 @@
 //! One integration binary: the storage suite, run against SQLite and PostgreSQL.
 
+mod groups_suite;
 mod harness;
 mod suite;
 
@@ -10,7 +11,7 @@ macro_rules! store_suite {
                 #[tokio::test]
                 async fn $test() {
                     if let Some(db) = crate::harness::$backend().await {
-                        crate::suite::$test(&db).await;
+                        crate::$test(&db).await;
                     }
                 }
             )*
@@ -37,4 +38,12 @@ all_backends!(
     deleted_users_are_gone,
     tokens_authenticate_until_revoked_or_expired,
     workspace_slugs_are_unique,
+    groups_hold_members_of_their_workspace_only,
+    membership_patches_in_every_dialect,
+    deleting_users_and_groups_cleans_memberships,
+    group_filters_translate_to_sql,
+    users_are_found_by_email_and_sorted,
 );
+
+use groups_suite::*;
+use suite::*;

@@ -175,6 +175,7 @@ async fn run_list(
             filter,
             start_index: page.start_index,
             count: Some(page.count),
+            sort: None,
         })
         .await
         .map_err(|s| directory_error(&s))?

@@ -1,5 +1,8 @@
 //! SeaORM entities. Column meaning is documented on the migration that creates it.
 
+pub mod group;
+pub mod group_member;
 pub mod scim_token;
 pub mod user;
+pub mod user_email;
 pub mod workspace;

@@ -1,0 +1,236 @@
+use std::collections::HashSet;
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::domain::filter::{Filter, Sort};
+use crate::domain::groups::{
+    Group, GroupProfile, Member, MembershipChange, member_ids, plan_group_patch,
+};
+use crate::domain::patch::PatchOperation;
+use crate::domain::{DomainResult, check_version};
+use crate::store::{self, Db, db_error};
+
+/// A group as read: members are loaded only when asked for (a group may have 100k).
+#[derive(Debug)]
+pub struct GroupView {
+    pub group: Group,
+    pub members: Option<Vec<Member>>,
+}
+
+async fn view(
+    db: &impl store::Conn,
+    group: Group,
+    include_members: bool,
+) -> DomainResult<GroupView> {
+    let members = if include_members {
+        let mut by_group = store::groups::members_of(db, &[group.id]).await?;
+        Some(by_group.remove(&group.id).unwrap_or_default())
+    } else {
+        None
+    };
+    Ok(GroupView { group, members })
+}
+
+fn unique(ids: Vec<Uuid>) -> Vec<Uuid> {
+    let mut seen = HashSet::new();
+    ids.into_iter().filter(|id| seen.insert(*id)).collect()
+}
+
+pub async fn create_group(
+    db: &Db,
+    workspace_id: Uuid,
+    profile: GroupProfile,
+    members: &[String],
+) -> DomainResult<GroupView> {
+    let profile = profile.validated()?;
+    let members = unique(member_ids(members)?);
+    let tx = store::begin_write(db).await?;
+    store::workspaces::find_by_id(&tx, workspace_id).await?;
+    let now = Utc::now();
+    let group = Group {
+        id: Uuid::now_v7(),
+        workspace_id,
+        profile,
+        created: now,
+        last_modified: now,
+        version: 1,
+    };
+    let group = store::groups::insert(&tx, &group).await?;
+    store::groups::check_users_exist(&tx, workspace_id, &members).await?;
+    store::groups::add_members(&tx, workspace_id, group.id, &members, now).await?;
+    let view = view(&tx, group, true).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(view)
+}
+
+pub async fn get_group(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    include_members: bool,
+) -> DomainResult<GroupView> {
+    let group = store::groups::find(db, workspace_id, id, false).await?;
+    view(db, group, include_members).await
+}
+
+pub struct GroupPage {
+    pub groups: Vec<GroupView>,
+    pub total_results: u64,
+    pub start_index: u64,
+}
+
+pub async fn list_groups(
+    db: &Db,
+    workspace_id: Uuid,
+    filter: Option<&Filter>,
+    sort: Option<&Sort>,
+    start_index: i64,
+    count: Option<i64>,
+    include_members: bool,
+) -> DomainResult<GroupPage> {
+    let start_index = start_index.max(1) as u64;
+    let count = count
+        .map_or(DEFAULT_PAGE_SIZE, |c| c.max(0) as u64)
+        .min(MAX_PAGE_SIZE);
+    let page = store::groups::list(db, workspace_id, filter, sort, start_index - 1, count).await?;
+    let mut members = if include_members {
+        let ids: Vec<Uuid> = page.groups.iter().map(|g| g.id).collect();
+        Some(store::groups::members_of(db, &ids).await?)
+    } else {
+        None
+    };
+    let groups = page
+        .groups
+        .into_iter()
+        .map(|group| GroupView {
+            members: members
+                .as_mut()
+                .map(|m| m.remove(&group.id).unwrap_or_default()),
+            group,
+        })
+        .collect();
+    Ok(GroupPage {
+        groups,
+        total_results: page.total_results,
+        start_index,
+    })
+}
+
+/// PUT: the new profile and exactly the given member set.
+pub async fn replace_group(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    profile: GroupProfile,
+    members: &[String],
+    expected_version: Option<i64>,
+    include_members: bool,
+) -> DomainResult<GroupView> {
+    let profile = profile.validated()?;
+    let members = unique(member_ids(members)?);
+    update_group_with(
+        db,
+        workspace_id,
+        id,
+        expected_version,
+        include_members,
+        |_| Ok((profile, vec![MembershipChange::ReplaceAll(members)])),
+    )
+    .await
+}
+
+pub async fn patch_group(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    operations: &[PatchOperation],
+    expected_version: Option<i64>,
+    include_members: bool,
+) -> DomainResult<GroupView> {
+    update_group_with(
+        db,
+        workspace_id,
+        id,
+        expected_version,
+        include_members,
+        |current| {
+            let plan = plan_group_patch(current, operations)?;
+            Ok((plan.profile, plan.membership))
+        },
+    )
+    .await
+}
+
+/// Loads and locks the group, applies the new profile and the membership changes in
+/// order, and bumps the version only if something really changed (Okta re-sends the same
+/// displayName with every membership update).
+async fn update_group_with(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    expected_version: Option<i64>,
+    include_members: bool,
+    change: impl FnOnce(&GroupProfile) -> DomainResult<(GroupProfile, Vec<MembershipChange>)>,
+) -> DomainResult<GroupView> {
+    let tx = store::begin_write(db).await?;
+    let current = store::groups::find(&tx, workspace_id, id, true).await?;
+    check_version(expected_version, current.version)?;
+    let (profile, membership) = change(&current.profile)?;
+    let now = Utc::now();
+    let mut members_changed = false;
+    for change in membership {
+        let affected = match change {
+            MembershipChange::Add(ids) => {
+                let ids = unique(ids);
+                store::groups::check_users_exist(&tx, workspace_id, &ids).await?;
+                store::groups::add_members(&tx, workspace_id, id, &ids, now).await?
+            }
+            MembershipChange::Remove(ids) => store::groups::remove_members(&tx, id, &ids).await?,
+            MembershipChange::RemoveAll => store::groups::remove_all_members(&tx, id).await?,
+            MembershipChange::ReplaceAll(ids) => {
+                let wanted: HashSet<Uuid> = unique(ids).into_iter().collect();
+                let existing: HashSet<Uuid> = store::groups::member_ids(&tx, id)
+                    .await?
+                    .into_iter()
+                    .collect();
+                let to_add: Vec<Uuid> = wanted.difference(&existing).copied().collect();
+                let to_remove: Vec<Uuid> = existing.difference(&wanted).copied().collect();
+                store::groups::check_users_exist(&tx, workspace_id, &to_add).await?;
+                store::groups::remove_members(&tx, id, &to_remove).await?
+                    + store::groups::add_members(&tx, workspace_id, id, &to_add, now).await?
+            }
+        };
+        members_changed |= affected > 0;
+    }
+    if profile == current.profile && !members_changed {
+        let view = view(&tx, current, include_members).await?;
+        tx.rollback().await.map_err(db_error)?;
+        return Ok(view);
+    }
+    let updated = Group {
+        profile,
+        last_modified: now.max(current.last_modified),
+        version: current.version + 1,
+        ..current
+    };
+    let updated = store::groups::update(&tx, &updated).await?;
+    let view = view(&tx, updated, include_members).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(view)
+}
+
+pub async fn delete_group(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    expected_version: Option<i64>,
+) -> DomainResult<()> {
+    let tx = store::begin_write(db).await?;
+    let current = store::groups::find(&tx, workspace_id, id, true).await?;
+    check_version(expected_version, current.version)?;
+    store::groups::delete(&tx, workspace_id, id).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(())
+}

@@ -1,0 +1,497 @@
+//! Groups and memberships, on every backend.
+
+use directory_service::domain::DomainError;
+use directory_service::domain::filter::{AttrPath, CompareOp, Filter, FilterValue, Sort};
+use directory_service::domain::groups::GroupProfile;
+use directory_service::domain::patch::{PatchOp, PatchOperation};
+use directory_service::domain::users::{MultiValue, UserProfile};
+use directory_service::ops;
+use directory_service::store::Db;
+use serde_json::json;
+use uuid::Uuid;
+
+async fn workspace(db: &Db, slug: &str) -> Uuid {
+    ops::workspaces::create_workspace(db, slug, "")
+        .await
+        .unwrap()
+        .id
+}
+
+async fn user(db: &Db, ws: Uuid, name: &str) -> Uuid {
+    let profile = UserProfile {
+        user_name: name.into(),
+        active: true,
+        ..Default::default()
+    };
+    ops::users::create_user(db, ws, profile).await.unwrap().id
+}
+
+fn group(name: &str) -> GroupProfile {
+    GroupProfile {
+        display_name: name.into(),
+        ..Default::default()
+    }
+}
+
+fn members_op(op: PatchOp, value: Option<serde_json::Value>) -> PatchOperation {
+    PatchOperation {
+        op,
+        path: AttrPath {
+            attribute: "members".into(),
+            ..Default::default()
+        },
+        value_filter: None,
+        value,
+    }
+}
+
+fn compare(attribute: &str, sub: &str, op: CompareOp, value: &str) -> Filter {
+    Filter::Compare {
+        path: AttrPath {
+            schema: String::new(),
+            attribute: attribute.into(),
+            sub_attribute: sub.into(),
+        },
+        op,
+        value: FilterValue::String(value.into()),
+    }
+}
+
+async fn member_names(db: &Db, ws: Uuid, id: Uuid) -> Vec<String> {
+    let view = ops::groups::get_group(db, ws, id, true).await.unwrap();
+    let mut names: Vec<_> = view
+        .members
+        .unwrap()
+        .into_iter()
+        .map(|m| m.user_name)
+        .collect();
+    names.sort();
+    names
+}
+
+pub async fn groups_hold_members_of_their_workspace_only(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    let alice = user(db, ws, "alice@x.test").await;
+    let bob = user(db, ws, "bob@x.test").await;
+    let created = ops::groups::create_group(
+        db,
+        ws,
+        group("Engineering"),
+        &[alice.to_string(), bob.to_string()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(created.members.as_ref().unwrap().len(), 2);
+    assert_eq!(
+        member_names(db, ws, created.group.id).await,
+        ["alice@x.test", "bob@x.test"]
+    );
+    let lean = ops::groups::get_group(db, ws, created.group.id, false)
+        .await
+        .unwrap();
+    assert!(
+        lean.members.is_none(),
+        "members are not loaded when excluded"
+    );
+
+    let clash = ops::groups::create_group(db, ws, group("ENGINEERING"), &[]).await;
+    assert!(
+        matches!(clash, Err(DomainError::Uniqueness(_))),
+        "{clash:?}"
+    );
+
+    let other = workspace(db, "globex").await;
+    let stranger = user(db, other, "eve@x.test").await;
+    let refused = ops::groups::create_group(
+        db,
+        ws,
+        group("Sales"),
+        &[alice.to_string(), stranger.to_string()],
+    )
+    .await;
+    assert!(
+        matches!(refused, Err(DomainError::InvalidValue(_))),
+        "{refused:?}"
+    );
+    let garbage = ops::groups::create_group(db, ws, group("Sales"), &["not-an-id".into()]).await;
+    assert!(matches!(garbage, Err(DomainError::InvalidValue(_))));
+    let sales = compare("displayName", "", CompareOp::Eq, "sales");
+    let page = ops::groups::list_groups(db, ws, Some(&sales), None, 1, None, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.total_results, 0,
+        "a refused create leaves nothing behind"
+    );
+    let add_stranger = members_op(PatchOp::Add, Some(json!([{"value": stranger.to_string()}])));
+    let refused =
+        ops::groups::patch_group(db, ws, created.group.id, &[add_stranger], None, true).await;
+    assert!(matches!(refused, Err(DomainError::InvalidValue(_))));
+    assert_eq!(
+        member_names(db, ws, created.group.id).await,
+        ["alice@x.test", "bob@x.test"]
+    );
+}
+
+pub async fn membership_patches_in_every_dialect(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    let a = user(db, ws, "a@x.test").await;
+    let b = user(db, ws, "b@x.test").await;
+    let c = user(db, ws, "c@x.test").await;
+    let g = ops::groups::create_group(db, ws, group("Team"), &[])
+        .await
+        .unwrap()
+        .group;
+
+    // Entra adds several members in one PATCH.
+    let add = members_op(
+        PatchOp::Add,
+        Some(json!([{"value": a.to_string()}, {"value": b.to_string()}, {"value": c.to_string()}])),
+    );
+    let after = ops::groups::patch_group(db, ws, g.id, &[add.clone()], None, false)
+        .await
+        .unwrap();
+    assert_eq!(after.group.version, 2);
+    assert_eq!(
+        member_names(db, ws, g.id).await,
+        ["a@x.test", "b@x.test", "c@x.test"]
+    );
+    // Adding again changes nothing, not even the version.
+    let again = ops::groups::patch_group(db, ws, g.id, &[add], None, false)
+        .await
+        .unwrap();
+    assert_eq!(again.group.version, 2);
+
+    // Entra's default dialect: remove with the member in the value; only that member goes.
+    let entra_remove = members_op(PatchOp::Remove, Some(json!([{"value": b.to_string()}])));
+    ops::groups::patch_group(db, ws, g.id, &[entra_remove], None, false)
+        .await
+        .unwrap();
+    assert_eq!(member_names(db, ws, g.id).await, ["a@x.test", "c@x.test"]);
+
+    // Okta: remove by filter and add in one PATCH, plus the repeated same-name rename.
+    let mut okta_remove = members_op(PatchOp::Remove, None);
+    okta_remove.value_filter = Some(compare("value", "", CompareOp::Eq, &a.to_string()));
+    let okta_add = members_op(
+        PatchOp::Add,
+        Some(json!([{"value": b.to_string(), "display": "b@x.test"}])),
+    );
+    let same_name = PatchOperation {
+        op: PatchOp::Replace,
+        path: AttrPath {
+            attribute: "displayName".into(),
+            ..Default::default()
+        },
+        value_filter: None,
+        value: Some(json!("Team")),
+    };
+    ops::groups::patch_group(
+        db,
+        ws,
+        g.id,
+        &[okta_remove, okta_add, same_name.clone()],
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(member_names(db, ws, g.id).await, ["b@x.test", "c@x.test"]);
+    let before = ops::groups::get_group(db, ws, g.id, false)
+        .await
+        .unwrap()
+        .group
+        .version;
+    let noop = ops::groups::patch_group(db, ws, g.id, &[same_name], None, false)
+        .await
+        .unwrap();
+    assert_eq!(noop.group.version, before, "a same-name rename is a no-op");
+
+    // Okta full push: replace the member set.
+    let replace = members_op(PatchOp::Replace, Some(json!([{"value": a.to_string()}])));
+    ops::groups::patch_group(db, ws, g.id, &[replace], None, false)
+        .await
+        .unwrap();
+    assert_eq!(member_names(db, ws, g.id).await, ["a@x.test"]);
+
+    // A failing operation undoes the ones before it.
+    let add_c = members_op(PatchOp::Add, Some(json!([{"value": c.to_string()}])));
+    let bad = PatchOperation {
+        path: AttrPath {
+            attribute: "owner".into(),
+            ..Default::default()
+        },
+        ..members_op(PatchOp::Add, Some(json!("x")))
+    };
+    assert!(
+        ops::groups::patch_group(db, ws, g.id, &[add_c, bad], None, false)
+            .await
+            .is_err()
+    );
+    assert_eq!(member_names(db, ws, g.id).await, ["a@x.test"]);
+
+    // PUT replaces name and members.
+    let put = ops::groups::replace_group(
+        db,
+        ws,
+        g.id,
+        group("Team 2"),
+        &[b.to_string(), c.to_string()],
+        None,
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(put.group.profile.display_name, "Team 2");
+    assert_eq!(member_names(db, ws, g.id).await, ["b@x.test", "c@x.test"]);
+
+    // Remove without value: everyone.
+    ops::groups::patch_group(
+        db,
+        ws,
+        g.id,
+        &[members_op(PatchOp::Remove, None)],
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(member_names(db, ws, g.id).await.is_empty());
+}
+
+pub async fn deleting_users_and_groups_cleans_memberships(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    let a = user(db, ws, "a@x.test").await;
+    let b = user(db, ws, "b@x.test").await;
+    let g = ops::groups::create_group(db, ws, group("Team"), &[a.to_string(), b.to_string()])
+        .await
+        .unwrap()
+        .group;
+    let read = ops::users::get_user(db, ws, a).await.unwrap();
+    assert_eq!(
+        read.groups,
+        vec![(g.id, "Team".to_owned())],
+        "users list their groups"
+    );
+    ops::users::delete_user(db, ws, a, None).await.unwrap();
+    assert_eq!(member_names(db, ws, g.id).await, ["b@x.test"]);
+    ops::groups::delete_group(db, ws, g.id, None).await.unwrap();
+    assert!(matches!(
+        ops::groups::get_group(db, ws, g.id, true).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(
+        ops::users::get_user(db, ws, b)
+            .await
+            .unwrap()
+            .groups
+            .is_empty(),
+        "users stay"
+    );
+}
+
+pub async fn group_filters_translate_to_sql(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    let a = user(db, ws, "a@x.test").await;
+    let b = user(db, ws, "b@x.test").await;
+    let mut admins = group("LocalStack-Admin");
+    admins.external_id = Some("EXT-1".into());
+    let admins = ops::groups::create_group(db, ws, admins, &[a.to_string()])
+        .await
+        .unwrap()
+        .group;
+    ops::groups::create_group(db, ws, group("LocalStack-Member"), &[b.to_string()])
+        .await
+        .unwrap();
+
+    let names = |page: ops::groups::GroupPage| -> Vec<String> {
+        page.groups
+            .into_iter()
+            .map(|g| g.group.profile.display_name)
+            .collect()
+    };
+    let find = |filter: Filter| async move {
+        ops::groups::list_groups(db, ws, Some(&filter), None, 1, None, false).await
+    };
+    assert_eq!(
+        names(
+            find(compare(
+                "displayName",
+                "",
+                CompareOp::Eq,
+                "localstack-admin"
+            ))
+            .await
+            .unwrap()
+        ),
+        ["LocalStack-Admin"]
+    );
+    assert_eq!(
+        names(
+            find(compare("externalId", "", CompareOp::Eq, "EXT-1"))
+                .await
+                .unwrap()
+        ),
+        ["LocalStack-Admin"]
+    );
+    assert_eq!(
+        names(
+            find(compare("members", "", CompareOp::Eq, &b.to_string()))
+                .await
+                .unwrap()
+        ),
+        ["LocalStack-Member"]
+    );
+    // Entra's membership check.
+    let check = Filter::And(vec![
+        compare("id", "", CompareOp::Eq, &admins.id.to_string()),
+        compare("members", "", CompareOp::Eq, &a.to_string()),
+    ]);
+    assert_eq!(find(check).await.unwrap().total_results, 1);
+    let negative = Filter::And(vec![
+        compare("id", "", CompareOp::Eq, &admins.id.to_string()),
+        compare("members", "", CompareOp::Eq, &b.to_string()),
+    ]);
+    assert_eq!(find(negative).await.unwrap().total_results, 0);
+    let value_path = Filter::ValuePath {
+        path: AttrPath {
+            attribute: "members".into(),
+            ..Default::default()
+        },
+        filter: Box::new(compare("value", "", CompareOp::Eq, &a.to_string())),
+    };
+    assert_eq!(names(find(value_path).await.unwrap()), ["LocalStack-Admin"]);
+    assert_eq!(
+        find(compare("displayName", "", CompareOp::Sw, "localstack"))
+            .await
+            .unwrap()
+            .total_results,
+        2
+    );
+    assert!(matches!(
+        find(compare("owner", "", CompareOp::Eq, "x")).await,
+        Err(DomainError::InvalidFilter(_))
+    ));
+
+    let sort = Sort {
+        by: AttrPath {
+            attribute: "displayName".into(),
+            ..Default::default()
+        },
+        descending: true,
+    };
+    let sorted = ops::groups::list_groups(db, ws, None, Some(&sort), 1, None, false)
+        .await
+        .unwrap();
+    assert_eq!(names(sorted), ["LocalStack-Member", "LocalStack-Admin"]);
+}
+
+pub async fn users_are_found_by_email_and_sorted(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    for (name, email, kind) in [
+        ("zed", "Zed@Corp.test", "work"),
+        ("amy", "amy@home.test", "home"),
+    ] {
+        let profile = UserProfile {
+            user_name: name.into(),
+            active: true,
+            emails: vec![MultiValue {
+                value: email.into(),
+                kind: Some(kind.into()),
+                primary: true,
+                display: None,
+            }],
+            ..Default::default()
+        };
+        ops::users::create_user(db, ws, profile).await.unwrap();
+    }
+    let names = |page: ops::users::UserPage| -> Vec<String> {
+        page.users
+            .into_iter()
+            .map(|u| u.profile.user_name)
+            .collect()
+    };
+    let find = |filter: Filter| async move {
+        ops::users::list_users(db, ws, Some(&filter), None, 1, None)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        names(find(compare("emails", "value", CompareOp::Eq, "zed@corp.test")).await),
+        ["zed"]
+    );
+    assert_eq!(
+        names(find(compare("emails", "", CompareOp::Eq, "AMY@home.test")).await),
+        ["amy"]
+    );
+    let work = Filter::ValuePath {
+        path: AttrPath {
+            attribute: "emails".into(),
+            ..Default::default()
+        },
+        filter: Box::new(Filter::And(vec![
+            compare("type", "", CompareOp::Eq, "work"),
+            compare("value", "", CompareOp::Co, "@corp"),
+        ])),
+    };
+    assert_eq!(names(find(work).await), ["zed"]);
+    let wrong_type = Filter::ValuePath {
+        path: AttrPath {
+            attribute: "emails".into(),
+            ..Default::default()
+        },
+        filter: Box::new(Filter::And(vec![
+            compare("type", "", CompareOp::Eq, "home"),
+            compare("value", "", CompareOp::Eq, "zed@corp.test"),
+        ])),
+    };
+    assert!(names(find(wrong_type).await).is_empty());
+    // A changed email is found under the new address only.
+    let zed = find(compare("userName", "", CompareOp::Eq, "zed"))
+        .await
+        .users
+        .remove(0);
+    let change = PatchOperation {
+        op: PatchOp::Replace,
+        path: AttrPath {
+            attribute: "emails".into(),
+            sub_attribute: "value".into(),
+            ..Default::default()
+        },
+        value_filter: Some(compare("type", "", CompareOp::Eq, "work")),
+        value: Some(json!("zed@new.test")),
+    };
+    ops::users::patch_user(db, ws, zed.id, &[change], None)
+        .await
+        .unwrap();
+    assert!(
+        names(find(compare("emails", "value", CompareOp::Eq, "zed@corp.test")).await).is_empty()
+    );
+    assert_eq!(
+        names(find(compare("emails", "value", CompareOp::Eq, "zed@new.test")).await),
+        ["zed"]
+    );
+
+    let by_name = Sort {
+        by: AttrPath {
+            attribute: "userName".into(),
+            ..Default::default()
+        },
+        descending: false,
+    };
+    let sorted = ops::users::list_users(db, ws, None, Some(&by_name), 1, None)
+        .await
+        .unwrap();
+    assert_eq!(names(sorted), ["amy", "zed"]);
+    let bad_sort = Sort {
+        by: AttrPath {
+            attribute: "shoeSize".into(),
+            ..Default::default()
+        },
+        descending: false,
+    };
+    assert!(
+        ops::users::list_users(db, ws, None, Some(&bad_sort), 1, None)
+            .await
+            .is_err()
+    );
+}
