@@ -36,6 +36,14 @@ pub fn apply_patch(
 }
 
 const READ_ONLY: &[&str] = &["id", "meta", "groups", "schemas"];
+const ENTERPRISE_ATTRIBUTES: &[&str] = &[
+    "employeeNumber",
+    "costCenter",
+    "organization",
+    "division",
+    "department",
+    "manager",
+];
 const KEPT_VERBATIM: &[&str] = &[
     "addresses",
     "ims",
@@ -59,7 +67,11 @@ fn apply_operation(profile: &mut UserProfile, operation: &PatchOperation) -> Dom
             op_name(operation.op)
         )));
     }
-    if path.is_enterprise_user() {
+    // No core attribute has these names, so an unqualified path means the enterprise
+    // extension's (Entra's older `"path": "manager"`).
+    if path.is_enterprise_user()
+        || (path.schema.is_empty() && ENTERPRISE_ATTRIBUTES.iter().any(|a| path.attribute_is(a)))
+    {
         return apply_enterprise(profile, operation);
     }
     if !path.is_core_user() {
@@ -167,6 +179,14 @@ fn string_value(operation: &PatchOperation, key: &str) -> DomainResult<Option<St
     match &operation.value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
+        // `[{"value": id}]`: a reference given as a one-element list (Entra's manager).
+        Some(Value::Array(items)) if !key.is_empty() && items.len() <= 1 => {
+            let single = PatchOperation {
+                value: Some(items.first().cloned().unwrap_or(Value::Null)),
+                ..operation.clone()
+            };
+            string_value(&single, key)
+        }
         Some(Value::Object(object)) if !key.is_empty() => match get_ci(object, key) {
             Some(Value::String(s)) => Ok(Some(s.clone())),
             None | Some(Value::Null) => Ok(None),
