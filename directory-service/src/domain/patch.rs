@@ -55,6 +55,18 @@ const KEPT_VERBATIM: &[&str] = &[
 
 fn apply_operation(profile: &mut UserProfile, operation: &PatchOperation) -> DomainResult<()> {
     let path = &operation.path;
+    // `remove` of a whole extension schema (`path: "urn:...:enterprise:2.0:User"`) clears
+    // it: the extension becomes unassigned (RFC 7644 §3.5.2.2).
+    if path.attribute.is_empty() && !path.schema.is_empty() && operation.op == PatchOp::Remove {
+        if path.is_enterprise_user() {
+            profile.enterprise = Default::default();
+        } else if !path.is_core_user() {
+            profile
+                .extensions
+                .retain(|k, _| !k.eq_ignore_ascii_case(&path.schema));
+        }
+        return Ok(());
+    }
     if path.attribute.is_empty() {
         return Err(match operation.op {
             PatchOp::Remove => DomainError::NoTarget("remove requires a path".into()),
@@ -102,8 +114,8 @@ fn apply_operation(profile: &mut UserProfile, operation: &PatchOperation) -> Dom
         "active" => {
             no_sub_attribute_or_filter(operation)?;
             profile.active = match (&operation.op, &operation.value) {
-                (PatchOp::Remove, _) => false,
-                (_, Some(Value::Bool(b))) => *b,
+                (PatchOp::Remove, _) | (_, Some(Value::Null)) => None,
+                (_, Some(Value::Bool(b))) => Some(*b),
                 _ => return Err(invalid_type(path, "a boolean")),
             };
             Ok(())
@@ -593,7 +605,7 @@ mod tests {
     fn base() -> UserProfile {
         UserProfile {
             user_name: "alice@example.com".into(),
-            active: true,
+            active: Some(true),
             emails: vec![MultiValue {
                 value: "alice@example.com".into(),
                 kind: Some("work".into()),
@@ -639,7 +651,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert!(!patched.active);
+        assert_eq!(patched.active, Some(false));
         assert_eq!(patched.display_name.as_deref(), Some("Alice A."));
         assert_eq!(patched.name.given_name.as_deref(), Some("Alice"));
     }
@@ -734,6 +746,22 @@ mod tests {
             .map(|e| e.value.as_str())
             .collect();
         assert_eq!(primaries, ["second@example.com"]);
+    }
+
+    #[test]
+    fn removing_a_whole_extension_clears_it() {
+        let mut profile = base();
+        profile.enterprise.department = Some("R&D".into());
+        profile
+            .extensions
+            .insert("urn:example:x".into(), json!({"a": 1}));
+        let mut enterprise = op(PatchOp::Remove, "", "", None);
+        enterprise.path.schema = ENTERPRISE_USER_SCHEMA.into();
+        let mut custom = op(PatchOp::Remove, "", "", None);
+        custom.path.schema = "urn:example:x".into();
+        let patched = apply_patch(&profile, &[enterprise, custom]).unwrap();
+        assert_eq!(patched.enterprise, Default::default());
+        assert!(patched.extensions.is_empty());
     }
 
     #[test]

@@ -66,7 +66,9 @@ pub struct UserProfile {
     pub preferred_language: Option<String>,
     pub locale: Option<String>,
     pub timezone: Option<String>,
-    pub active: bool,
+    /// None: unassigned (a PATCH removed it, or the client never sent it). An unassigned
+    /// `active` counts as active: only an explicit `false` deactivates.
+    pub active: Option<bool>,
     pub emails: Vec<MultiValue>,
     pub phone_numbers: Vec<MultiValue>,
     pub enterprise: EnterpriseUser,
@@ -129,6 +131,10 @@ impl UserProfile {
 
     pub fn user_name_key(&self) -> String {
         user_name_key(&self.user_name)
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.active != Some(false)
     }
 }
 
@@ -211,7 +217,7 @@ mod tests {
     fn profile(user_name: &str) -> UserProfile {
         UserProfile {
             user_name: user_name.into(),
-            active: true,
+            active: Some(true),
             ..Default::default()
         }
     }

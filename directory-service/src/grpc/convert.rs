@@ -102,7 +102,7 @@ pub fn profile_from_pb(attributes: Option<pb::UserAttributes>) -> Result<UserPro
         preferred_language: a.preferred_language,
         locale: a.locale,
         timezone: a.timezone,
-        active: a.active,
+        active: Some(a.active),
         emails: a.emails.into_iter().map(multi_value_from_pb).collect(),
         phone_numbers: a
             .phone_numbers
@@ -149,7 +149,7 @@ pub fn user(u: User) -> pb::User {
             preferred_language: p.preferred_language,
             locale: p.locale,
             timezone: p.timezone,
-            active: p.active,
+            active: p.active != Some(false),
             emails: p.emails.into_iter().map(multi_value_to_pb).collect(),
             phone_numbers: p.phone_numbers.into_iter().map(multi_value_to_pb).collect(),
             enterprise: Some(pb::EnterpriseUser {

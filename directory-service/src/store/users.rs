@@ -43,7 +43,7 @@ fn to_row(user: &User) -> user::ActiveModel {
         display_name: Set(profile.display_name.clone()),
         given_name: Set(profile.name.given_name.clone()),
         family_name: Set(profile.name.family_name.clone()),
-        active: Set(profile.active),
+        active: Set(profile.is_active()),
         profile: Set(serde_json::to_value(profile).expect("a profile always serialises")),
         created_at: Set(user.created),
         updated_at: Set(user.last_modified),

@@ -20,7 +20,7 @@ async fn workspace(db: &Db, slug: &str) -> Uuid {
 async fn user(db: &Db, ws: Uuid, name: &str) -> Uuid {
     let profile = UserProfile {
         user_name: name.into(),
-        active: true,
+        active: Some(true),
         ..Default::default()
     };
     ops::users::create_user(db, ws, profile).await.unwrap().id
@@ -393,7 +393,7 @@ pub async fn users_are_found_by_email_and_sorted(db: &Db) {
     ] {
         let profile = UserProfile {
             user_name: name.into(),
-            active: true,
+            active: Some(true),
             emails: vec![MultiValue {
                 value: email.into(),
                 kind: Some(kind.into()),

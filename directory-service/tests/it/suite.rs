@@ -20,7 +20,7 @@ async fn workspace(db: &Db, slug: &str) -> Uuid {
 fn profile(user_name: &str) -> UserProfile {
     UserProfile {
         user_name: user_name.into(),
-        active: true,
+        active: Some(true),
         ..Default::default()
     }
 }
@@ -110,7 +110,7 @@ pub async fn filters_translate_to_sql(db: &Db) {
     alice.display_name = Some("Alice Liddell".into());
     let alice = ops::users::create_user(db, ws, alice).await.unwrap();
     let mut bob = profile("bob@example.com");
-    bob.active = false;
+    bob.active = Some(false);
     bob.name.family_name = Some("Builder".into());
     ops::users::create_user(db, ws, bob).await.unwrap();
     ops::users::create_user(db, ws, profile("carol_50%@corp.test"))
@@ -292,7 +292,7 @@ pub async fn failed_patch_changes_nothing(db: &Db) {
     let patched = ops::users::patch_user(db, ws, user.id, &deactivate, None)
         .await
         .unwrap();
-    assert!(!patched.profile.active);
+    assert_eq!(patched.profile.active, Some(false));
     assert_eq!(patched.version, 2);
     assert!(patched.last_modified >= user.last_modified);
     assert!(
@@ -300,7 +300,7 @@ pub async fn failed_patch_changes_nothing(db: &Db) {
             .await
             .unwrap()
             .profile
-            .active
+            .is_active()
     );
 }
 
