@@ -3,6 +3,7 @@
 
 pub mod filter;
 pub mod groups;
+pub mod paging;
 pub mod patch;
 pub mod tokens;
 pub mod users;
@@ -24,6 +25,9 @@ pub enum DomainError {
     Mutability(String),
     #[error("{0}")]
     TooMany(String),
+    /// A pagination cursor we did not issue (RFC 9865 `invalidCursor`).
+    #[error("{0}")]
+    InvalidCursor(String),
     #[error("{0}")]
     Uniqueness(String),
     #[error("{0}")]

@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
+use crate::domain::paging::PageRequest;
 use crate::ops;
 use crate::store::Db;
 use convert::{parse_id, parse_resource_id};
@@ -156,8 +157,7 @@ impl Directory for DirectoryService {
             workspace_id,
             filter.as_ref(),
             sort.as_ref(),
-            req.start_index,
-            req.count,
+            PageRequest::index(req.start_index, req.count),
         )
         .instrument(tracing::info_span!("list_users"))
         .await;
@@ -248,8 +248,7 @@ impl Directory for DirectoryService {
             workspace_id,
             filter.as_ref(),
             sort.as_ref(),
-            req.start_index,
-            req.count,
+            PageRequest::index(req.start_index, req.count),
             !req.exclude_members,
         )
         .await;

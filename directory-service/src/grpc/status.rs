@@ -16,6 +16,7 @@ pub fn code_and_reason(err: &DomainError) -> (Code, ErrorReason) {
         NoTarget(_) => (Code::InvalidArgument, ErrorReason::NoTarget),
         Mutability(_) => (Code::InvalidArgument, ErrorReason::Mutability),
         TooMany(_) => (Code::InvalidArgument, ErrorReason::TooMany),
+        InvalidCursor(_) => (Code::InvalidArgument, ErrorReason::InvalidCursor),
         Uniqueness(_) => (Code::AlreadyExists, ErrorReason::Uniqueness),
         NotFound(_) => (Code::NotFound, ErrorReason::NotFound),
         VersionMismatch { .. } => (Code::FailedPrecondition, ErrorReason::VersionMismatch),

@@ -3,11 +3,11 @@ use std::collections::HashSet;
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::domain::filter::{Filter, Sort};
 use crate::domain::groups::{
     Group, GroupProfile, Member, MembershipChange, member_ids, plan_group_patch,
 };
+use crate::domain::paging::{PageRequest, encode_cursor};
 use crate::domain::patch::PatchOperation;
 use crate::domain::{DomainResult, check_version};
 use crate::store::{self, Db, db_error};
@@ -79,6 +79,7 @@ pub struct GroupPage {
     pub groups: Vec<GroupView>,
     pub total_results: u64,
     pub start_index: u64,
+    pub next_cursor: Option<String>,
 }
 
 pub async fn list_groups(
@@ -86,22 +87,17 @@ pub async fn list_groups(
     workspace_id: Uuid,
     filter: Option<&Filter>,
     sort: Option<&Sort>,
-    start_index: i64,
-    count: Option<i64>,
+    page: PageRequest,
     include_members: bool,
 ) -> DomainResult<GroupPage> {
-    let start_index = start_index.max(1) as u64;
-    let count = count
-        .map_or(DEFAULT_PAGE_SIZE, |c| c.max(0) as u64)
-        .min(MAX_PAGE_SIZE);
-    let page = store::groups::list(db, workspace_id, filter, sort, start_index - 1, count).await?;
+    let found = store::groups::list(db, workspace_id, filter, sort, page).await?;
     let mut members = if include_members {
-        let ids: Vec<Uuid> = page.groups.iter().map(|g| g.id).collect();
+        let ids: Vec<Uuid> = found.groups.iter().map(|g| g.id).collect();
         Some(store::groups::members_of(db, &ids).await?)
     } else {
         None
     };
-    let groups = page
+    let groups = found
         .groups
         .into_iter()
         .map(|group| GroupView {
@@ -113,8 +109,9 @@ pub async fn list_groups(
         .collect();
     Ok(GroupPage {
         groups,
-        total_results: page.total_results,
-        start_index,
+        total_results: found.total_results,
+        start_index: page.start_index(),
+        next_cursor: found.next_cursor.map(encode_cursor),
     })
 }
 

@@ -6,8 +6,3 @@ pub mod groups;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;
-
-/// Largest page a list returns, whatever the caller asks for.
-pub const MAX_PAGE_SIZE: u64 = 1000;
-/// Page size when the caller does not say.
-pub const DEFAULT_PAGE_SIZE: u64 = 100;

@@ -1,8 +1,8 @@
 use chrono::Utc;
 use uuid::Uuid;
 
-use super::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::domain::filter::{Filter, Sort};
+use crate::domain::paging::{PageRequest, encode_cursor};
 use crate::domain::patch::{PatchOperation, apply_patch};
 use crate::domain::users::{User, UserProfile};
 use crate::domain::{DomainResult, check_version};
@@ -46,27 +46,22 @@ pub struct UserPage {
     pub users: Vec<User>,
     pub total_results: u64,
     pub start_index: u64,
+    pub next_cursor: Option<String>,
 }
 
-/// SCIM paging: `start_index` is 1-based (values below 1 mean 1); `count` 0 returns only
-/// the total; counts above `MAX_PAGE_SIZE` are clamped.
 pub async fn list_users(
     db: &Db,
     workspace_id: Uuid,
     filter: Option<&Filter>,
     sort: Option<&Sort>,
-    start_index: i64,
-    count: Option<i64>,
+    page: PageRequest,
 ) -> DomainResult<UserPage> {
-    let start_index = start_index.max(1) as u64;
-    let count = count
-        .map_or(DEFAULT_PAGE_SIZE, |c| c.max(0) as u64)
-        .min(MAX_PAGE_SIZE);
-    let page = store::users::list(db, workspace_id, filter, sort, start_index - 1, count).await?;
+    let found = store::users::list(db, workspace_id, filter, sort, page).await?;
     Ok(UserPage {
-        users: with_groups(db, page.users).await?,
-        total_results: page.total_results,
-        start_index,
+        users: with_groups(db, found.users).await?,
+        total_results: found.total_results,
+        start_index: page.start_index(),
+        next_cursor: found.next_cursor.map(encode_cursor),
     })
 }
 

@@ -17,6 +17,7 @@ use crate::domain::filter::{CompareOp, Filter, FilterValue, Sort};
 use crate::domain::groups::{
     Group, GroupFilterAttribute, GroupProfile, Member, resolve_group_filter_attribute,
 };
+use crate::domain::paging::PageRequest;
 use crate::domain::{DomainError, DomainResult};
 
 /// Bound on ids per `IN (...)` list: SQLite and Postgres both cap bind parameters.
@@ -97,6 +98,7 @@ pub async fn delete(db: &impl ConnectionTrait, workspace_id: Uuid, id: Uuid) -> 
 pub struct Page {
     pub groups: Vec<Group>,
     pub total_results: u64,
+    pub next_cursor: Option<Uuid>,
 }
 
 pub async fn list(
@@ -104,8 +106,7 @@ pub async fn list(
     workspace_id: Uuid,
     filter: Option<&Filter>,
     sort: Option<&Sort>,
-    offset: u64,
-    limit: u64,
+    page: PageRequest,
 ) -> DomainResult<Page> {
     let mut condition = Condition::all().add(group::Column::WorkspaceId.eq(workspace_id));
     if let Some(filter) = filter {
@@ -113,14 +114,13 @@ pub async fn list(
     }
     let query = group::Entity::find().filter(condition);
     let total_results = query.clone().count(db).await.map_err(db_error)?;
-    if limit == 0 || offset >= total_results {
-        return Ok(Page {
-            groups: Vec::new(),
-            total_results,
-        });
-    }
     let mut query = query;
     if let Some(sort) = sort {
+        if matches!(page, PageRequest::Cursor { .. }) {
+            return Err(DomainError::InvalidValue(
+                "sortBy cannot be combined with cursor paging; page in the default order".into(),
+            ));
+        }
         let order = if sort.descending {
             Order::Desc
         } else {
@@ -128,19 +128,40 @@ pub async fn list(
         };
         query = query.order_by(sort_column(sort)?, order);
     }
-    let groups = query
-        .order_by_asc(group::Column::Id)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await
-        .map_err(db_error)?
-        .into_iter()
-        .map(to_domain)
-        .collect();
+    let query = query.order_by_asc(group::Column::Id);
+    let (rows, next_cursor) = match page {
+        PageRequest::Index { limit: 0, .. } => (Vec::new(), None),
+        PageRequest::Index { offset, .. } if offset >= total_results => (Vec::new(), None),
+        PageRequest::Index { offset, limit } => (
+            query
+                .offset(offset)
+                .limit(limit)
+                .all(db)
+                .await
+                .map_err(db_error)?,
+            None,
+        ),
+        PageRequest::Cursor { limit: 0, .. } => (Vec::new(), None),
+        PageRequest::Cursor { after, limit } => {
+            let query = match after {
+                Some(after) => query.filter(group::Column::Id.gt(after)),
+                None => query,
+            };
+            let mut rows = query.limit(limit + 1).all(db).await.map_err(db_error)?;
+            let more = rows.len() as u64 > limit;
+            rows.truncate(limit as usize);
+            let next = if more {
+                rows.last().map(|r| r.id)
+            } else {
+                None
+            };
+            (rows, next)
+        }
+    };
     Ok(Page {
-        groups,
+        groups: rows.into_iter().map(to_domain).collect(),
         total_results,
+        next_cursor,
     })
 }
 

@@ -11,6 +11,7 @@ use super::db_error;
 use super::entity::{user, user_email};
 use super::filter_sql::{string_compare, timestamp_compare};
 use crate::domain::filter::{CompareOp, Filter, FilterValue, Sort};
+use crate::domain::paging::PageRequest;
 use crate::domain::users::{
     User, UserFilterAttribute, UserProfile, resolve_email_sub_attribute,
     resolve_user_filter_attribute,
@@ -135,17 +136,18 @@ pub async fn delete(db: &impl ConnectionTrait, workspace_id: Uuid, id: Uuid) -> 
 pub struct Page {
     pub users: Vec<User>,
     pub total_results: u64,
+    /// Set when a cursor page has more after it.
+    pub next_cursor: Option<Uuid>,
 }
 
-/// One page of the workspace's users matching `filter`, in id order (UUIDv7: creation
-/// order), so that paging with startIndex/count is stable.
+/// One page of the workspace's users matching `filter`. Without `sort`, in id order
+/// (UUIDv7: creation order), so paging is stable.
 pub async fn list(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,
     filter: Option<&Filter>,
     sort: Option<&Sort>,
-    offset: u64,
-    limit: u64,
+    page: PageRequest,
 ) -> DomainResult<Page> {
     let mut condition = Condition::all().add(user::Column::WorkspaceId.eq(workspace_id));
     if let Some(filter) = filter {
@@ -153,32 +155,58 @@ pub async fn list(
     }
     let query = user::Entity::find().filter(condition);
     let total_results = query.clone().count(db).await.map_err(db_error)?;
-    let users = if limit == 0 || offset >= total_results {
-        Vec::new()
-    } else {
-        let mut query = query;
-        if let Some(sort) = sort {
-            let order = if sort.descending {
-                Order::Desc
-            } else {
-                Order::Asc
-            };
-            query = query.order_by(sort_column(sort)?, order);
+    let mut query = query;
+    if let Some(sort) = sort {
+        if matches!(page, PageRequest::Cursor { .. }) {
+            return Err(DomainError::InvalidValue(
+                "sortBy cannot be combined with cursor paging; page in the default order".into(),
+            ));
         }
-        query
-            .order_by_asc(user::Column::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(db)
-            .await
-            .map_err(db_error)?
-            .into_iter()
-            .map(to_domain)
-            .collect::<DomainResult<_>>()?
+        let order = if sort.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        query = query.order_by(sort_column(sort)?, order);
+    }
+    let query = query.order_by_asc(user::Column::Id);
+    let (rows, next_cursor) = match page {
+        PageRequest::Index { limit: 0, .. } => (Vec::new(), None),
+        PageRequest::Index { offset, .. } if offset >= total_results => (Vec::new(), None),
+        PageRequest::Index { offset, limit } => {
+            let rows = query
+                .offset(offset)
+                .limit(limit)
+                .all(db)
+                .await
+                .map_err(db_error)?;
+            (rows, None)
+        }
+        PageRequest::Cursor { limit: 0, .. } => (Vec::new(), None),
+        PageRequest::Cursor { after, limit } => {
+            let query = match after {
+                Some(after) => query.filter(user::Column::Id.gt(after)),
+                None => query,
+            };
+            // One more than asked tells whether another page follows.
+            let mut rows = query.limit(limit + 1).all(db).await.map_err(db_error)?;
+            let more = rows.len() as u64 > limit;
+            rows.truncate(limit as usize);
+            let next = if more {
+                rows.last().map(|r| r.id)
+            } else {
+                None
+            };
+            (rows, next)
+        }
     };
     Ok(Page {
-        users,
+        users: rows
+            .into_iter()
+            .map(to_domain)
+            .collect::<DomainResult<_>>()?,
         total_results,
+        next_cursor,
     })
 }
 

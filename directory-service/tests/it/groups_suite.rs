@@ -3,6 +3,7 @@
 use directory_service::domain::DomainError;
 use directory_service::domain::filter::{AttrPath, CompareOp, Filter, FilterValue, Sort};
 use directory_service::domain::groups::GroupProfile;
+use directory_service::domain::paging::PageRequest;
 use directory_service::domain::patch::{PatchOp, PatchOperation};
 use directory_service::domain::users::{MultiValue, UserProfile};
 use directory_service::ops;
@@ -116,9 +117,16 @@ pub async fn groups_hold_members_of_their_workspace_only(db: &Db) {
     let garbage = ops::groups::create_group(db, ws, group("Sales"), &["not-an-id".into()]).await;
     assert!(matches!(garbage, Err(DomainError::InvalidValue(_))));
     let sales = compare("displayName", "", CompareOp::Eq, "sales");
-    let page = ops::groups::list_groups(db, ws, Some(&sales), None, 1, None, false)
-        .await
-        .unwrap();
+    let page = ops::groups::list_groups(
+        db,
+        ws,
+        Some(&sales),
+        None,
+        PageRequest::index(1, None),
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         page.total_results, 0,
         "a refused create leaves nothing behind"
@@ -310,7 +318,15 @@ pub async fn group_filters_translate_to_sql(db: &Db) {
             .collect()
     };
     let find = |filter: Filter| async move {
-        ops::groups::list_groups(db, ws, Some(&filter), None, 1, None, false).await
+        ops::groups::list_groups(
+            db,
+            ws,
+            Some(&filter),
+            None,
+            PageRequest::index(1, None),
+            false,
+        )
+        .await
     };
     assert_eq!(
         names(
@@ -379,9 +395,16 @@ pub async fn group_filters_translate_to_sql(db: &Db) {
         },
         descending: true,
     };
-    let sorted = ops::groups::list_groups(db, ws, None, Some(&sort), 1, None, false)
-        .await
-        .unwrap();
+    let sorted = ops::groups::list_groups(
+        db,
+        ws,
+        None,
+        Some(&sort),
+        PageRequest::index(1, None),
+        false,
+    )
+    .await
+    .unwrap();
     assert_eq!(names(sorted), ["LocalStack-Member", "LocalStack-Admin"]);
 }
 
@@ -411,7 +434,7 @@ pub async fn users_are_found_by_email_and_sorted(db: &Db) {
             .collect()
     };
     let find = |filter: Filter| async move {
-        ops::users::list_users(db, ws, Some(&filter), None, 1, None)
+        ops::users::list_users(db, ws, Some(&filter), None, PageRequest::index(1, None))
             .await
             .unwrap()
     };
@@ -478,7 +501,7 @@ pub async fn users_are_found_by_email_and_sorted(db: &Db) {
         },
         descending: false,
     };
-    let sorted = ops::users::list_users(db, ws, None, Some(&by_name), 1, None)
+    let sorted = ops::users::list_users(db, ws, None, Some(&by_name), PageRequest::index(1, None))
         .await
         .unwrap();
     assert_eq!(names(sorted), ["amy", "zed"]);
@@ -490,8 +513,88 @@ pub async fn users_are_found_by_email_and_sorted(db: &Db) {
         descending: false,
     };
     assert!(
-        ops::users::list_users(db, ws, None, Some(&bad_sort), 1, None)
+        ops::users::list_users(db, ws, None, Some(&bad_sort), PageRequest::index(1, None))
             .await
             .is_err()
     );
+}
+
+pub async fn cursor_paging_is_stable_under_concurrent_writes(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        ids.push(user(db, ws, &format!("c{i}@x.test")).await);
+    }
+    let mut seen = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let page = ops::users::list_users(
+            db,
+            ws,
+            None,
+            None,
+            PageRequest::cursor(&cursor, Some(3)).unwrap(),
+        )
+        .await
+        .unwrap();
+        pages += 1;
+        seen.extend(page.users.iter().map(|u| u.profile.user_name.clone()));
+        if pages == 1 {
+            // Between pages: one unseen user goes away, one new user arrives, and one
+            // already-seen user is deleted.
+            ops::users::delete_user(db, ws, ids[5], None).await.unwrap();
+            ops::users::delete_user(db, ws, ids[0], None).await.unwrap();
+            user(db, ws, "late@x.test").await;
+        }
+        match page.next_cursor {
+            Some(next) => cursor = next,
+            None => break,
+        }
+        assert!(pages < 10, "paging terminates");
+    }
+    assert_eq!(
+        seen,
+        [
+            "c0@x.test",
+            "c1@x.test",
+            "c2@x.test",
+            "c3@x.test",
+            "c4@x.test",
+            "c6@x.test",
+            "late@x.test"
+        ],
+        "no resource repeated or skipped"
+    );
+    assert!(matches!(
+        PageRequest::cursor("not-a-cursor", None),
+        Err(DomainError::InvalidCursor(_))
+    ));
+    let sort = Sort {
+        by: AttrPath {
+            attribute: "userName".into(),
+            ..Default::default()
+        },
+        descending: false,
+    };
+    let with_sort = ops::users::list_users(
+        db,
+        ws,
+        None,
+        Some(&sort),
+        PageRequest::cursor("", None).unwrap(),
+    )
+    .await;
+    assert!(matches!(with_sort, Err(DomainError::InvalidValue(_))));
+    let groups_page = ops::groups::list_groups(
+        db,
+        ws,
+        None,
+        None,
+        PageRequest::cursor("", Some(1)).unwrap(),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(groups_page.next_cursor.is_none() && groups_page.groups.is_empty());
 }

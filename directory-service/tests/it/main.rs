@@ -43,6 +43,7 @@ all_backends!(
     deleting_users_and_groups_cleans_memberships,
     group_filters_translate_to_sql,
     users_are_found_by_email_and_sorted,
+    cursor_paging_is_stable_under_concurrent_writes,
 );
 
 use groups_suite::*;

@@ -3,6 +3,7 @@
 use chrono::{Duration, Utc};
 use directory_service::domain::DomainError;
 use directory_service::domain::filter::{AttrPath, CompareOp, Filter, FilterValue};
+use directory_service::domain::paging::PageRequest;
 use directory_service::domain::patch::{PatchOp, PatchOperation};
 use directory_service::domain::users::{MultiValue, UserProfile};
 use directory_service::ops;
@@ -42,9 +43,15 @@ fn s(v: &str) -> FilterValue {
 }
 
 async fn user_names(db: &Db, ws: Uuid, filter: Filter) -> Vec<String> {
-    let page = ops::users::list_users(db, ws, Some(&filter), None, 1, Some(100))
-        .await
-        .unwrap();
+    let page = ops::users::list_users(
+        db,
+        ws,
+        Some(&filter),
+        None,
+        PageRequest::index(1, Some(100)),
+    )
+    .await
+    .unwrap();
     let mut names: Vec<_> = page
         .users
         .into_iter()
@@ -96,7 +103,7 @@ pub async fn user_name_is_unique_per_workspace_case_insensitively(db: &Db) {
     ops::users::create_user(db, other, profile("ÉMILE@EXAMPLE.COM"))
         .await
         .unwrap();
-    let total = ops::users::list_users(db, ws, None, None, 1, Some(10))
+    let total = ops::users::list_users(db, ws, None, None, PageRequest::index(1, Some(10)))
         .await
         .unwrap()
         .total_results;
@@ -207,7 +214,8 @@ pub async fn unknown_filter_attributes_are_refused(db: &Db) {
         compare("meta", "created", CompareOp::Gt, s("yesterday")),
         compare("id", "", CompareOp::Co, s("x")),
     ] {
-        let result = ops::users::list_users(db, ws, Some(&filter), None, 1, None).await;
+        let result =
+            ops::users::list_users(db, ws, Some(&filter), None, PageRequest::index(1, None)).await;
         assert!(
             matches!(result, Err(DomainError::InvalidFilter(_))),
             "{filter:?}: {:?}",
@@ -226,7 +234,7 @@ pub async fn paging_is_stable_and_bounded(db: &Db) {
     let mut seen = Vec::new();
     let mut start = 1;
     loop {
-        let page = ops::users::list_users(db, ws, None, None, start, Some(3))
+        let page = ops::users::list_users(db, ws, None, None, PageRequest::index(start, Some(3)))
             .await
             .unwrap();
         assert_eq!(page.total_results, 7);
@@ -239,11 +247,11 @@ pub async fn paging_is_stable_and_bounded(db: &Db) {
     }
     let expected: Vec<_> = (0..7).map(|i| format!("user{i}@x.test")).collect();
     assert_eq!(seen, expected, "creation order, each user once");
-    let only_total = ops::users::list_users(db, ws, None, None, 1, Some(0))
+    let only_total = ops::users::list_users(db, ws, None, None, PageRequest::index(1, Some(0)))
         .await
         .unwrap();
     assert_eq!((only_total.users.len(), only_total.total_results), (0, 7));
-    let below_one = ops::users::list_users(db, ws, None, None, -5, Some(1))
+    let below_one = ops::users::list_users(db, ws, None, None, PageRequest::index(-5, Some(1)))
         .await
         .unwrap();
     assert_eq!(below_one.start_index, 1);
@@ -379,7 +387,7 @@ pub async fn deleted_users_are_gone(db: &Db) {
         Err(DomainError::NotFound(_))
     ));
     assert_eq!(
-        ops::users::list_users(db, ws, None, None, 1, None)
+        ops::users::list_users(db, ws, None, None, PageRequest::index(1, None))
             .await
             .unwrap()
             .total_results,
