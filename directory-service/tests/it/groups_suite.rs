@@ -156,7 +156,7 @@ pub async fn membership_patches_in_every_dialect(db: &Db) {
         PatchOp::Add,
         Some(json!([{"value": a.to_string()}, {"value": b.to_string()}, {"value": c.to_string()}])),
     );
-    let after = ops::groups::patch_group(db, ws, g.id, &[add.clone()], None, false)
+    let after = ops::groups::patch_group(db, ws, g.id, std::slice::from_ref(&add), None, false)
         .await
         .unwrap();
     assert_eq!(after.group.version, 2);
