@@ -7,6 +7,7 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::status::invalid;
+use crate::domain::custom_attributes::{AttributeKind, CustomAttribute};
 use crate::domain::filter::{AttrPath, CompareOp, Filter, FilterValue, Sort};
 use crate::domain::groups::GroupProfile;
 use crate::domain::patch::{PatchOp, PatchOperation};
@@ -318,4 +319,50 @@ pub fn patch_from_pb(op: pb::PatchOperation) -> Result<PatchOperation, Status> {
         value_filter: op.value_filter.map(filter_from_pb).transpose()?,
         value: op.value.map(value_to_json),
     })
+}
+
+pub fn custom_attribute_from_pb(
+    req: pb::DeclareCustomAttributeRequest,
+) -> Result<CustomAttribute, Status> {
+    let kind = match pb::AttributeType::try_from(req.r#type)
+        .unwrap_or(pb::AttributeType::Unspecified)
+    {
+        pb::AttributeType::String => AttributeKind::String,
+        pb::AttributeType::Boolean => AttributeKind::Boolean,
+        pb::AttributeType::Integer => AttributeKind::Integer,
+        pb::AttributeType::Decimal => AttributeKind::Decimal,
+        pb::AttributeType::DateTime => AttributeKind::DateTime,
+        pb::AttributeType::Unspecified => return Err(invalid("the attribute type is required")),
+    };
+    Ok(CustomAttribute {
+        schema: req.schema.trim().to_owned(),
+        name: req.name.trim().to_owned(),
+        kind,
+        multi_valued: req.multi_valued,
+        case_exact: req.case_exact,
+        description: req.description,
+    })
+}
+
+pub fn custom_attribute(
+    workspace_id: Uuid,
+    (a, created): (CustomAttribute, DateTime<Utc>),
+) -> pb::CustomAttribute {
+    let kind = match a.kind {
+        AttributeKind::String => pb::AttributeType::String,
+        AttributeKind::Boolean => pb::AttributeType::Boolean,
+        AttributeKind::Integer => pb::AttributeType::Integer,
+        AttributeKind::Decimal => pb::AttributeType::Decimal,
+        AttributeKind::DateTime => pb::AttributeType::DateTime,
+    };
+    pb::CustomAttribute {
+        workspace_id: workspace_id.to_string(),
+        schema: a.schema,
+        name: a.name,
+        r#type: kind as i32,
+        multi_valued: a.multi_valued,
+        case_exact: a.case_exact,
+        description: a.description,
+        created: Some(timestamp(created)),
+    }
 }

@@ -311,6 +311,54 @@ impl Directory for DirectoryService {
         )
     }
 
+    async fn declare_custom_attribute(
+        &self,
+        req: Request<pb::DeclareCustomAttributeRequest>,
+    ) -> RpcResult<pb::CustomAttribute> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let attribute = convert::custom_attribute_from_pb(req)?;
+        reply(
+            ops::custom_attributes::declare_custom_attribute(&self.db, workspace_id, attribute)
+                .await,
+            |declared| convert::custom_attribute(workspace_id, declared),
+        )
+    }
+
+    async fn list_custom_attributes(
+        &self,
+        req: Request<pb::ListCustomAttributesRequest>,
+    ) -> RpcResult<pb::ListCustomAttributesResponse> {
+        let workspace_id = parse_id("workspace_id", &req.into_inner().workspace_id)?;
+        reply(
+            ops::custom_attributes::list_custom_attributes(&self.db, workspace_id).await,
+            |list| pb::ListCustomAttributesResponse {
+                attributes: list
+                    .into_iter()
+                    .map(|a| convert::custom_attribute(workspace_id, a))
+                    .collect(),
+            },
+        )
+    }
+
+    async fn delete_custom_attribute(
+        &self,
+        req: Request<pb::DeleteCustomAttributeRequest>,
+    ) -> RpcResult<pb::DeleteCustomAttributeResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        reply(
+            ops::custom_attributes::delete_custom_attribute(
+                &self.db,
+                workspace_id,
+                &req.schema,
+                &req.name,
+            )
+            .await,
+            |()| pb::DeleteCustomAttributeResponse {},
+        )
+    }
+
     async fn issue_token(
         &self,
         req: Request<pb::IssueTokenRequest>,

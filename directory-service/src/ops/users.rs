@@ -1,6 +1,8 @@
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::custom_attributes::declared;
+use crate::domain::custom_attributes::check_custom_attributes;
 use crate::domain::filter::{Filter, Sort};
 use crate::domain::paging::{PageRequest, encode_cursor};
 use crate::domain::patch::{PatchOperation, apply_patch};
@@ -12,6 +14,7 @@ pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> D
     let profile = profile.validated()?;
     let tx = store::begin_write(db).await?;
     store::workspaces::find_by_id(&tx, workspace_id).await?;
+    let profile = check_custom_attributes(profile, &declared(&tx, workspace_id).await?)?;
     let now = Utc::now();
     let user = User {
         id: Uuid::now_v7(),
@@ -56,7 +59,8 @@ pub async fn list_users(
     sort: Option<&Sort>,
     page: PageRequest,
 ) -> DomainResult<UserPage> {
-    let found = store::users::list(db, workspace_id, filter, sort, page).await?;
+    let custom = declared(db, workspace_id).await?;
+    let found = store::users::list(db, workspace_id, filter, &custom, sort, page).await?;
     Ok(UserPage {
         users: with_groups(db, found.users).await?,
         total_results: found.total_results,
@@ -103,6 +107,7 @@ async fn update_user_with(
     let current = store::users::find(&tx, workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let profile = change(&current.profile)?;
+    let profile = check_custom_attributes(profile, &declared(&tx, workspace_id).await?)?;
     if profile == current.profile {
         let current = with_groups(&tx, vec![current]).await?.remove(0);
         tx.rollback().await.map_err(db_error)?;

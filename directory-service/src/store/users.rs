@@ -2,14 +2,15 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::db_error;
 use super::entity::{user, user_email};
 use super::filter_sql::{string_compare, timestamp_compare};
+use crate::domain::custom_attributes::{AttributeKind, CustomAttribute};
 use crate::domain::filter::{CompareOp, Filter, FilterValue, Sort};
 use crate::domain::paging::PageRequest;
 use crate::domain::users::{
@@ -146,12 +147,17 @@ pub async fn list(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,
     filter: Option<&Filter>,
+    custom: &[CustomAttribute],
     sort: Option<&Sort>,
     page: PageRequest,
 ) -> DomainResult<Page> {
     let mut condition = Condition::all().add(user::Column::WorkspaceId.eq(workspace_id));
     if let Some(filter) = filter {
-        condition = condition.add(filter_condition(filter)?);
+        let context = FilterContext {
+            backend: db.get_database_backend(),
+            custom,
+        };
+        condition = condition.add(filter_condition(filter, &context)?);
     }
     let query = user::Entity::find().filter(condition);
     let total_results = query.clone().count(db).await.map_err(db_error)?;
@@ -210,17 +216,24 @@ pub async fn list(
     })
 }
 
+/// What a filter translation needs besides the filter: the SQL dialect (JSON access
+/// differs) and the workspace's declared custom attributes.
+pub struct FilterContext<'a> {
+    pub backend: DbBackend,
+    pub custom: &'a [CustomAttribute],
+}
+
 /// Translates a filter tree into a SQL condition over indexed user columns. Unknown
 /// attributes and operator/type mismatches are `InvalidFilter`, never a silent empty list.
-pub fn filter_condition(filter: &Filter) -> DomainResult<Condition> {
+pub fn filter_condition(filter: &Filter, context: &FilterContext) -> DomainResult<Condition> {
     Ok(match filter {
         Filter::And(parts) => parts.iter().try_fold(Condition::all(), |c, p| {
-            Ok::<_, DomainError>(c.add(filter_condition(p)?))
+            Ok::<_, DomainError>(c.add(filter_condition(p, context)?))
         })?,
         Filter::Or(parts) => parts.iter().try_fold(Condition::any(), |c, p| {
-            Ok::<_, DomainError>(c.add(filter_condition(p)?))
+            Ok::<_, DomainError>(c.add(filter_condition(p, context)?))
         })?,
-        Filter::Not(inner) => filter_condition(inner)?.not(),
+        Filter::Not(inner) => filter_condition(inner, context)?.not(),
         Filter::ValuePath { path, filter } => {
             if !path.is_core_user() || !path.attribute_is("emails") || path.has_sub_attribute() {
                 return Err(DomainError::InvalidFilter(format!(
@@ -230,9 +243,118 @@ pub fn filter_condition(filter: &Filter) -> DomainResult<Condition> {
             Condition::all().add(email_exists(email_condition(filter)?))
         }
         Filter::Compare { path, op, value } => {
-            let attribute = resolve_user_filter_attribute(path)?;
-            Condition::all().add(compare(attribute, *op, value)?)
+            let declared = context
+                .custom
+                .iter()
+                .find(|d| !path.has_sub_attribute() && d.is(&path.schema, &path.attribute));
+            match declared {
+                Some(declared) => {
+                    Condition::all().add(custom_compare(declared, *op, value, context.backend)?)
+                }
+                None => {
+                    Condition::all().add(compare(resolve_user_filter_attribute(path)?, *op, value)?)
+                }
+            }
         }
+    })
+}
+
+/// A comparison on a declared custom attribute, read out of the `profile` JSON. Not
+/// indexed, but always inside one workspace's rows.
+fn custom_compare(
+    declared: &CustomAttribute,
+    op: CompareOp,
+    value: &FilterValue,
+    backend: DbBackend,
+) -> DomainResult<SimpleExpr> {
+    if declared.multi_valued {
+        return Err(DomainError::InvalidFilter(format!(
+            "{}:{} is multi-valued and cannot be filtered on yet",
+            declared.schema, declared.name
+        )));
+    }
+    // The schema and name passed validation (URN and ATTRNAME characters only).
+    let (text, json) = match backend {
+        DbBackend::Postgres => (
+            Expr::cust_with_values(
+                r#"("users"."profile" -> 'extensions' -> $1 ->> $2)"#,
+                [declared.schema.clone(), declared.name.clone()],
+            ),
+            Expr::cust_with_values(
+                r#"("users"."profile" -> 'extensions' -> $1 -> $2)"#,
+                [declared.schema.clone(), declared.name.clone()],
+            ),
+        ),
+        _ => {
+            let path = format!("$.extensions.\"{}\".\"{}\"", declared.schema, declared.name);
+            (
+                Expr::cust_with_values(r#"json_extract("users"."profile", ?)"#, [path.clone()]),
+                Expr::cust_with_values(r#"json_extract("users"."profile", ?)"#, [path]),
+            )
+        }
+    };
+    if op == CompareOp::Pr {
+        return Ok(text.is_not_null());
+    }
+    let comparison = match (declared.kind, value) {
+        (AttributeKind::String | AttributeKind::DateTime, FilterValue::String(s)) => {
+            if declared.case_exact || declared.kind == AttributeKind::DateTime {
+                string_compare(text.clone(), op, s.clone())?
+            } else {
+                string_compare(Expr::expr(Func::lower(text.clone())), op, s.to_lowercase())?
+            }
+        }
+        (AttributeKind::Boolean, FilterValue::Bool(b)) => {
+            let literal = match backend {
+                DbBackend::Postgres => Expr::val(if *b { "true" } else { "false" }),
+                _ => Expr::val(i32::from(*b)),
+            };
+            let lhs = if backend == DbBackend::Postgres {
+                text.clone()
+            } else {
+                json
+            };
+            match op {
+                CompareOp::Eq => lhs.eq(literal),
+                CompareOp::Ne => lhs.ne(literal),
+                _ => {
+                    return Err(DomainError::InvalidFilter(
+                        "booleans compare with eq or ne".into(),
+                    ));
+                }
+            }
+        }
+        (AttributeKind::Integer | AttributeKind::Decimal, FilterValue::Number(n)) => {
+            let lhs = match backend {
+                DbBackend::Postgres => Expr::cust_with_expr("CAST($1 AS NUMERIC)", text.clone()),
+                _ => json,
+            };
+            match op {
+                CompareOp::Eq => lhs.eq(*n),
+                CompareOp::Ne => lhs.ne(*n),
+                CompareOp::Gt => lhs.gt(*n),
+                CompareOp::Ge => lhs.gte(*n),
+                CompareOp::Lt => lhs.lt(*n),
+                CompareOp::Le => lhs.lte(*n),
+                _ => {
+                    return Err(DomainError::InvalidFilter(
+                        "numbers support eq ne gt ge lt le pr".into(),
+                    ));
+                }
+            }
+        }
+        _ => {
+            return Err(DomainError::InvalidFilter(format!(
+                "{}:{} is a {} and cannot be compared with that value",
+                declared.schema,
+                declared.name,
+                declared.kind.as_str()
+            )));
+        }
+    };
+    Ok(match op {
+        CompareOp::Ne => text.clone().is_null().or(comparison),
+        _ => text.is_not_null().and(comparison),
     })
 }
 

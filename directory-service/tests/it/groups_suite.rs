@@ -598,3 +598,189 @@ pub async fn cursor_paging_is_stable_under_concurrent_writes(db: &Db) {
     .unwrap();
     assert!(groups_page.next_cursor.is_none() && groups_page.groups.is_empty());
 }
+
+pub async fn custom_attributes_are_checked_returned_and_filterable(db: &Db) {
+    use directory_service::domain::custom_attributes::{AttributeKind, CustomAttribute};
+    const URN: &str = "urn:acme:params:scim:schemas:extension:acme:2.0:User";
+    let ws = workspace(db, "acme").await;
+    let declare = |name: &str, kind: AttributeKind, case_exact: bool| CustomAttribute {
+        schema: URN.into(),
+        name: name.into(),
+        kind,
+        multi_valued: false,
+        case_exact,
+        description: String::new(),
+    };
+    ops::custom_attributes::declare_custom_attribute(
+        db,
+        ws,
+        declare("costCode", AttributeKind::String, false),
+    )
+    .await
+    .unwrap();
+    ops::custom_attributes::declare_custom_attribute(
+        db,
+        ws,
+        declare("level", AttributeKind::Integer, false),
+    )
+    .await
+    .unwrap();
+    ops::custom_attributes::declare_custom_attribute(
+        db,
+        ws,
+        declare("contractor", AttributeKind::Boolean, false),
+    )
+    .await
+    .unwrap();
+    let again = ops::custom_attributes::declare_custom_attribute(
+        db,
+        ws,
+        declare("COSTCODE", AttributeKind::String, false),
+    )
+    .await;
+    assert!(
+        matches!(again, Err(DomainError::Uniqueness(_))),
+        "{again:?}"
+    );
+    assert_eq!(
+        ops::custom_attributes::list_custom_attributes(db, ws)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    let with = |name: &str, extension: serde_json::Value| {
+        let mut p = UserProfile {
+            user_name: name.into(),
+            active: Some(true),
+            ..Default::default()
+        };
+        p.extensions.insert(URN.into(), extension);
+        p
+    };
+    ops::users::create_user(
+        db,
+        ws,
+        with(
+            "a",
+            json!({"costCode": "CC-1", "level": 3, "contractor": true}),
+        ),
+    )
+    .await
+    .unwrap();
+    ops::users::create_user(
+        db,
+        ws,
+        with(
+            "b",
+            json!({"costCode": "cc-2", "level": 7, "contractor": false}),
+        ),
+    )
+    .await
+    .unwrap();
+    let bad = ops::users::create_user(db, ws, with("c", json!({"level": "seven"}))).await;
+    assert!(matches!(bad, Err(DomainError::InvalidValue(_))), "{bad:?}");
+    let undeclared = ops::users::create_user(db, ws, with("c", json!({"shoeSize": 42}))).await;
+    assert!(matches!(undeclared, Err(DomainError::InvalidValue(_))));
+
+    let custom = |name: &str, op: CompareOp, value: FilterValue| Filter::Compare {
+        path: AttrPath {
+            schema: URN.into(),
+            attribute: name.into(),
+            sub_attribute: String::new(),
+        },
+        op,
+        value,
+    };
+    let names = |page: ops::users::UserPage| -> Vec<String> {
+        let mut n: Vec<String> = page
+            .users
+            .into_iter()
+            .map(|u| u.profile.user_name)
+            .collect();
+        n.sort();
+        n
+    };
+    let find = |filter: Filter| async move {
+        ops::users::list_users(db, ws, Some(&filter), None, PageRequest::index(1, None)).await
+    };
+    assert_eq!(
+        names(
+            find(custom(
+                "costCode",
+                CompareOp::Eq,
+                FilterValue::String("cc-1".into())
+            ))
+            .await
+            .unwrap()
+        ),
+        ["a"]
+    );
+    assert_eq!(
+        names(
+            find(custom(
+                "CostCode",
+                CompareOp::Sw,
+                FilterValue::String("CC".into())
+            ))
+            .await
+            .unwrap()
+        ),
+        ["a", "b"]
+    );
+    assert_eq!(
+        names(
+            find(custom("level", CompareOp::Gt, FilterValue::Number(5.0)))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            find(custom("contractor", CompareOp::Eq, FilterValue::Bool(true)))
+                .await
+                .unwrap()
+        ),
+        ["a"]
+    );
+    assert_eq!(
+        names(
+            find(custom("level", CompareOp::Pr, FilterValue::Null))
+                .await
+                .unwrap()
+        ),
+        ["a", "b"]
+    );
+    let wrong_type = find(custom(
+        "level",
+        CompareOp::Eq,
+        FilterValue::String("x".into()),
+    ))
+    .await;
+    assert!(matches!(wrong_type, Err(DomainError::InvalidFilter(_))));
+    let unknown = find(custom("shoeSize", CompareOp::Eq, FilterValue::Number(1.0))).await;
+    assert!(matches!(unknown, Err(DomainError::InvalidFilter(_))));
+
+    let read = find(custom(
+        "costCode",
+        CompareOp::Eq,
+        FilterValue::String("CC-1".into()),
+    ))
+    .await
+    .unwrap()
+    .users
+    .remove(0);
+    assert_eq!(
+        read.profile.extensions[URN]["costCode"], "CC-1",
+        "values are returned"
+    );
+    ops::custom_attributes::delete_custom_attribute(db, ws, URN, "costcode")
+        .await
+        .unwrap();
+    assert!(matches!(
+        ops::custom_attributes::delete_custom_attribute(db, ws, URN, "costCode").await,
+        Err(DomainError::NotFound(_))
+    ));
+}

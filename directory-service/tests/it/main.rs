@@ -44,6 +44,7 @@ all_backends!(
     group_filters_translate_to_sql,
     users_are_found_by_email_and_sorted,
     cursor_paging_is_stable_under_concurrent_writes,
+    custom_attributes_are_checked_returned_and_filterable,
 );
 
 use groups_suite::*;

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m0001_foundation;
 mod m0002_groups_and_emails;
+mod m0003_custom_attributes;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_groups_and_emails::Migration),
+            Box::new(m0003_custom_attributes::Migration),
         ]
     }
 }
