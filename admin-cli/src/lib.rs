@@ -9,6 +9,7 @@ use std::io::Write as _;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::attributes::AttributeCommand;
 use crate::commands::tokens::TokenCommand;
 use crate::commands::up::UpArgs;
 use crate::commands::users::UserCommand;
@@ -64,6 +65,9 @@ pub enum Command {
     /// Inspect users
     #[command(subcommand, alias = "users")]
     User(UserCommand),
+    /// Manage custom user attributes (extension schemas) of a workspace
+    #[command(subcommand, alias = "attributes")]
+    Attribute(AttributeCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
 }
@@ -87,6 +91,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     commands::tokens::run(&mut client, command, format).await
                 }
                 Command::User(command) => commands::users::run(&mut client, command, format).await,
+                Command::Attribute(command) => {
+                    commands::attributes::run(&mut client, command, format).await
+                }
                 Command::Up(_) => unreachable!("handled above"),
             };
             result.map_err(|error| explain_missing_credential(error, credential.is_none()))?
