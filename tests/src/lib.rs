@@ -383,6 +383,83 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// POSTs a user with this userName (and a work email) and returns its id.
+    pub async fn create_user(&self, user_name: &str) -> String {
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": user_name,
+            "emails": [{"value": user_name, "type": "work", "primary": true}],
+            "active": true
+        });
+        let created = self.scim("POST", "/Users", Some(body)).await;
+        assert_eq!(
+            created.status, 201,
+            "create user {user_name}: {}",
+            created.raw
+        );
+        created.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// POSTs a group with these member ids and returns its id.
+    pub async fn create_group(&self, display_name: &str, members: &[&str]) -> String {
+        let members: Vec<Value> = members
+            .iter()
+            .map(|m| serde_json::json!({"value": m}))
+            .collect();
+        let body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": display_name,
+            "members": members
+        });
+        let created = self.scim("POST", "/Groups", Some(body)).await;
+        assert_eq!(
+            created.status, 201,
+            "create group {display_name}: {}",
+            created.raw
+        );
+        created.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// The member ids of a group, sorted, read back with GET.
+    pub async fn member_ids(&self, group_id: &str) -> Vec<String> {
+        let group = self.scim("GET", &format!("/Groups/{group_id}"), None).await;
+        assert_eq!(group.status, 200, "{}", group.raw);
+        let mut ids: Vec<String> = group.body["members"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .map(|m| m["value"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    }
+}
+
+/// A PatchOp body.
+pub fn patch(operations: Value) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": operations
+    })
+}
+
+/// Percent-encodes a filter for a query string.
+pub fn q(filter: &str) -> String {
+    let mut out = String::new();
+    for b in filter.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// Asserts a SCIM error response (RFC 7644 §3.12) and returns its detail.
 #[track_caller]
 pub fn assert_scim_error(response: &Response, status: u16, scim_type: Option<&str>) -> String {

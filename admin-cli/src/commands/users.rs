@@ -55,6 +55,7 @@ pub fn list_users_request(workspace_id: String, args: &ListArgs) -> v1::ListUser
         start_index: args.start_index,
         count: args.count,
         sort: None,
+        cursor: None,
     }
 }
 
@@ -107,7 +108,7 @@ impl From<v1::User> for UserView {
             workspace_id: user.workspace_id,
             user_name: attributes.user_name,
             display_name: attributes.display_name,
-            active: attributes.active,
+            active: attributes.active != Some(false),
             external_id: attributes.external_id,
             emails: attributes
                 .emails
@@ -207,7 +208,7 @@ mod tests {
             attributes: Some(v1::UserAttributes {
                 user_name: user_name.into(),
                 display_name: Some(format!("{user_name} display")),
-                active: true,
+                active: Some(true),
                 external_id: None,
                 emails: emails
                     .iter()
@@ -227,6 +228,7 @@ mod tests {
             }),
             last_modified: None,
             version: 3,
+            groups: Vec::new(),
         }
     }
 
@@ -297,6 +299,7 @@ mod tests {
             ],
             total_results: 7,
             start_index: 3,
+            next_cursor: String::new(),
         })
     }
 

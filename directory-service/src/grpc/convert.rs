@@ -103,7 +103,7 @@ pub fn profile_from_pb(attributes: Option<pb::UserAttributes>) -> Result<UserPro
         preferred_language: a.preferred_language,
         locale: a.locale,
         timezone: a.timezone,
-        active: Some(a.active),
+        active: a.active,
         emails: a.emails.into_iter().map(multi_value_from_pb).collect(),
         phone_numbers: a
             .phone_numbers
@@ -150,7 +150,7 @@ pub fn user(u: User) -> pb::User {
             preferred_language: p.preferred_language,
             locale: p.locale,
             timezone: p.timezone,
-            active: p.active != Some(false),
+            active: p.active,
             emails: p.emails.into_iter().map(multi_value_to_pb).collect(),
             phone_numbers: p.phone_numbers.into_iter().map(multi_value_to_pb).collect(),
             enterprise: Some(pb::EnterpriseUser {

@@ -77,6 +77,18 @@ fn check_credential(expected: &str, req: Request<()>) -> Result<Request<()>, Sta
 
 type RpcResult<T> = Result<Response<T>, Status>;
 
+/// Cursor paging when the request carries a cursor (even empty), index paging otherwise.
+fn page_request(
+    cursor: Option<&str>,
+    start_index: i64,
+    count: Option<i64>,
+) -> Result<PageRequest, Status> {
+    match cursor {
+        Some(cursor) => PageRequest::cursor(cursor, count).map_err(to_status),
+        None => Ok(PageRequest::index(start_index, count)),
+    }
+}
+
 fn reply<T, U>(
     result: Result<T, crate::domain::DomainError>,
     into: impl FnOnce(T) -> U,
@@ -157,7 +169,7 @@ impl Directory for DirectoryService {
             workspace_id,
             filter.as_ref(),
             sort.as_ref(),
-            PageRequest::index(req.start_index, req.count),
+            page_request(req.cursor.as_deref(), req.start_index, req.count)?,
         )
         .instrument(tracing::info_span!("list_users"))
         .await;
@@ -165,6 +177,7 @@ impl Directory for DirectoryService {
             users: page.users.into_iter().map(convert::user).collect(),
             total_results: page.total_results as i64,
             start_index: page.start_index as i64,
+            next_cursor: page.next_cursor.unwrap_or_default(),
         })
     }
 
@@ -248,7 +261,7 @@ impl Directory for DirectoryService {
             workspace_id,
             filter.as_ref(),
             sort.as_ref(),
-            PageRequest::index(req.start_index, req.count),
+            page_request(req.cursor.as_deref(), req.start_index, req.count)?,
             !req.exclude_members,
         )
         .await;
@@ -256,6 +269,7 @@ impl Directory for DirectoryService {
             groups: page.groups.into_iter().map(convert::group).collect(),
             total_results: page.total_results as i64,
             start_index: page.start_index as i64,
+            next_cursor: page.next_cursor.unwrap_or_default(),
         })
     }
 

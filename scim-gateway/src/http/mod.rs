@@ -3,8 +3,10 @@
 
 mod auth;
 mod body;
+mod groups;
 mod response;
 mod routes;
+mod search;
 mod users;
 
 use std::convert::Infallible;
@@ -13,8 +15,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http::header::{HOST, IF_MATCH};
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::header::{HOST, IF_MATCH, IF_NONE_MATCH};
+use http::{HeaderMap, HeaderName, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -29,6 +31,7 @@ use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::directory::DirectoryClient;
+use crate::scim::etag::{IfMatch, TagList};
 use crate::scim::projection::Projection;
 use crate::scim::{ScimError, discovery, error::from_directory_status};
 use auth::TokenCache;
@@ -70,7 +73,12 @@ pub(crate) struct RequestContext {
     pub workspace_id: String,
     /// Origin used in `meta.location` and `Location` (no trailing slash).
     pub base_url: String,
+    /// `attributes` / `excludedAttributes` of the URL.
     pub projection: Projection,
+    /// `If-Match` (writes: PUT, PATCH, DELETE).
+    pub if_match: IfMatch,
+    /// `If-None-Match` (GET of one resource).
+    pub if_none_match: Option<TagList>,
 }
 
 /// Accepts connections until `shutdown` resolves, then lets in-flight requests finish
@@ -237,6 +245,8 @@ async fn dispatch_authenticated(
             query.get("attributes"),
             query.get("excludedAttributes"),
         ),
+        if_match: IfMatch::from_tags(TagList::parse(header_values(&parts.headers, IF_MATCH))),
+        if_none_match: TagList::parse(header_values(&parts.headers, IF_NONE_MATCH)),
     };
     let json_body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
         body::check_content_type(&parts.headers)?;
@@ -250,19 +260,24 @@ async fn dispatch_authenticated(
         (Route::Users, Method::GET) => users::list(state, &ctx, &query).await,
         (Route::Users, Method::POST) => users::create(state, &ctx, json_body).await,
         (Route::UsersSearch, _) => users::search(state, &ctx, json_body).await,
+        (Route::RootSearch, _) => search::root_search(state, &ctx, json_body).await,
         (Route::User(id), Method::GET) => users::get(state, &ctx, &id).await,
-        (Route::User(id), Method::PUT) => {
-            let expected = expected_version(&parts.headers)?;
-            users::replace(state, &ctx, &id, json_body, expected).await
+        (Route::User(id), Method::PUT) => users::replace(state, &ctx, &id, json_body).await,
+        (Route::User(id), Method::PATCH) => users::patch(state, &ctx, &id, json_body).await,
+        (Route::User(id), Method::DELETE) => users::delete(state, &ctx, &id).await,
+        (Route::Groups, Method::GET) => groups::list(state, &ctx, &query).await,
+        (Route::Groups, Method::POST) => groups::create(state, &ctx, json_body).await,
+        (Route::GroupsSearch, _) => groups::search(state, &ctx, json_body).await,
+        (Route::Group(id), Method::GET) => groups::get(state, &ctx, &id).await,
+        (Route::Group(id), Method::PUT) => groups::replace(state, &ctx, &id, json_body).await,
+        (Route::Group(id), Method::PATCH) => {
+            // RFC 7644 §3.5.2: 204, unless the client asked for attributes back.
+            let wants_body = query
+                .get("attributes")
+                .is_some_and(|a| !a.trim().is_empty());
+            groups::patch(state, &ctx, &id, json_body, wants_body).await
         }
-        (Route::User(id), Method::PATCH) => {
-            let expected = expected_version(&parts.headers)?;
-            users::patch(state, &ctx, &id, json_body, expected).await
-        }
-        (Route::User(id), Method::DELETE) => {
-            let expected = expected_version(&parts.headers)?;
-            users::delete(state, &ctx, &id, expected).await
-        }
+        (Route::Group(id), Method::DELETE) => groups::delete(state, &ctx, &id).await,
         (Route::ServiceProviderConfig, _) => Ok(response::json(
             StatusCode::OK,
             &discovery::service_provider_config(&ctx.base_url),
@@ -323,23 +338,39 @@ fn is_plausible_host(host: &str) -> bool {
         })
 }
 
-/// `If-Match: W/"3"` → expected version 3; `*` or absent → none. Any other tag cannot
-/// match a current version → 412.
-fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, ScimError> {
-    let Some(value) = headers.get(IF_MATCH) else {
-        return Ok(None);
-    };
+/// Every value of a (possibly repeated) header; a value that is not visible ASCII becomes a
+/// tag that matches nothing.
+fn header_values<'a>(
+    headers: &'a HeaderMap,
+    name: HeaderName,
+) -> impl Iterator<Item = &'a str> + 'a {
+    headers
+        .get_all(name)
+        .into_iter()
+        .map(|value| value.to_str().unwrap_or("\"?\""))
+}
+
+/// The `expected_version` to send with a write, or 412. Only a list of several tags needs
+/// the current version (`current` is then awaited, else never): when it is listed it
+/// becomes the expected version, so the directory still checks it atomically.
+pub(crate) async fn expected_version(
+    if_match: &IfMatch,
+    current: impl Future<Output = Result<i64, ScimError>>,
+) -> Result<Option<i64>, ScimError> {
     let mismatch = || ScimError::precondition_failed("If-Match does not match the current version");
-    let value = value.to_str().map_err(|_| mismatch())?.trim();
-    if value == "*" {
-        return Ok(None);
+    match if_match {
+        IfMatch::Unconditional => Ok(None),
+        IfMatch::Version(version) => Ok(Some(*version)),
+        IfMatch::Never => Err(mismatch()),
+        IfMatch::AnyOf(versions) => {
+            let current = current.await?;
+            if versions.contains(&current) {
+                Ok(Some(current))
+            } else {
+                Err(mismatch())
+            }
+        }
     }
-    let tag = value.strip_prefix("W/").unwrap_or(value);
-    tag.strip_prefix('"')
-        .and_then(|t| t.strip_suffix('"'))
-        .and_then(|t| t.parse::<i64>().ok())
-        .map(Some)
-        .ok_or_else(mismatch)
 }
 
 /// Query parameters with case-insensitive names (first occurrence wins).
@@ -384,27 +415,63 @@ mod tests {
         assert_eq!(q.get("sortBy"), None);
     }
 
-    #[test]
-    fn if_match_parsing() {
-        // (header, Some(expected version) or None for 412)
-        let table: &[(Option<&str>, Option<Option<i64>>)] = &[
-            (None, Some(None)),
-            (Some("*"), Some(None)),
-            (Some("W/\"3\""), Some(Some(3))),
-            (Some("\"7\""), Some(Some(7))),
-            (Some("W/\"abc\""), None),
-            (Some("3"), None),
+    fn if_match(values: &[&str]) -> IfMatch {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(IF_MATCH, HeaderValue::from_str(value).unwrap());
+        }
+        IfMatch::from_tags(TagList::parse(header_values(&headers, IF_MATCH)))
+    }
+
+    #[tokio::test]
+    async fn if_match_becomes_the_expected_version() {
+        // (header values, current version, Some(expected version) or None for 412)
+        type Case = (&'static [&'static str], i64, Option<Option<i64>>);
+        let table: &[Case] = &[
+            (&[], 3, Some(None)),
+            (&["*"], 3, Some(None)),
+            (&["W/\"3\""], 3, Some(Some(3))),
+            (&["\"7\""], 3, Some(Some(7))),
+            (&["W/\"abc\""], 3, None),
+            (&["3"], 3, None),
+            (&["W/\"2\", W/\"3\""], 3, Some(Some(3))),
+            (&["W/\"2\"", "W/\"3\""], 3, Some(Some(3))),
+            (&["W/\"1\", W/\"2\""], 3, None),
         ];
-        for (header, want) in table {
-            let mut headers = HeaderMap::new();
-            if let Some(h) = header {
-                headers.insert(IF_MATCH, HeaderValue::from_str(h).unwrap());
-            }
-            let got = expected_version(&headers)
+        for (values, current, want) in table {
+            let precondition = if_match(values);
+            let got = if matches!(precondition, IfMatch::AnyOf(_)) {
+                expected_version(&precondition, async { Ok(*current) }).await
+            } else {
+                expected_version(&precondition, async {
+                    panic!("the current version is not needed")
+                })
+                .await
+            };
+            let got = got
                 .inspect_err(|e| assert_eq!(e.status, StatusCode::PRECONDITION_FAILED))
                 .ok();
-            assert_eq!(got, *want, "{header:?}");
+            assert_eq!(got, *want, "{values:?}");
         }
+        // A failing read of the current version is that error, not 412.
+        let err = expected_version(&if_match(&["W/\"1\", W/\"2\""]), async {
+            Err(ScimError::not_found("gone"))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.status, StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn non_ascii_if_none_match_matches_nothing() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            IF_NONE_MATCH,
+            HeaderValue::from_bytes(b"W/\"\xff\"").unwrap(),
+        );
+        let tags = TagList::parse(header_values(&headers, IF_NONE_MATCH)).unwrap();
+        assert!(!tags.matches(1));
+        assert!(TagList::parse(header_values(&HeaderMap::new(), IF_NONE_MATCH)).is_none());
     }
 
     #[test]

@@ -40,6 +40,25 @@ pub fn resource(
     response
 }
 
+/// 304 for a conditional GET whose `If-None-Match` matches: the tag, no body.
+pub fn not_modified(etag: &str) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::NOT_MODIFIED;
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        response.headers_mut().insert(ETAG, value);
+    }
+    response
+}
+
+/// 204 after a write that answers without a body but still tells the new version.
+pub fn no_content_with_etag(etag: &str) -> HttpResponse {
+    let mut response = no_content();
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        response.headers_mut().insert(ETAG, value);
+    }
+    response
+}
+
 pub fn no_content() -> HttpResponse {
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::NO_CONTENT;
@@ -88,5 +107,16 @@ mod tests {
         let r = method_not_allowed(&[Method::GET, Method::POST]);
         assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(r.headers()[ALLOW], "GET, POST");
+    }
+
+    #[test]
+    fn bodiless_responses_carry_the_etag() {
+        let r = not_modified("W/\"3\"");
+        assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+        assert_eq!(r.headers()[ETAG], "W/\"3\"");
+        assert!(r.headers().get(CONTENT_TYPE).is_none());
+        let r = no_content_with_etag("W/\"4\"");
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        assert_eq!(r.headers()[ETAG], "W/\"4\"");
     }
 }

@@ -11,6 +11,11 @@ pub enum Route {
     Users,
     User(String),
     UsersSearch,
+    /// `POST /.search` at the SCIM root.
+    RootSearch,
+    Groups,
+    Group(String),
+    GroupsSearch,
     ServiceProviderConfig,
     ResourceTypes,
     ResourceType(String),
@@ -51,10 +56,16 @@ impl Route {
             _ => return Route::NotFound,
         };
         let endpoint = endpoint.to_ascii_lowercase();
+        if endpoint == ".search" && param.is_none() {
+            return Route::RootSearch;
+        }
         match (endpoint.as_str(), param) {
             ("users", None) => Route::Users,
             ("users", Some(id)) if id == ".search" => Route::UsersSearch,
             ("users", Some(id)) => Route::User(id),
+            ("groups", None) => Route::Groups,
+            ("groups", Some(id)) if id == ".search" => Route::GroupsSearch,
+            ("groups", Some(id)) => Route::Group(id),
             // `ServiceProviderConfigs` was the name in drafts of RFC 7644; some clients keep it.
             ("serviceproviderconfig" | "serviceproviderconfigs", None) => {
                 Route::ServiceProviderConfig
@@ -73,6 +84,10 @@ impl Route {
             Route::Users => "/scim/v2/Users",
             Route::User(_) => "/scim/v2/Users/{id}",
             Route::UsersSearch => "/scim/v2/Users/.search",
+            Route::RootSearch => "/scim/v2/.search",
+            Route::Groups => "/scim/v2/Groups",
+            Route::Group(_) => "/scim/v2/Groups/{id}",
+            Route::GroupsSearch => "/scim/v2/Groups/.search",
             Route::ServiceProviderConfig => "/scim/v2/ServiceProviderConfig",
             Route::ResourceTypes => "/scim/v2/ResourceTypes",
             Route::ResourceType(_) => "/scim/v2/ResourceTypes/{name}",
@@ -85,9 +100,11 @@ impl Route {
 
     pub fn allowed_methods(&self) -> &'static [Method] {
         match self {
-            Route::Users => &[Method::GET, Method::POST],
-            Route::User(_) => &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE],
-            Route::UsersSearch => &[Method::POST],
+            Route::Users | Route::Groups => &[Method::GET, Method::POST],
+            Route::User(_) | Route::Group(_) => {
+                &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE]
+            }
+            Route::UsersSearch | Route::GroupsSearch | Route::RootSearch => &[Method::POST],
             Route::ServiceProviderConfig
             | Route::ResourceTypes
             | Route::ResourceType(_)
@@ -113,6 +130,7 @@ mod tests {
             ("/scim/v2/Users/abc", Route::User("abc".into())),
             ("/scim/v2/Users/a%20b", Route::User("a b".into())),
             ("/scim/v2/Users/.search", Route::UsersSearch),
+            ("/scim/v2/.search", Route::RootSearch),
             (
                 "/scim/v2/ServiceProviderConfig",
                 Route::ServiceProviderConfig,
@@ -131,7 +149,12 @@ mod tests {
                 "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
                 Route::Schema("urn:ietf:params:scim:schemas:core:2.0:User".into()),
             ),
-            ("/scim/v2/Groups", Route::NotFound),
+            ("/scim/v2/Groups", Route::Groups),
+            ("/scim/v2/groups/", Route::Groups),
+            ("/scim/v2/Groups/g1", Route::Group("g1".into())),
+            ("/scim/v2/Groups/.search", Route::GroupsSearch),
+            ("/scim/v2/Groups/a/b", Route::NotFound),
+            ("/scim/v2/Devices", Route::NotFound),
             ("/scim/v2", Route::NotFound),
             ("/", Route::NotFound),
             ("/scim/v1/Users", Route::NotFound),
@@ -147,6 +170,12 @@ mod tests {
     fn templates_never_contain_ids() {
         let route = Route::resolve("/scim/v2/Users/0b6f0c4e-1111");
         assert_eq!(route.template(), Some("/scim/v2/Users/{id}"));
+        let route = Route::resolve("/scim/v2/Groups/0b6f0c4e-2222");
+        assert_eq!(route.template(), Some("/scim/v2/Groups/{id}"));
+        assert_eq!(
+            Route::resolve("/scim/v2/Groups/.search").template(),
+            Some("/scim/v2/Groups/.search")
+        );
         assert_eq!(Route::NotFound.template(), None);
     }
 }

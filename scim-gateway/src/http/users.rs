@@ -2,20 +2,18 @@
 //! rules here (uniqueness, references, ... are the directory's).
 
 use directory_proto::v1::{
-    CreateUserRequest, DeleteUserRequest, Filter, GetUserRequest, ListUsersRequest,
-    PatchUserRequest, ReplaceUserRequest, User,
+    CreateUserRequest, DeleteUserRequest, GetUserRequest, ListUsersRequest, PatchUserRequest,
+    ReplaceUserRequest, User,
 };
 use http::StatusCode;
 use serde_json::Value;
 
 use super::response::{self, HttpResponse};
-use super::{AppState, Query, RequestContext, directory_error};
-use crate::scim::filter::parse_filter;
-use crate::scim::list::{Page, list_response};
+use super::{AppState, Query, RequestContext, directory_error, expected_version};
+use crate::scim::ScimError;
+use crate::scim::list::{ListPage, ListQuery, page_response};
 use crate::scim::patch::patch_operations_from_json;
-use crate::scim::projection::Projection;
 use crate::scim::user::{user_attributes_from_json, user_etag, user_location, user_to_json};
-use crate::scim::{ScimError, user::validate_schemas};
 
 fn user_response(ctx: &RequestContext, status: StatusCode, user: &User) -> HttpResponse {
     let body = ctx.projection.apply(user_to_json(user, &ctx.base_url));
@@ -42,12 +40,20 @@ pub async fn create(
     Ok(user_response(ctx, StatusCode::CREATED, &user))
 }
 
+/// `GET /Users/{id}`; 304 when `If-None-Match` names the current version.
 pub async fn get(
     state: &AppState,
     ctx: &RequestContext,
     id: &str,
 ) -> Result<HttpResponse, ScimError> {
     let user = fetch(state, ctx, id).await?;
+    if ctx
+        .if_none_match
+        .as_ref()
+        .is_some_and(|tags| tags.matches(user.version))
+    {
+        return Ok(response::not_modified(&user_etag(user.version)));
+    }
     Ok(user_response(ctx, StatusCode::OK, &user))
 }
 
@@ -64,14 +70,26 @@ async fn fetch(state: &AppState, ctx: &RequestContext, id: &str) -> Result<User,
         .into_inner())
 }
 
+/// The `expected_version` for a write on user `id` (reads the user only for a list of
+/// several `If-Match` tags).
+async fn expected(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<Option<i64>, ScimError> {
+    expected_version(&ctx.if_match, async {
+        Ok(fetch(state, ctx, id).await?.version)
+    })
+    .await
+}
+
 pub async fn list(
     state: &AppState,
     ctx: &RequestContext,
     query: &Query,
 ) -> Result<HttpResponse, ScimError> {
-    let filter = parse_filter_param(query.get("filter"))?;
-    let page = Page::from_query(query.get("startIndex"), query.get("count"))?;
-    run_list(state, ctx, &ctx.projection, filter, page).await
+    let list_query = ListQuery::from_params(|name| query.get(name), ctx.projection.clone())?;
+    run_list(state, ctx, list_query).await
 }
 
 /// `POST /Users/.search` (RFC 7644 §3.4.3): the query parameters as a JSON body.
@@ -80,102 +98,43 @@ pub async fn search(
     ctx: &RequestContext,
     body: Value,
 ) -> Result<HttpResponse, ScimError> {
-    let Value::Object(map) = body else {
-        return Err(ScimError::invalid_syntax(
-            "the request body must be a JSON object",
-        ));
-    };
-    let mut filter = None;
-    let mut start_index = None;
-    let mut count = None;
-    let mut attributes = Vec::new();
-    let mut excluded = Vec::new();
-    for (key, value) in map {
-        match key.to_ascii_lowercase().as_str() {
-            "schemas" => validate_schemas(&value)?,
-            "filter" => match value {
-                Value::String(f) => filter = Some(f),
-                Value::Null => {}
-                _ => return Err(ScimError::invalid_value("'filter' must be a string")),
-            },
-            "startindex" => start_index = integer("startIndex", &value)?,
-            "count" => count = integer("count", &value)?,
-            "attributes" => attributes = string_list("attributes", value)?,
-            "excludedattributes" => excluded = string_list("excludedAttributes", value)?,
-            _ => {}
-        }
-    }
-    let filter = parse_filter_param(filter.as_deref())?;
-    let projection = Projection::from_lists(&attributes, &excluded);
-    run_list(
-        state,
-        ctx,
-        &projection,
-        filter,
-        Page::new(start_index, count),
-    )
-    .await
-}
-
-fn integer(name: &str, value: &Value) -> Result<Option<i64>, ScimError> {
-    match value {
-        Value::Null => Ok(None),
-        Value::Number(n) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| ScimError::invalid_value(format!("'{name}' must be an integer"))),
-        _ => Err(ScimError::invalid_value(format!(
-            "'{name}' must be an integer"
-        ))),
-    }
-}
-
-/// An array of attribute names, or a comma-separated string of them.
-fn string_list(name: &str, value: Value) -> Result<Vec<String>, ScimError> {
-    match value {
-        Value::Null => Ok(Vec::new()),
-        Value::String(s) => Ok(s.split(',').map(|p| p.trim().to_owned()).collect()),
-        Value::Array(items) => items
-            .into_iter()
-            .map(|item| match item {
-                Value::String(s) => Ok(s),
-                _ => Err(ScimError::invalid_value(format!(
-                    "'{name}' must be an array of attribute names"
-                ))),
-            })
-            .collect(),
-        _ => Err(ScimError::invalid_value(format!(
-            "'{name}' must be an array of attribute names"
-        ))),
-    }
-}
-
-fn parse_filter_param(filter: Option<&str>) -> Result<Option<Filter>, ScimError> {
-    match filter {
-        None => Ok(None),
-        Some(text) if text.trim().is_empty() => Ok(None),
-        Some(text) => parse_filter(text)
-            .map(Some)
-            .map_err(|e| ScimError::invalid_filter(format!("invalid filter: {e}"))),
-    }
+    run_list(state, ctx, ListQuery::from_search_body(body)?).await
 }
 
 async fn run_list(
     state: &AppState,
     ctx: &RequestContext,
-    projection: &Projection,
-    filter: Option<Filter>,
-    page: Page,
+    query: ListQuery,
 ) -> Result<HttpResponse, ScimError> {
+    let page = list_page(state, ctx, &query).await?;
+    Ok(response::json(
+        StatusCode::OK,
+        &page_response(
+            &query,
+            page.resources,
+            page.total_results,
+            page.start_index,
+            &page.next_cursor,
+        ),
+    ))
+}
+
+/// One page of users as SCIM JSON (projected), for lists and for the root `/.search`.
+pub(super) async fn list_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    query: &ListQuery,
+) -> Result<ListPage, ScimError> {
     let answer = state
         .directory
         .clone()
         .list_users(ListUsersRequest {
             workspace_id: ctx.workspace_id.clone(),
-            filter,
-            start_index: page.start_index,
-            count: Some(page.count),
-            sort: None,
+            filter: query.filter.clone(),
+            start_index: query.page.start_index,
+            count: Some(query.page.count),
+            cursor: query.cursor.clone(),
+            sort: query.sort.clone(),
         })
         .await
         .map_err(|s| directory_error(&s))?
@@ -183,17 +142,14 @@ async fn run_list(
     let resources = answer
         .users
         .iter()
-        .map(|user| projection.apply(user_to_json(user, &ctx.base_url)))
+        .map(|user| query.projection.apply(user_to_json(user, &ctx.base_url)))
         .collect();
-    let start_index = if answer.start_index >= 1 {
-        answer.start_index
-    } else {
-        page.start_index
-    };
-    Ok(response::json(
-        StatusCode::OK,
-        &list_response(resources, answer.total_results, start_index),
-    ))
+    Ok(ListPage {
+        resources,
+        total_results: answer.total_results,
+        start_index: answer.start_index,
+        next_cursor: answer.next_cursor,
+    })
 }
 
 pub async fn replace(
@@ -201,9 +157,9 @@ pub async fn replace(
     ctx: &RequestContext,
     id: &str,
     body: Value,
-    expected_version: Option<i64>,
 ) -> Result<HttpResponse, ScimError> {
     let attributes = user_attributes_from_json(body)?;
+    let expected_version = expected(state, ctx, id).await?;
     let user = state
         .directory
         .clone()
@@ -224,13 +180,22 @@ pub async fn patch(
     ctx: &RequestContext,
     id: &str,
     body: Value,
-    expected_version: Option<i64>,
 ) -> Result<HttpResponse, ScimError> {
     let operations = patch_operations_from_json(body)?;
     if operations.is_empty() {
-        // Only dropped operations (password): nothing to change, answer with the user.
-        return get(state, ctx, id).await;
+        // Only dropped operations (password): nothing to change, answer with the user
+        // (after checking If-Match against it).
+        let user = fetch(state, ctx, id).await?;
+        if let Some(expected) = expected_version(&ctx.if_match, async { Ok(user.version) }).await?
+            && expected != user.version
+        {
+            return Err(ScimError::precondition_failed(
+                "If-Match does not match the current version",
+            ));
+        }
+        return Ok(user_response(ctx, StatusCode::OK, &user));
     }
+    let expected_version = expected(state, ctx, id).await?;
     let user = state
         .directory
         .clone()
@@ -250,8 +215,8 @@ pub async fn delete(
     state: &AppState,
     ctx: &RequestContext,
     id: &str,
-    expected_version: Option<i64>,
 ) -> Result<HttpResponse, ScimError> {
+    let expected_version = expected(state, ctx, id).await?;
     state
         .directory
         .clone()

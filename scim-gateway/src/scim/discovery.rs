@@ -1,9 +1,13 @@
 //! Discovery documents (RFC 7644 §4, RFC 7643 §5-7). They advertise only what works now:
-//! PATCH and filtering yes; bulk, sort, changePassword and ETags no; Users only.
+//! PATCH, filtering, sorting and ETags yes; bulk and changePassword no; Users and Groups.
+//! No value is ever `null` (Entra rejects nulls in discovery documents).
 
 use serde_json::{Value, json};
 
-use super::{BASE_PATH, ENTERPRISE_USER_SCHEMA, MAX_RESULTS, USER_SCHEMA, list::list_response};
+use super::{
+    BASE_PATH, DEFAULT_COUNT, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, MAX_RESULTS, USER_SCHEMA,
+    list::list_response,
+};
 
 const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
@@ -17,8 +21,16 @@ pub fn service_provider_config(base_url: &str) -> Value {
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": false},
-        "sort": {"supported": false},
-        "etag": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        // RFC 9865. Cursors are positions, not server state: they do not expire.
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": DEFAULT_COUNT,
+            "maxPageSize": MAX_RESULTS,
+        },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",
@@ -48,20 +60,48 @@ pub fn user_resource_type(base_url: &str) -> Value {
     })
 }
 
+pub fn group_resource_type(base_url: &str) -> Value {
+    json!({
+        "schemas": [RESOURCE_TYPE_SCHEMA],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "Group",
+        "schema": GROUP_SCHEMA,
+        "meta": {
+            "resourceType": "ResourceType",
+            "location": format!("{base_url}{BASE_PATH}/ResourceTypes/Group"),
+        },
+    })
+}
+
 /// `GET /ResourceTypes/{name}`: `None` when unknown (names compare case-insensitively).
 pub fn resource_type(base_url: &str, name: &str) -> Option<Value> {
-    name.eq_ignore_ascii_case("User")
-        .then(|| user_resource_type(base_url))
+    if name.eq_ignore_ascii_case("User") {
+        Some(user_resource_type(base_url))
+    } else if name.eq_ignore_ascii_case("Group") {
+        Some(group_resource_type(base_url))
+    } else {
+        None
+    }
 }
 
 pub fn resource_types(base_url: &str) -> Value {
-    list_response(vec![user_resource_type(base_url)], 1, 1)
+    list_response(
+        vec![user_resource_type(base_url), group_resource_type(base_url)],
+        2,
+        1,
+    )
 }
 
 pub fn schemas(base_url: &str) -> Value {
     list_response(
-        vec![user_schema(base_url), enterprise_user_schema(base_url)],
-        2,
+        vec![
+            user_schema(base_url),
+            enterprise_user_schema(base_url),
+            group_schema(base_url),
+        ],
+        3,
         1,
     )
 }
@@ -72,6 +112,8 @@ pub fn schema(base_url: &str, urn: &str) -> Option<Value> {
         Some(user_schema(base_url))
     } else if urn.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) {
         Some(enterprise_user_schema(base_url))
+    } else if urn.eq_ignore_ascii_case(GROUP_SCHEMA) {
+        Some(group_schema(base_url))
     } else {
         None
     }
@@ -315,6 +357,48 @@ fn user_schema(base_url: &str) -> Value {
     schema_document(base_url, USER_SCHEMA, "User", "User Account", attributes)
 }
 
+/// RFC 7643 §4.2 / §8.7.1. displayName is required here (the RFC text says REQUIRED, its
+/// JSON says false) and unique per workspace (the directory enforces it; Entra matches on
+/// it). Members are users only.
+fn group_schema(base_url: &str) -> Value {
+    let attributes = vec![
+        Attr::string(
+            "displayName",
+            "A human-readable name for the Group. REQUIRED.",
+        )
+        .required()
+        .uniqueness("server"),
+        Attr::complex(
+            "members",
+            "A list of members of the Group.",
+            vec![
+                Attr::string("value", "Identifier of the member of this Group.")
+                    .mutability("immutable"),
+                Attr::reference(
+                    "$ref",
+                    "The URI corresponding to a SCIM resource that is a member of this Group.",
+                    &["User"],
+                )
+                .mutability("immutable"),
+                Attr::string(
+                    "display",
+                    "A human-readable name for the member (its userName).",
+                )
+                .mutability("readOnly"),
+                Attr::string(
+                    "type",
+                    "A label indicating the type of resource, e.g., 'User' or 'Group'.",
+                )
+                .canonical(&["User"])
+                .mutability("immutable"),
+            ],
+        )
+        .multi_valued()
+        .uniqueness("none"),
+    ];
+    schema_document(base_url, GROUP_SCHEMA, "Group", "Group", attributes)
+}
+
 fn enterprise_user_schema(base_url: &str) -> Value {
     let attributes = vec![
         Attr::string(
@@ -377,8 +461,8 @@ mod tests {
             spc["filter"],
             json!({"supported": true, "maxResults": 1000})
         );
-        assert_eq!(spc["sort"]["supported"], false);
-        assert_eq!(spc["etag"]["supported"], false);
+        assert_eq!(spc["sort"], json!({"supported": true}));
+        assert_eq!(spc["etag"], json!({"supported": true}));
         assert_eq!(spc["changePassword"]["supported"], false);
         assert_eq!(spc["authenticationSchemes"][0]["type"], "oauthbearertoken");
         assert_eq!(spc["authenticationSchemes"][0]["primary"], true);
@@ -391,7 +475,7 @@ mod tests {
     #[test]
     fn schemas_are_a_list_with_meta_and_rfc_characteristics() {
         let list = schemas("https://h");
-        assert_eq!(list["totalResults"], 2);
+        assert_eq!(list["totalResults"], 3);
         let user = &list["Resources"][0];
         assert_eq!(user["id"], USER_SCHEMA);
         assert_eq!(user["meta"]["resourceType"], "Schema");
@@ -422,9 +506,69 @@ mod tests {
     }
 
     #[test]
-    fn resource_types_list_only_users_with_enterprise_extension() {
+    fn group_schema_follows_rfc_7643() {
+        let list = schemas("https://h");
+        let group = &list["Resources"][2];
+        assert_eq!(group["id"], GROUP_SCHEMA);
+        assert_eq!(group["name"], "Group");
+        assert_eq!(
+            group["meta"]["location"],
+            format!("https://h/scim/v2/Schemas/{GROUP_SCHEMA}")
+        );
+        let attributes = &group["attributes"];
+        let display_name = find(attributes, "displayName");
+        assert_eq!(display_name["required"], true);
+        assert_eq!(display_name["type"], "string");
+        let members = find(attributes, "members");
+        assert_eq!(members["type"], "complex");
+        assert_eq!(members["multiValued"], true);
+        assert_eq!(members["mutability"], "readWrite");
+        assert_eq!(members["returned"], "default");
+        assert_eq!(members["uniqueness"], "none");
+        let subs = &members["subAttributes"];
+        for name in ["value", "$ref", "display", "type"] {
+            find(subs, name);
+        }
+        assert_eq!(find(subs, "$ref")["type"], "reference");
+        assert_eq!(find(subs, "$ref")["referenceTypes"], json!(["User"]));
+        assert_eq!(
+            schema("https://h", &GROUP_SCHEMA.to_uppercase()).unwrap()["id"],
+            GROUP_SCHEMA
+        );
+        let user_groups = find(&list["Resources"][0]["attributes"], "groups");
+        assert_eq!(user_groups["mutability"], "readOnly");
+        assert_eq!(user_groups["multiValued"], true);
+    }
+
+    /// Every key of every object, recursively: Entra rejects `null` in discovery JSON.
+    fn assert_no_nulls(value: &Value, at: &str) {
+        match value {
+            Value::Null => panic!("null at {at}"),
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    assert_no_nulls(item, &format!("{at}[{i}]"));
+                }
+            }
+            Value::Object(map) => {
+                for (k, v) in map {
+                    assert_no_nulls(v, &format!("{at}.{k}"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn discovery_documents_have_no_nulls() {
+        assert_no_nulls(&service_provider_config("https://h"), "spc");
+        assert_no_nulls(&resource_types("https://h"), "resourceTypes");
+        assert_no_nulls(&schemas("https://h"), "schemas");
+    }
+
+    #[test]
+    fn resource_types_list_users_and_groups() {
         let list = resource_types("https://h");
-        assert_eq!(list["totalResults"], 1);
+        assert_eq!(list["totalResults"], 2);
         let user = &list["Resources"][0];
         assert_eq!(user["endpoint"], "/Users");
         assert_eq!(user["schemaExtensions"][0]["required"], false);
@@ -432,6 +576,15 @@ mod tests {
             user["meta"]["location"],
             "https://h/scim/v2/ResourceTypes/User"
         );
-        assert!(resource_type("https://h", "Group").is_none());
+        let group = &list["Resources"][1];
+        assert_eq!(group["id"], "Group");
+        assert_eq!(group["endpoint"], "/Groups");
+        assert_eq!(group["schema"], GROUP_SCHEMA);
+        assert_eq!(
+            group["meta"]["location"],
+            "https://h/scim/v2/ResourceTypes/Group"
+        );
+        assert_eq!(resource_type("https://h", "group").unwrap()["id"], "Group");
+        assert!(resource_type("https://h", "Device").is_none());
     }
 }

@@ -23,6 +23,8 @@ pub enum ScimType {
     InvalidPath,
     NoTarget,
     InvalidValue,
+    /// RFC 9865.
+    InvalidCursor,
 }
 
 impl ScimType {
@@ -36,6 +38,7 @@ impl ScimType {
             ScimType::InvalidPath => "invalidPath",
             ScimType::NoTarget => "noTarget",
             ScimType::InvalidValue => "invalidValue",
+            ScimType::InvalidCursor => "invalidCursor",
         }
     }
 }
@@ -220,6 +223,7 @@ fn client_scim_type(reason: ErrorReason) -> Option<ScimType> {
         ErrorReason::Mutability => Some(ScimType::Mutability),
         ErrorReason::TooMany => Some(ScimType::TooMany),
         ErrorReason::Uniqueness => Some(ScimType::Uniqueness),
+        ErrorReason::InvalidCursor => Some(ScimType::InvalidCursor),
         _ => None,
     }
 }

@@ -6,11 +6,15 @@
 
 pub mod discovery;
 pub mod error;
+pub mod etag;
 pub mod filter;
+pub mod group;
 pub mod list;
 pub mod patch;
 pub mod projection;
 pub mod user;
+
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 pub use error::{ScimError, ScimType};
 
@@ -19,6 +23,11 @@ pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// Enterprise User extension (RFC 7643 §4.3).
 pub const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// Core Group schema (RFC 7643 §4.2).
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// The schema Microsoft Entra adds to the `schemas` of a group it creates (accepted, ignored).
+pub const ADSCIM_GROUP_SCHEMA: &str =
+    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -42,4 +51,35 @@ pub fn is_user_extension_urn(candidate: &str) -> bool {
     lower.starts_with("urn:")
         && lower.ends_with(":user")
         && !lower.eq_ignore_ascii_case(USER_SCHEMA)
+}
+
+/// `true` for a schema URN that names a whole group extension (`urn:...:2.0:Group`), the
+/// group counterpart of [`is_user_extension_urn`].
+pub fn is_group_extension_urn(candidate: &str) -> bool {
+    let lower = candidate.to_ascii_lowercase();
+    lower.starts_with("urn:")
+        && lower.ends_with(":group")
+        && !lower.eq_ignore_ascii_case(GROUP_SCHEMA)
+}
+
+/// Characters escaped when an id is put into a URL path segment.
+const PATH_SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
+
+/// `<base>/scim/v2/<endpoint>/<id>` with the id escaped as a path segment.
+pub(crate) fn resource_location(base_url: &str, endpoint: &str, id: &str) -> String {
+    format!(
+        "{base_url}{BASE_PATH}/{endpoint}/{}",
+        utf8_percent_encode(id, PATH_SEGMENT)
+    )
 }

@@ -1,22 +1,115 @@
 //! RFC 7644 §3.5.2 PatchOp bodies → typed `PatchOperation`s, including the dialects Okta
 //! and Entra really send (capitalised ops, path-less objects with dotted and URN keys,
-//! `"False"` strings, `id` inside the value object).
+//! `"False"` strings, `id` inside the value object), for users and for groups.
+//!
+//! Group member operations reach the directory as `path.attribute = "members"` with
+//! add/replace/remove and a `value` array of `{"value": id}` objects, or as remove with a
+//! `value_filter` (`members[value eq "id"]`); the directory applies them O(changed).
 
-use directory_proto::json::value_from_json;
+use directory_proto::json::{value_from_json, value_to_json};
 use directory_proto::v1::{AttributePath, Filter, PatchOp, PatchOperation};
 use serde_json::{Map, Value};
 
 use super::filter::{parse_attribute_path, parse_patch_path};
+use super::group::member_value;
 use super::user::{boolean_from_string, validate_schemas};
-use super::{ScimError, USER_SCHEMA, is_user_extension_urn};
+use super::{GROUP_SCHEMA, ScimError, USER_SCHEMA, is_group_extension_urn, is_user_extension_urn};
 
-/// Core attributes a path-less value object may carry that are not the client's to write
-/// (Okta sends `id`) or that the gateway never forwards (`password`).
-const IGNORED_IN_VALUE_OBJECT: &[&str] = &["id", "meta", "schemas", "groups", "password"];
+/// What differs between the User and the Group PATCH translation.
+struct Resource {
+    /// The core schema URN: a path equal to it targets the whole resource.
+    core_schema: &'static str,
+    is_extension_urn: fn(&str) -> bool,
+    /// Core attributes a path-less value object may carry that are not the client's to
+    /// write (Okta sends `id`) or that the gateway never forwards (`password`).
+    ignored_in_value_object: &'static [&'static str],
+    /// Users: `password` operations are dropped (never stored, never logged).
+    drops_password: bool,
+}
 
-/// Translates a PatchOp body. The result may be empty when every operation targeted
+const USER: Resource = Resource {
+    core_schema: USER_SCHEMA,
+    is_extension_urn: is_user_extension_urn,
+    ignored_in_value_object: &["id", "meta", "schemas", "groups", "password"],
+    drops_password: true,
+};
+
+const GROUP: Resource = Resource {
+    core_schema: GROUP_SCHEMA,
+    is_extension_urn: is_group_extension_urn,
+    ignored_in_value_object: &["id", "meta", "schemas"],
+    drops_password: false,
+};
+
+/// Translates a User PatchOp body. The result may be empty when every operation targeted
 /// `password` (which the gateway drops).
 pub fn patch_operations_from_json(body: Value) -> Result<Vec<PatchOperation>, ScimError> {
+    translate_body(&USER, body)
+}
+
+/// Translates a Group PatchOp body. Paths qualified with the core Group URN become core
+/// paths; `members` values are normalised to `[{"value": id}, ..]` (a single object is
+/// wrapped; `$ref`, `display` and `type` are dropped; a member without a string `value` is
+/// 400 invalidValue). A remove whose value is an empty member array removes nothing and is
+/// dropped (the directory reads a remove without members as "remove all"), so the result
+/// may be empty.
+pub fn group_patch_operations_from_json(body: Value) -> Result<Vec<PatchOperation>, ScimError> {
+    let operations = translate_body(&GROUP, body)?;
+    let mut out = Vec::with_capacity(operations.len());
+    for mut operation in operations {
+        if let Some(path) = operation.path.as_mut()
+            && path.schema.eq_ignore_ascii_case(GROUP_SCHEMA)
+        {
+            path.schema.clear();
+        }
+        let targets_members = operation.path.as_ref().is_some_and(|p| {
+            p.schema.is_empty()
+                && p.attribute.eq_ignore_ascii_case("members")
+                && p.sub_attribute.is_empty()
+        }) && operation.value_filter.is_none();
+        if targets_members && let Some(value) = operation.value.take() {
+            match normalise_members(value_to_json(value)) {
+                Ok(Some(members)) => {
+                    let is_remove = operation.op == PatchOp::Remove as i32;
+                    if is_remove && members.as_array().is_some_and(Vec::is_empty) {
+                        continue;
+                    }
+                    operation.value = Some(value_from_json(members));
+                }
+                Ok(None) => operation.value = Some(value_from_json(Value::Null)),
+                Err(detail) => {
+                    return Err(ScimError::invalid_value(format!("members: {detail}")));
+                }
+            }
+        }
+        out.push(operation);
+    }
+    Ok(out)
+}
+
+/// `[{"value": id, ...}, ..]` or one such object → `[{"value": id}, ..]`; `null` stays
+/// `null` (`Ok(None)`).
+fn normalise_members(value: Value) -> Result<Option<Value>, String> {
+    let items = match value {
+        Value::Null => return Ok(None),
+        Value::Array(items) => items,
+        object @ Value::Object(_) => vec![object],
+        _ => return Err("the value must be an array of {\"value\": \"<user id>\"} objects".into()),
+    };
+    let mut members = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        if item.is_null() {
+            continue;
+        }
+        let id = member_value(item).map_err(|detail| format!("member {index}: {detail}"))?;
+        let mut member = Map::new();
+        member.insert("value".into(), Value::String(id));
+        members.push(Value::Object(member));
+    }
+    Ok(Some(Value::Array(members)))
+}
+
+fn translate_body(resource: &Resource, body: Value) -> Result<Vec<PatchOperation>, ScimError> {
     let Value::Object(body) = body else {
         return Err(ScimError::invalid_syntax(
             "the request body must be a JSON object",
@@ -46,12 +139,13 @@ pub fn patch_operations_from_json(body: Value) -> Result<Vec<PatchOperation>, Sc
     };
     let mut operations = Vec::new();
     for (index, operation) in operations_json.into_iter().enumerate() {
-        translate_operation(index, operation, &mut operations)?;
+        translate_operation(resource, index, operation, &mut operations)?;
     }
     Ok(operations)
 }
 
 fn translate_operation(
+    resource: &Resource,
     index: usize,
     operation: Value,
     out: &mut Vec<PatchOperation>,
@@ -106,7 +200,7 @@ fn translate_operation(
     };
 
     match path {
-        Some(path) => translate_with_path(index, op, &path, value, out),
+        Some(path) => translate_with_path(resource, index, op, &path, value, out),
         None => {
             if op == PatchOp::Remove {
                 return Err(ScimError::no_target(format!(
@@ -114,7 +208,7 @@ fn translate_operation(
                 )));
             }
             match value {
-                Some(Value::Object(map)) => expand_value_object(op, map, None, out),
+                Some(Value::Object(map)) => expand_value_object(resource, op, map, None, out),
                 _ => Err(ScimError::invalid_value(format!(
                     "Operations[{index}]: an operation without a path needs an object value"
                 ))),
@@ -124,6 +218,7 @@ fn translate_operation(
 }
 
 fn translate_with_path(
+    resource: &Resource,
     index: usize,
     op: PatchOp,
     path_text: &str,
@@ -137,10 +232,10 @@ fn translate_with_path(
             op_name(op)
         )));
     }
-    if path_text.eq_ignore_ascii_case(USER_SCHEMA) {
+    if path_text.eq_ignore_ascii_case(resource.core_schema) {
         return match value {
             Some(Value::Object(map)) if op != PatchOp::Remove => {
-                expand_value_object(op, map, None, out)
+                expand_value_object(resource, op, map, None, out)
             }
             _ => Err(ScimError::invalid_path(format!(
                 "Operations[{index}]: '{path_text}' can only be the target of add or replace with an object value"
@@ -148,10 +243,10 @@ fn translate_with_path(
         };
     }
     // A whole extension schema: `{"op":"add","path":"urn:...:2.0:User","value":{...}}`.
-    if is_user_extension_urn(path_text) {
+    if (resource.is_extension_urn)(path_text) {
         return match value {
             Some(Value::Object(map)) if op != PatchOp::Remove => {
-                expand_value_object(op, map, Some(path_text), out)
+                expand_value_object(resource, op, map, Some(path_text), out)
             }
             value => {
                 out.push(operation(
@@ -172,7 +267,7 @@ fn translate_with_path(
             "Operations[{index}]: invalid path '{path_text}': {e}"
         ))
     })?;
-    if is_password(&parsed.path) {
+    if resource.drops_password && is_password(&parsed.path) {
         return Ok(());
     }
     let value = value.map(|v| normalise_booleans(&parsed.path, v));
@@ -184,6 +279,7 @@ fn translate_with_path(
 /// "urn:..:User": {..}}` into one operation per attribute. `schema` is set when expanding
 /// the members of an extension schema object.
 fn expand_value_object(
+    resource: &Resource,
     op: PatchOp,
     map: Map<String, Value>,
     schema: Option<&str>,
@@ -191,9 +287,9 @@ fn expand_value_object(
 ) -> Result<(), ScimError> {
     for (key, value) in map {
         if schema.is_none() {
-            if key.eq_ignore_ascii_case(USER_SCHEMA) {
+            if key.eq_ignore_ascii_case(resource.core_schema) {
                 match value {
-                    Value::Object(inner) => expand_value_object(op, inner, None, out)?,
+                    Value::Object(inner) => expand_value_object(resource, op, inner, None, out)?,
                     _ => {
                         return Err(ScimError::invalid_value(format!(
                             "'{key}' must be an object"
@@ -202,9 +298,11 @@ fn expand_value_object(
                 }
                 continue;
             }
-            if is_user_extension_urn(&key) {
+            if (resource.is_extension_urn)(&key) {
                 match value {
-                    Value::Object(inner) => expand_value_object(op, inner, Some(&key), out)?,
+                    Value::Object(inner) => {
+                        expand_value_object(resource, op, inner, Some(&key), out)?
+                    }
                     other => out.push(operation(
                         op,
                         AttributePath {
@@ -221,6 +319,11 @@ fn expand_value_object(
         let mut path = parse_attribute_path(&key)
             .map_err(|e| ScimError::invalid_path(format!("invalid attribute '{key}': {e}")))?;
         if let Some(schema) = schema {
+            // An extension object may repeat `schemas` (scim2-tester does); it is not an
+            // attribute of the extension.
+            if key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
             if !path.schema.is_empty() {
                 return Err(ScimError::invalid_path(format!(
                     "'{key}' inside '{schema}' must not carry a schema"
@@ -229,13 +332,14 @@ fn expand_value_object(
             path.schema = schema.to_owned();
         } else if path.schema.is_empty()
             && path.sub_attribute.is_empty()
-            && IGNORED_IN_VALUE_OBJECT
+            && resource
+                .ignored_in_value_object
                 .iter()
                 .any(|ignored| ignored.eq_ignore_ascii_case(&path.attribute))
         {
             continue;
         }
-        if is_password(&path) {
+        if resource.drops_password && is_password(&path) {
             continue;
         }
         let value = normalise_booleans(&path, value);
@@ -316,7 +420,6 @@ mod tests {
     use super::*;
     use crate::scim::ScimType;
     use crate::scim::filter::tests::{eq_str, path};
-    use directory_proto::json::value_to_json;
     use serde_json::json;
 
     const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -547,6 +650,273 @@ mod tests {
             translate(json!({"operations": [{"OP": "add", "PATH": "nickName", "VALUE": null}]})),
             vec![flat(PatchOp::Add, "", "nickName", "", Some(Value::Null))]
         );
+    }
+
+    // ---- groups: every dialect of idp-traffic.md §2.9, §2.10, §3.9, §3.10, as the exact
+    // typed operations the directory receives.
+
+    const U1: &str = "89bb1940-b905-4575-9e7f-6f887cfb368e";
+    const U2: &str = "23a35c27-23d3-4c03-b4c5-6443c09e7173";
+
+    fn typed(
+        op: PatchOp,
+        attribute: &str,
+        value_filter: Option<Filter>,
+        value: Option<Value>,
+    ) -> PatchOperation {
+        PatchOperation {
+            op: op as i32,
+            path: Some(path("", attribute, "")),
+            value_filter,
+            value: value.map(value_from_json),
+        }
+    }
+
+    fn group_ops(body: Value) -> Vec<PatchOperation> {
+        group_patch_operations_from_json(body.clone()).unwrap_or_else(|e| panic!("{body}: {e:?}"))
+    }
+
+    #[test]
+    fn okta_group_remove_and_add_in_one_patch() {
+        let ops = group_ops(body(json!([
+            {"op": "remove", "path": format!("members[value eq \"{U1}\"]")},
+            {"op": "add", "path": "members",
+             "value": [{"value": U2, "display": "test.user@okta.local"}]}
+        ])));
+        assert_eq!(
+            ops,
+            vec![
+                typed(PatchOp::Remove, "members", Some(eq_str("value", U1)), None),
+                typed(PatchOp::Add, "members", None, Some(json!([{"value": U2}]))),
+            ]
+        );
+    }
+
+    #[test]
+    fn okta_group_full_push_replaces_members() {
+        let ops = group_ops(body(json!([{"op": "replace", "path": "members",
+            "value": [{"value": U1, "display": "a"}, {"value": U2, "display": "b"}]}])));
+        assert_eq!(
+            ops,
+            vec![typed(
+                PatchOp::Replace,
+                "members",
+                None,
+                Some(json!([{"value": U1}, {"value": U2}]))
+            )]
+        );
+        // replace with an empty list (or null) empties the group: kept as sent
+        assert_eq!(
+            group_ops(body(
+                json!([{"op": "replace", "path": "members", "value": []}])
+            )),
+            vec![typed(PatchOp::Replace, "members", None, Some(json!([])))]
+        );
+        assert_eq!(
+            group_ops(body(
+                json!([{"op": "replace", "path": "members", "value": null}])
+            )),
+            vec![typed(PatchOp::Replace, "members", None, Some(Value::Null))]
+        );
+    }
+
+    #[test]
+    fn okta_group_rename_drops_the_read_only_id() {
+        let ops = group_ops(body(json!([{"op": "replace",
+            "value": {"id": "abf4dd94-a4c0-4f67-89c9-76b03340cb9b", "displayName": "Test SCIMv2"}}])));
+        assert_eq!(
+            ops,
+            vec![typed(
+                PatchOp::Replace,
+                "displayName",
+                None,
+                Some(json!("Test SCIMv2"))
+            )]
+        );
+    }
+
+    #[test]
+    fn no_path_members_object_becomes_a_members_operation() {
+        let ops = group_ops(body(json!([{"op": "add", "value": {
+            "members": [{"value": U1, "$ref": "https://x/Users/1", "type": "User"}],
+            "externalId": "e-1",
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "meta": {"resourceType": "Group"},
+        }}])));
+        assert_eq!(
+            ops,
+            // (serde_json orders object keys)
+            vec![
+                typed(PatchOp::Add, "externalId", None, Some(json!("e-1"))),
+                typed(PatchOp::Add, "members", None, Some(json!([{"value": U1}]))),
+            ]
+        );
+    }
+
+    #[test]
+    fn entra_group_add_members() {
+        let ops = group_ops(body(json!([{"op": "Add", "path": "members",
+            "value": [{"$ref": null, "value": "f648f8d5ea4e4cd38e9c"}]}])));
+        assert_eq!(
+            ops,
+            vec![typed(
+                PatchOp::Add,
+                "members",
+                None,
+                Some(json!([{"value": "f648f8d5ea4e4cd38e9c"}]))
+            )]
+        );
+        let ops = group_ops(body(json!([
+            {"op": "Add", "path": "members", "value": [{"value": U1}, {"value": U2}]},
+            {"op": "Add", "path": "members", "value": [{"value": "c"}]}
+        ])));
+        assert_eq!(
+            ops,
+            vec![
+                typed(
+                    PatchOp::Add,
+                    "members",
+                    None,
+                    Some(json!([{"value": U1}, {"value": U2}]))
+                ),
+                typed(PatchOp::Add, "members", None, Some(json!([{"value": "c"}]))),
+            ]
+        );
+    }
+
+    #[test]
+    fn entra_group_remove_in_both_dialects() {
+        // default dialect: the member is in the value, only it is removed
+        assert_eq!(
+            group_ops(body(json!([{"op": "Remove", "path": "members",
+                "value": [{"value": "u1091"}]}]))),
+            vec![typed(
+                PatchOp::Remove,
+                "members",
+                None,
+                Some(json!([{"value": "u1091"}]))
+            )]
+        );
+        // ?aadOptscim062020: a filter path
+        let id = "7f4bc1a3-285e-48ae-8202-5accb43efb0e";
+        assert_eq!(
+            group_ops(body(
+                json!([{"op": "remove", "path": format!("members[value eq \"{id}\"]")}])
+            )),
+            vec![typed(
+                PatchOp::Remove,
+                "members",
+                Some(eq_str("value", id)),
+                None
+            )]
+        );
+        // remove without value: every member
+        assert_eq!(
+            group_ops(body(json!([{"op": "remove", "path": "members"}]))),
+            vec![typed(PatchOp::Remove, "members", None, None)]
+        );
+    }
+
+    #[test]
+    fn entra_group_rename() {
+        let name = "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName";
+        assert_eq!(
+            group_ops(body(
+                json!([{"op": "Replace", "path": "displayName", "value": name}])
+            )),
+            vec![typed(
+                PatchOp::Replace,
+                "displayName",
+                None,
+                Some(json!(name))
+            )]
+        );
+    }
+
+    #[test]
+    fn group_member_values_are_normalised() {
+        // a single object is wrapped into an array
+        assert_eq!(
+            group_ops(body(
+                json!([{"op": "add", "path": "members", "value": {"value": U1}}])
+            )),
+            vec![typed(
+                PatchOp::Add,
+                "members",
+                None,
+                Some(json!([{"value": U1}]))
+            )]
+        );
+        // core Group URN-qualified paths are core paths
+        assert_eq!(
+            group_ops(body(json!([
+                {"op": "add", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members",
+                 "value": [{"VALUE": U1, "display": "x"}]},
+                {"op": "replace", "value": {
+                    "urn:ietf:params:scim:schemas:core:2.0:Group:displayName": "G"}},
+                {"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:Group",
+                 "value": {"externalId": "x"}}
+            ]))),
+            vec![
+                typed(PatchOp::Add, "members", None, Some(json!([{"value": U1}]))),
+                typed(PatchOp::Replace, "displayName", None, Some(json!("G"))),
+                typed(PatchOp::Replace, "externalId", None, Some(json!("x"))),
+            ]
+        );
+        // removing "no members" removes nothing (never "all")
+        assert!(
+            group_ops(body(
+                json!([{"op": "Remove", "path": "members", "value": []}])
+            ))
+            .is_empty()
+        );
+        // an `or` of members in a filter path passes through
+        let ops = group_ops(body(json!([{"op": "remove",
+            "path": format!("members[value eq \"{U1}\" or value eq \"{U2}\"]")}])));
+        assert_eq!(ops.len(), 1);
+        assert!(matches!(
+            ops[0].value_filter.as_ref().and_then(|f| f.node.as_ref()),
+            Some(directory_proto::v1::filter::Node::Or(_))
+        ));
+        // group extensions expand like user ones
+        let acme = "urn:example:acme:2.0:Group";
+        assert_eq!(
+            group_ops(body(json!([{"op": "add", "value": {acme: {"cost": 7}}}]))),
+            vec![PatchOperation {
+                op: PatchOp::Add as i32,
+                path: Some(path(acme, "cost", "")),
+                value_filter: None,
+                value: Some(value_from_json(json!(7))),
+            }]
+        );
+    }
+
+    #[test]
+    fn group_member_shape_errors_are_invalid_values() {
+        for value in [
+            json!("u1"),
+            json!(5),
+            json!(["u1"]),
+            json!([{"display": "x"}]),
+            json!([{"value": 5}]),
+            json!([{"value": ""}]),
+            json!({"display": "x"}),
+        ] {
+            for op in ["add", "replace", "remove"] {
+                let input = body(json!([{"op": op, "path": "members", "value": value}]));
+                let err =
+                    group_patch_operations_from_json(input.clone()).expect_err(&input.to_string());
+                assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{input}");
+            }
+        }
+        let err = group_patch_operations_from_json(body(
+            json!([{"op": "replace", "value": {"members": [{"value": 1}]}}]),
+        ))
+        .unwrap_err();
+        assert_eq!(err.scim_type, Some(ScimType::InvalidValue));
+        // the shared envelope checks apply too
+        let err = group_patch_operations_from_json(body(json!([{"op": "remove"}]))).unwrap_err();
+        assert_eq!(err.scim_type, Some(ScimType::NoTarget));
     }
 
     #[test]

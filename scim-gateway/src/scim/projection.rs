@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::filter::parse_attribute_path;
-use super::is_user_extension_urn;
+use super::{GROUP_SCHEMA, is_group_extension_urn, is_user_extension_urn};
 
 /// Attributes returned whatever the client asks for.
 const ALWAYS_RETURNED: &[&str] = &["id", "schemas"];
@@ -35,6 +35,21 @@ impl Projection {
                 .filter_map(|a| key_path(a))
                 .collect(),
         }
+    }
+
+    /// `true` when the projection keeps the top-level `attribute` (or part of it), so that
+    /// the gateway knows whether to have the directory load it at all (group `members`).
+    pub fn returns(&self, attribute: &str) -> bool {
+        let excluded = self
+            .exclude
+            .iter()
+            .any(|path| path.len() == 1 && path[0].eq_ignore_ascii_case(attribute));
+        let included = self.include.is_empty()
+            || self
+                .include
+                .iter()
+                .any(|path| path[0].eq_ignore_ascii_case(attribute));
+        included && !excluded
     }
 
     pub fn apply(&self, resource: Value) -> Value {
@@ -82,12 +97,13 @@ fn key_path(item: &str) -> Option<Vec<String>> {
     if item.is_empty() {
         return None;
     }
-    if is_user_extension_urn(item) {
+    if is_user_extension_urn(item) || is_group_extension_urn(item) {
         return Some(vec![item.to_owned()]);
     }
     let path = parse_attribute_path(item).ok()?;
     let mut keys = Vec::with_capacity(3);
-    if !path.schema.is_empty() {
+    // Core attributes are top-level keys whichever core schema qualifies them.
+    if !path.schema.is_empty() && !path.schema.eq_ignore_ascii_case(GROUP_SCHEMA) {
         keys.push(path.schema);
     }
     keys.push(path.attribute);
@@ -237,6 +253,47 @@ mod tests {
             let got = Projection::from_params(Some(attributes), None).apply(user());
             assert_eq!(got, want, "{attributes}");
         }
+    }
+
+    #[test]
+    fn knows_whether_members_are_returned() {
+        let table: &[(Option<&str>, Option<&str>, bool)] = &[
+            (None, None, true),
+            (None, Some("members"), false),
+            (None, Some("MEMBERS"), false),
+            (None, Some("displayName, members"), false),
+            (
+                None,
+                Some("urn:ietf:params:scim:schemas:core:2.0:Group:members"),
+                false,
+            ),
+            // only the display of each member: they are still needed
+            (None, Some("members.display"), true),
+            (None, Some("externalId"), true),
+            (Some("displayName"), None, false),
+            (Some("id,displayName"), None, false),
+            (Some("displayName,members"), None, true),
+            (Some("members.value"), None, true),
+            (Some("members"), Some("members"), false),
+            (Some(""), None, true),
+        ];
+        for (attributes, excluded, want) in table {
+            assert_eq!(
+                Projection::from_params(*attributes, *excluded).returns("members"),
+                *want,
+                "{attributes:?} {excluded:?}"
+            );
+        }
+        let group = json!({"schemas": ["s"], "id": "g", "displayName": "G",
+                           "members": [{"value": "u", "display": "d"}]});
+        assert_eq!(
+            Projection::from_params(
+                Some("urn:ietf:params:scim:schemas:core:2.0:Group:displayName"),
+                None
+            )
+            .apply(group),
+            json!({"schemas": ["s"], "id": "g", "displayName": "G"})
+        );
     }
 
     #[test]

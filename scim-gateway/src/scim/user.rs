@@ -7,24 +7,13 @@
 use chrono::{DateTime, SecondsFormat};
 use directory_proto::json::{struct_from_json, struct_to_json};
 use directory_proto::v1::{EnterpriseUser, Manager, MultiValue, Name, User, UserAttributes};
-use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde_json::{Map, Value};
 
-use super::{BASE_PATH, ENTERPRISE_USER_SCHEMA, ScimError, USER_SCHEMA, is_user_extension_urn};
-
-/// Characters escaped when an id is put into a URL path segment.
-const PATH_SEGMENT: &AsciiSet = &CONTROLS
-    .add(b' ')
-    .add(b'"')
-    .add(b'#')
-    .add(b'%')
-    .add(b'/')
-    .add(b'<')
-    .add(b'>')
-    .add(b'?')
-    .add(b'`')
-    .add(b'{')
-    .add(b'}');
+use super::etag::weak_etag;
+use super::group::user_groups_to_json;
+use super::{
+    ENTERPRISE_USER_SCHEMA, ScimError, USER_SCHEMA, is_user_extension_urn, resource_location,
+};
 
 /// Complex core attributes without typed fields, kept verbatim in `extensions` under their
 /// canonical RFC 7643 spelling.
@@ -63,15 +52,12 @@ const OWNED_ATTRIBUTES: &[&str] = &[
 
 /// `<base>/scim/v2/Users/<id>`.
 pub fn user_location(base_url: &str, id: &str) -> String {
-    format!(
-        "{base_url}{BASE_PATH}/Users/{}",
-        utf8_percent_encode(id, PATH_SEGMENT)
-    )
+    resource_location(base_url, "Users", id)
 }
 
 /// The weak entity tag derived from the directory's version counter.
 pub fn user_etag(version: i64) -> String {
-    format!("W/\"{version}\"")
+    weak_etag(version)
 }
 
 /// Parses a POST/PUT body into the attributes a create or a full replacement carries.
@@ -206,7 +192,8 @@ impl UserBuilder {
         }
         let mut attributes = self.attributes;
         attributes.user_name = user_name;
-        attributes.active = self.active.unwrap_or(true);
+        // A user is created active unless told otherwise (every IdP sends it anyway).
+        attributes.active = Some(self.active.unwrap_or(true));
         if !self.extensions.is_empty() {
             attributes.extensions = Some(struct_from_json(self.extensions));
         }
@@ -460,7 +447,9 @@ pub fn user_to_json(user: &User, base_url: &str) -> Value {
     insert_opt(&mut out, "preferredLanguage", &a.preferred_language);
     insert_opt(&mut out, "locale", &a.locale);
     insert_opt(&mut out, "timezone", &a.timezone);
-    out.insert("active".into(), Value::Bool(a.active));
+    if let Some(active) = a.active {
+        out.insert("active".into(), Value::Bool(active));
+    }
     if !a.emails.is_empty() {
         out.insert("emails".into(), multi_values_to_json(&a.emails));
     }
@@ -469,6 +458,9 @@ pub fn user_to_json(user: &User, base_url: &str) -> Value {
             "phoneNumbers".into(),
             multi_values_to_json(&a.phone_numbers),
         );
+    }
+    if !user.groups.is_empty() {
+        out.insert("groups".into(), user_groups_to_json(&user.groups, base_url));
     }
     if let Some(e) = enterprise {
         let mut m = Map::new();
@@ -480,6 +472,11 @@ pub fn user_to_json(user: &User, base_url: &str) -> Value {
         if let Some(manager) = e.manager.as_ref().filter(|m| !m.value.is_empty()) {
             let mut mm = Map::new();
             mm.insert("value".into(), Value::from(manager.value.clone()));
+            // RFC 7643 §4.3: the manager's URI, computed from its id.
+            mm.insert(
+                "$ref".into(),
+                Value::from(user_location(base_url, &manager.value)),
+            );
             insert_opt(&mut mm, "displayName", &manager.display_name);
             m.insert("manager".into(), Value::Object(mm));
         }
@@ -536,6 +533,7 @@ pub fn timestamp_to_rfc3339(ts: &prost_types::Timestamp) -> Option<String> {
 mod tests {
     use super::*;
     use crate::scim::ScimType;
+    use directory_proto::v1::GroupRef;
     use serde_json::json;
 
     fn sample_user() -> User {
@@ -562,6 +560,10 @@ mod tests {
                 nanos: 500_000_000,
             }),
             version: 3,
+            groups: vec![GroupRef {
+                value: "g-1".into(),
+                display: "Sales".into(),
+            }],
         }
     }
 
@@ -598,7 +600,7 @@ mod tests {
         assert_eq!(attributes.emails.len(), 1);
         assert!(attributes.emails[0].primary);
         assert_eq!(attributes.emails[0].r#type.as_deref(), Some("work"));
-        assert!(attributes.active);
+        assert_eq!(attributes.active, Some(true));
         assert!(
             attributes.extensions.is_none(),
             "password/groups must not be kept"
@@ -618,26 +620,30 @@ mod tests {
 
     #[test]
     fn active_defaults_to_true_and_accepts_entra_strings() {
-        assert!(parse(json!({"userName": "a"})).unwrap().active);
+        assert_eq!(parse(json!({"userName": "a"})).unwrap().active, Some(true));
         assert!(
             parse(json!({"userName": "a", "active": null}))
                 .unwrap()
                 .active
+                .unwrap()
         );
         assert!(
             parse(json!({"userName": "a", "active": "True"}))
                 .unwrap()
                 .active
+                .unwrap()
         );
         assert!(
             !parse(json!({"userName": "a", "active": "FALSE"}))
                 .unwrap()
                 .active
+                .unwrap()
         );
         assert!(
             !parse(json!({"userName": "a", "active": false}))
                 .unwrap()
                 .active
+                .unwrap()
         );
     }
 
@@ -740,7 +746,7 @@ mod tests {
             let out = user_to_json(&user, "http://h");
             assert_eq!(
                 out[ENTERPRISE_USER_SCHEMA]["manager"],
-                json!({"value": "m-1"})
+                json!({"value": "m-1", "$ref": "http://h/scim/v2/Users/m-1"})
             );
             assert!(
                 out["schemas"]
@@ -823,6 +829,11 @@ mod tests {
                 "location": "https://scim.example.com/scim/v2/Users/u-1",
                 "version": "W/\"3\"",
             })
+        );
+        assert_eq!(
+            out["groups"],
+            json!([{"value": "g-1", "display": "Sales",
+                    "$ref": "https://scim.example.com/scim/v2/Groups/g-1", "type": "direct"}])
         );
         assert!(!out.to_string().contains("null"));
         assert!(out.get("title").is_none());

@@ -126,3 +126,101 @@ async fn scimctl_without_the_credential_is_refused() {
             .contains("credential")
     );
 }
+
+#[tokio::test]
+async fn custom_attributes_declared_with_scimctl_work_over_scim() {
+    let stack = Stack::start().await.unwrap();
+    let urn = "urn:acme:params:scim:schemas:extension:acme:2.0:User";
+    let declared = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "attribute",
+        "declare",
+        "--workspace",
+        "acme",
+        "--schema",
+        urn,
+        "--name",
+        "costCode",
+    ]));
+    assert_eq!(declared["name"], "costCode");
+    assert_eq!(declared["type"], "string");
+    json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "attribute",
+        "declare",
+        "--workspace",
+        "acme",
+        "--schema",
+        urn,
+        "--name",
+        "level",
+        "--type",
+        "integer",
+    ]));
+    let listed = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "attribute",
+        "list",
+        "--workspace",
+        "acme",
+    ]));
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", urn],
+        "userName": "custom@x.test",
+        urn: {"costCode": "CC-7", "level": 4}
+    });
+    let created = stack.scim("POST", "/Users", Some(body)).await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    assert_eq!(created.body[urn]["costCode"], "CC-7", "returned");
+    let wrong = stack
+        .scim(
+            "POST",
+            "/Users",
+            Some(serde_json::json!({"userName": "bad@x.test", urn: {"level": "high"}})),
+        )
+        .await;
+    e2e_tests::assert_scim_error(&wrong, 400, Some("invalidValue"));
+    let filter = e2e_tests::q(&format!("{urn}:costCode eq \"cc-7\""));
+    let found = stack
+        .scim("GET", &format!("/Users?filter={filter}"), None)
+        .await;
+    assert_eq!(found.status, 200, "{}", found.raw);
+    assert_eq!(found.body["totalResults"], 1);
+    let by_level = stack
+        .scim(
+            "GET",
+            &format!(
+                "/Users?filter={}",
+                e2e_tests::q(&format!("{urn}:level ge 5"))
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(by_level.body["totalResults"], 0);
+
+    let deleted = stack.scimctl(&[
+        "attribute",
+        "delete",
+        "--workspace",
+        "acme",
+        "--schema",
+        urn,
+        "--name",
+        "level",
+    ]);
+    assert!(deleted.status.success());
+    let listed = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "attribute",
+        "list",
+        "--workspace",
+        "acme",
+    ]));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}

@@ -4,8 +4,12 @@
 mod architecture;
 mod cli;
 mod discovery;
+mod entra;
 mod local_stack;
+mod okta;
 mod operations;
+mod rfc;
 mod tokens;
 mod tracing;
 mod users;
+mod workspace;

@@ -93,7 +93,7 @@ async fn grpc_errors_carry_error_info_reasons() {
     let mut client = stack.grpc().await.unwrap();
     let attributes = pb::UserAttributes {
         user_name: "a@x.test".into(),
-        active: true,
+        active: Some(true),
         ..Default::default()
     };
     client

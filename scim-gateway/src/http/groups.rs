@@ -1,0 +1,251 @@
+//! `/Groups` handlers: SCIM JSON in, typed RPC to the directory, SCIM JSON out. Member
+//! lists can be huge, so the directory is asked not to load them whenever the response
+//! will not show them (`excludedAttributes=members`, an `attributes` list without members,
+//! a PATCH answered with 204).
+
+use directory_proto::v1::{
+    CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, Group, ListGroupsRequest,
+    PatchGroupRequest, ReplaceGroupRequest,
+};
+use http::StatusCode;
+use serde_json::Value;
+
+use super::response::{self, HttpResponse};
+use super::{AppState, Query, RequestContext, directory_error, expected_version};
+use crate::scim::ScimError;
+use crate::scim::etag::weak_etag;
+use crate::scim::group::{group_attributes_from_json, group_location, group_to_json};
+use crate::scim::list::{ListPage, ListQuery, page_response};
+use crate::scim::patch::group_patch_operations_from_json;
+
+fn group_response(ctx: &RequestContext, status: StatusCode, group: &Group) -> HttpResponse {
+    let body = ctx.projection.apply(group_to_json(group, &ctx.base_url));
+    let location =
+        (status == StatusCode::CREATED).then(|| group_location(&ctx.base_url, &group.id));
+    response::resource(
+        status,
+        &body,
+        &weak_etag(group.version),
+        location.as_deref(),
+    )
+}
+
+/// `true` when the URL's projection leaves the members out: do not load them.
+fn exclude_members(ctx: &RequestContext) -> bool {
+    !ctx.projection.returns("members")
+}
+
+pub async fn create(
+    state: &AppState,
+    ctx: &RequestContext,
+    body: Value,
+) -> Result<HttpResponse, ScimError> {
+    let attributes = group_attributes_from_json(body)?;
+    let group = state
+        .directory
+        .clone()
+        .create_group(CreateGroupRequest {
+            workspace_id: ctx.workspace_id.clone(),
+            attributes: Some(attributes),
+        })
+        .await
+        .map_err(|s| directory_error(&s))?
+        .into_inner();
+    Ok(group_response(ctx, StatusCode::CREATED, &group))
+}
+
+/// `GET /Groups/{id}`; 304 when `If-None-Match` names the current version.
+pub async fn get(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<HttpResponse, ScimError> {
+    let group = fetch(state, ctx, id, exclude_members(ctx)).await?;
+    if ctx
+        .if_none_match
+        .as_ref()
+        .is_some_and(|tags| tags.matches(group.version))
+    {
+        return Ok(response::not_modified(&weak_etag(group.version)));
+    }
+    Ok(group_response(ctx, StatusCode::OK, &group))
+}
+
+async fn fetch(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    exclude_members: bool,
+) -> Result<Group, ScimError> {
+    Ok(state
+        .directory
+        .clone()
+        .get_group(GetGroupRequest {
+            workspace_id: ctx.workspace_id.clone(),
+            id: id.to_owned(),
+            exclude_members,
+        })
+        .await
+        .map_err(|s| directory_error(&s))?
+        .into_inner())
+}
+
+/// The `expected_version` for a write on group `id` (reads the group, without members,
+/// only for a list of several `If-Match` tags).
+async fn expected(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<Option<i64>, ScimError> {
+    expected_version(&ctx.if_match, async {
+        Ok(fetch(state, ctx, id, true).await?.version)
+    })
+    .await
+}
+
+pub async fn list(
+    state: &AppState,
+    ctx: &RequestContext,
+    query: &Query,
+) -> Result<HttpResponse, ScimError> {
+    let list_query = ListQuery::from_params(|name| query.get(name), ctx.projection.clone())?;
+    run_list(state, ctx, list_query).await
+}
+
+/// `POST /Groups/.search` (RFC 7644 §3.4.3).
+pub async fn search(
+    state: &AppState,
+    ctx: &RequestContext,
+    body: Value,
+) -> Result<HttpResponse, ScimError> {
+    run_list(state, ctx, ListQuery::from_search_body(body)?).await
+}
+
+async fn run_list(
+    state: &AppState,
+    ctx: &RequestContext,
+    query: ListQuery,
+) -> Result<HttpResponse, ScimError> {
+    let page = list_page(state, ctx, &query).await?;
+    Ok(response::json(
+        StatusCode::OK,
+        &page_response(
+            &query,
+            page.resources,
+            page.total_results,
+            page.start_index,
+            &page.next_cursor,
+        ),
+    ))
+}
+
+/// One page of groups as SCIM JSON (projected), for lists and for the root `/.search`.
+pub(super) async fn list_page(
+    state: &AppState,
+    ctx: &RequestContext,
+    query: &ListQuery,
+) -> Result<ListPage, ScimError> {
+    let answer = state
+        .directory
+        .clone()
+        .list_groups(ListGroupsRequest {
+            workspace_id: ctx.workspace_id.clone(),
+            filter: query.filter.clone(),
+            start_index: query.page.start_index,
+            count: Some(query.page.count),
+            cursor: query.cursor.clone(),
+            exclude_members: !query.projection.returns("members"),
+            sort: query.sort.clone(),
+        })
+        .await
+        .map_err(|s| directory_error(&s))?
+        .into_inner();
+    let resources = answer
+        .groups
+        .iter()
+        .map(|group| query.projection.apply(group_to_json(group, &ctx.base_url)))
+        .collect();
+    Ok(ListPage {
+        resources,
+        total_results: answer.total_results,
+        start_index: answer.start_index,
+        next_cursor: answer.next_cursor,
+    })
+}
+
+/// `PUT /Groups/{id}`: full replacement, members included (Okta AIW apps send the whole
+/// group). 200 with the group.
+pub async fn replace(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    body: Value,
+) -> Result<HttpResponse, ScimError> {
+    let attributes = group_attributes_from_json(body)?;
+    let expected_version = expected(state, ctx, id).await?;
+    let group = state
+        .directory
+        .clone()
+        .replace_group(ReplaceGroupRequest {
+            workspace_id: ctx.workspace_id.clone(),
+            id: id.to_owned(),
+            attributes: Some(attributes),
+            expected_version,
+            exclude_members: exclude_members(ctx),
+        })
+        .await
+        .map_err(|s| directory_error(&s))?
+        .into_inner();
+    Ok(group_response(ctx, StatusCode::OK, &group))
+}
+
+/// `PATCH /Groups/{id}`: 204 No Content (with the new ETag) and members never loaded —
+/// unless the URL has `attributes`, then 200 with the projected group (members loaded only
+/// when the projection shows them).
+pub async fn patch(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    body: Value,
+    wants_body: bool,
+) -> Result<HttpResponse, ScimError> {
+    let operations = group_patch_operations_from_json(body)?;
+    let expected_version = expected(state, ctx, id).await?;
+    let group = state
+        .directory
+        .clone()
+        .patch_group(PatchGroupRequest {
+            workspace_id: ctx.workspace_id.clone(),
+            id: id.to_owned(),
+            operations,
+            expected_version,
+            exclude_members: !wants_body || exclude_members(ctx),
+        })
+        .await
+        .map_err(|s| directory_error(&s))?
+        .into_inner();
+    if wants_body {
+        Ok(group_response(ctx, StatusCode::OK, &group))
+    } else {
+        Ok(response::no_content_with_etag(&weak_etag(group.version)))
+    }
+}
+
+pub async fn delete(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<HttpResponse, ScimError> {
+    let expected_version = expected(state, ctx, id).await?;
+    state
+        .directory
+        .clone()
+        .delete_group(DeleteGroupRequest {
+            workspace_id: ctx.workspace_id.clone(),
+            id: id.to_owned(),
+            expected_version,
+        })
+        .await
+        .map_err(|s| directory_error(&s))?;
+    Ok(response::no_content())
+}

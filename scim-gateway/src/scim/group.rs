@@ -1,0 +1,614 @@
+//! SCIM Group JSON (RFC 7643 §4.2) ⇄ the typed `GroupAttributes` / `Group`.
+//!
+//! Input accepts what Okta and Entra send: Entra's ADSCIM URN in `schemas`, `meta` and `id`
+//! (read-only, ignored), members with `$ref`, `display` and `type` (only `value` counts),
+//! `members: null` for none. Output members carry `value`, `display` (the member's
+//! userName, from the directory), `$ref` and `type: "User"`.
+
+use directory_proto::json::{struct_from_json, struct_to_json};
+use directory_proto::v1::{Group, GroupAttributes, GroupMember, GroupRef};
+use serde_json::{Map, Value};
+
+use super::etag::weak_etag;
+use super::user::{timestamp_to_rfc3339, user_location, validate_schemas};
+use super::{
+    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ScimError, USER_SCHEMA, is_group_extension_urn,
+    resource_location,
+};
+
+/// Attribute names (lower case) the typed fields or the server own: an `extensions` entry
+/// with one of these names is never rendered.
+const OWNED_ATTRIBUTES: &[&str] = &[
+    "schemas",
+    "id",
+    "externalid",
+    "meta",
+    "displayname",
+    "members",
+];
+
+/// `<base>/scim/v2/Groups/<id>`.
+pub fn group_location(base_url: &str, id: &str) -> String {
+    resource_location(base_url, "Groups", id)
+}
+
+/// Parses a POST/PUT body into the attributes a create or a full replacement carries
+/// (members included: a PUT replaces the member list).
+pub fn group_attributes_from_json(body: Value) -> Result<GroupAttributes, ScimError> {
+    let Value::Object(map) = body else {
+        return Err(ScimError::invalid_syntax(
+            "the request body must be a JSON object",
+        ));
+    };
+    let mut builder = GroupBuilder::default();
+    // Extension schemas are recognised by a `:Group` ending or by being listed in `schemas`.
+    if let Some((_, Value::Array(schemas))) =
+        map.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
+    {
+        builder.declared_schemas = schemas
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_ascii_lowercase)
+            .collect();
+    }
+    for (key, value) in map {
+        builder.apply(&key, value)?;
+    }
+    builder.finish()
+}
+
+#[derive(Default)]
+struct GroupBuilder {
+    display_name: Option<String>,
+    external_id: Option<String>,
+    members: Vec<GroupMember>,
+    extensions: Map<String, Value>,
+    /// The body's `schemas`, lower case.
+    declared_schemas: Vec<String>,
+}
+
+impl GroupBuilder {
+    fn apply(&mut self, key: &str, value: Value) -> Result<(), ScimError> {
+        let lower = key.to_ascii_lowercase();
+        let core_prefix = format!("{}:", GROUP_SCHEMA.to_ascii_lowercase());
+        match lower.as_str() {
+            // Any schema URNs (Entra adds its ADSCIM one); only the shape is checked.
+            "schemas" => validate_schemas(&value)?,
+            // Read-only: PUT bodies and Entra's create carry them.
+            "id" | "meta" => {}
+            "displayname" => self.display_name = optional_string("displayName", value)?,
+            "externalid" => self.external_id = optional_string("externalId", value)?,
+            "members" => self.members = members_from_json(value)?,
+            _ if lower == GROUP_SCHEMA.to_ascii_lowercase() => match value {
+                // The core schema spelled as a container: apply its members.
+                Value::Object(inner) => {
+                    for (inner_key, inner_value) in inner {
+                        if inner_key.eq_ignore_ascii_case("schemas") {
+                            continue;
+                        }
+                        self.apply(&inner_key, inner_value)?;
+                    }
+                }
+                Value::Null => {}
+                _ => {
+                    return Err(ScimError::invalid_value(format!(
+                        "attribute '{GROUP_SCHEMA}' must be an object"
+                    )));
+                }
+            },
+            _ if lower.starts_with(&core_prefix) => {
+                let name = &key[core_prefix.len()..];
+                if name.contains(':') || name.eq_ignore_ascii_case("schemas") {
+                    return Err(ScimError::invalid_value(format!(
+                        "'{key}' is not an attribute of the Group schema"
+                    )));
+                }
+                self.apply(name, value)?;
+            }
+            // User schemas have no place in a group: ignored like other user attributes.
+            _ if is_user_schema_key(&lower) => {}
+            _ if lower.starts_with("urn:") => self.keep_extension(key, value)?,
+            // Anything else (e.g. a user attribute sent by mistake) has no place in a group.
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Extension schemas are kept verbatim under their URN.
+    fn keep_extension(&mut self, key: &str, value: Value) -> Result<(), ScimError> {
+        if value.is_null() {
+            return Ok(());
+        }
+        let lower = key.to_ascii_lowercase();
+        if is_group_extension_urn(key) || self.declared_schemas.contains(&lower) {
+            if !value.is_object() {
+                return Err(ScimError::invalid_value(format!(
+                    "attribute '{key}' must be an object (an extension schema)"
+                )));
+            }
+            merge_extension(&mut self.extensions, key, value);
+            return Ok(());
+        }
+        // `urn:...:2.0:Group:attr` of an extension: one attribute of it.
+        match key.rsplit_once(':') {
+            Some((schema, attribute))
+                if schema.len() > 4 && !attribute.is_empty() && schema[4..].contains(':') =>
+            {
+                let mut inner = Map::new();
+                inner.insert(attribute.to_owned(), value);
+                merge_extension(&mut self.extensions, schema, Value::Object(inner));
+                Ok(())
+            }
+            _ => Err(ScimError::invalid_value(format!(
+                "'{key}' is not an attribute"
+            ))),
+        }
+    }
+
+    fn finish(self) -> Result<GroupAttributes, ScimError> {
+        let Some(display_name) = self.display_name else {
+            return Err(ScimError::invalid_value(
+                "attribute 'displayName' is required",
+            ));
+        };
+        if display_name.trim().is_empty() {
+            return Err(ScimError::invalid_value(
+                "attribute 'displayName' must not be empty",
+            ));
+        }
+        Ok(GroupAttributes {
+            display_name,
+            external_id: self.external_id,
+            members: self.members,
+            extensions: (!self.extensions.is_empty()).then(|| struct_from_json(self.extensions)),
+        })
+    }
+}
+
+/// The core or enterprise User schema, or one of their attributes (`lower` is lower case).
+fn is_user_schema_key(lower: &str) -> bool {
+    [USER_SCHEMA, ENTERPRISE_USER_SCHEMA].iter().any(|schema| {
+        let schema = schema.to_ascii_lowercase();
+        lower == schema
+            || lower
+                .strip_prefix(&schema)
+                .is_some_and(|rest| rest.starts_with(':'))
+    })
+}
+
+/// Adds the members of `value` to the extension object stored under `schema` (matched
+/// case-insensitively), creating it when absent.
+fn merge_extension(extensions: &mut Map<String, Value>, schema: &str, value: Value) {
+    let existing_key = extensions
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(schema))
+        .cloned()
+        .unwrap_or_else(|| schema.to_owned());
+    let entry = extensions
+        .entry(existing_key)
+        .or_insert_with(|| Value::Object(Map::new()));
+    match (entry, value) {
+        (Value::Object(existing), Value::Object(new)) => existing.extend(new),
+        (entry, value) => *entry = value,
+    }
+}
+
+fn optional_string(attribute: &str, value: Value) -> Result<Option<String>, ScimError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s)),
+        _ => Err(ScimError::invalid_value(format!(
+            "attribute '{attribute}' must be a string"
+        ))),
+    }
+}
+
+/// `[{"value": id, "display": .., "$ref": .., "type": ..}]`; `null` means no members.
+/// Only `value` is read: the directory knows each member's userName.
+fn members_from_json(value: Value) -> Result<Vec<GroupMember>, ScimError> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => {
+            return Err(ScimError::invalid_value(
+                "attribute 'members' must be an array of {\"value\": \"<user id>\"} objects",
+            ));
+        }
+    };
+    let mut members = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        match item {
+            Value::Null => {}
+            other => members.push(GroupMember {
+                value: member_value(&other).map_err(|detail| {
+                    ScimError::invalid_value(format!("members[{index}]: {detail}"))
+                })?,
+                display: String::new(),
+            }),
+        }
+    }
+    Ok(members)
+}
+
+/// The user id of one member object (`value`, matched case-insensitively).
+pub(crate) fn member_value(item: &Value) -> Result<String, &'static str> {
+    let Value::Object(map) = item else {
+        return Err("a member must be an object with a 'value'");
+    };
+    match map.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")) {
+        Some((_, Value::String(id))) if !id.trim().is_empty() => Ok(id.clone()),
+        Some((_, Value::String(_))) => Err("'value' must not be empty"),
+        Some(_) => Err("'value' must be a string (the user id)"),
+        None => Err("a member needs a 'value' (the user id)"),
+    }
+}
+
+// ---------------------------------------------------------------- rendering
+
+/// Renders a directory group as SCIM JSON. `members` is present only when the directory
+/// loaded them (`members_included`) and there are any; nothing is ever `null`.
+pub fn group_to_json(group: &Group, base_url: &str) -> Value {
+    let mut out = Map::new();
+    let default_attributes = GroupAttributes::default();
+    let a = group.attributes.as_ref().unwrap_or(&default_attributes);
+
+    let mut schemas = vec![Value::from(GROUP_SCHEMA)];
+    if let Some(extensions) = &a.extensions {
+        for (key, value) in struct_to_json(extensions.clone()) {
+            let lower = key.to_ascii_lowercase();
+            if value.is_null()
+                || OWNED_ATTRIBUTES.contains(&lower.as_str())
+                || lower == GROUP_SCHEMA.to_ascii_lowercase()
+            {
+                continue;
+            }
+            if lower.starts_with("urn:") {
+                schemas.push(Value::from(key.clone()));
+            }
+            out.insert(key, value);
+        }
+    }
+
+    out.insert("schemas".into(), Value::Array(schemas));
+    out.insert("id".into(), Value::from(group.id.clone()));
+    if let Some(external_id) = &a.external_id {
+        out.insert("externalId".into(), Value::from(external_id.clone()));
+    }
+    out.insert("displayName".into(), Value::from(a.display_name.clone()));
+    if group.members_included && !a.members.is_empty() {
+        let members = a
+            .members
+            .iter()
+            .map(|m| {
+                let mut member = Map::new();
+                member.insert("value".into(), Value::from(m.value.clone()));
+                if !m.display.is_empty() {
+                    member.insert("display".into(), Value::from(m.display.clone()));
+                }
+                member.insert(
+                    "$ref".into(),
+                    Value::from(user_location(base_url, &m.value)),
+                );
+                member.insert("type".into(), Value::from("User"));
+                Value::Object(member)
+            })
+            .collect();
+        out.insert("members".into(), Value::Array(members));
+    }
+
+    let mut meta = Map::new();
+    meta.insert("resourceType".into(), Value::from("Group"));
+    if let Some(created) = group.created.as_ref().and_then(timestamp_to_rfc3339) {
+        meta.insert("created".into(), Value::from(created));
+    }
+    if let Some(modified) = group.last_modified.as_ref().and_then(timestamp_to_rfc3339) {
+        meta.insert("lastModified".into(), Value::from(modified));
+    }
+    meta.insert(
+        "location".into(),
+        Value::from(group_location(base_url, &group.id)),
+    );
+    meta.insert("version".into(), Value::from(weak_etag(group.version)));
+    out.insert("meta".into(), Value::Object(meta));
+    Value::Object(out)
+}
+
+/// A user's read-only `groups` (RFC 7643 §4.1.2): direct memberships only.
+pub fn user_groups_to_json(groups: &[GroupRef], base_url: &str) -> Value {
+    Value::Array(
+        groups
+            .iter()
+            .map(|g| {
+                let mut m = Map::new();
+                m.insert("value".into(), Value::from(g.value.clone()));
+                if !g.display.is_empty() {
+                    m.insert("display".into(), Value::from(g.display.clone()));
+                }
+                m.insert(
+                    "$ref".into(),
+                    Value::from(group_location(base_url, &g.value)),
+                );
+                m.insert("type".into(), Value::from("direct"));
+                Value::Object(m)
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::projection::Projection;
+    use crate::scim::{ADSCIM_GROUP_SCHEMA, ScimType};
+    use serde_json::json;
+
+    const A: &str = "23a35c27-23d3-4c03-b4c5-6443c09e7173";
+    const B: &str = "89bb1940-b905-4575-9e7f-6f887cfb368e";
+
+    fn parse(body: Value) -> Result<GroupAttributes, ScimError> {
+        group_attributes_from_json(body)
+    }
+
+    fn member_ids(attributes: &GroupAttributes) -> Vec<&str> {
+        attributes
+            .members
+            .iter()
+            .map(|m| m.value.as_str())
+            .collect()
+    }
+
+    fn invalid_value_mentioning(body: Value, fragment: &str) {
+        let err = parse(body.clone()).expect_err(&body.to_string());
+        assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{body}");
+        assert_eq!(err.status.as_u16(), 400);
+        assert!(err.detail.contains(fragment), "{body}: {}", err.detail);
+    }
+
+    #[test]
+    fn parses_okta_push_bodies() {
+        let created = parse(json!({
+            "schemas": [GROUP_SCHEMA], "displayName": "Test SCIMv2", "members": []
+        }))
+        .unwrap();
+        assert_eq!(
+            created,
+            GroupAttributes {
+                display_name: "Test SCIMv2".into(),
+                ..Default::default()
+            }
+        );
+
+        // AIW full PUT: members with display; id and meta as read back.
+        let put = parse(json!({
+            "schemas": [GROUP_SCHEMA], "id": "abf4dd94", "displayName": "Test SCIMv2",
+            "members": [{"value": A, "display": "test.user@okta.local"}, {"value": B}],
+            "meta": {"resourceType": "Group"}
+        }))
+        .unwrap();
+        assert_eq!(put.display_name, "Test SCIMv2");
+        assert_eq!(member_ids(&put), vec![A, B]);
+        assert!(
+            put.members.iter().all(|m| m.display.is_empty()),
+            "display is the directory's"
+        );
+        assert!(put.extensions.is_none());
+    }
+
+    #[test]
+    fn parses_entra_create_body_with_adscim_urn() {
+        let attributes = parse(json!({
+            "schemas": [GROUP_SCHEMA, ADSCIM_GROUP_SCHEMA],
+            "externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159",
+            "displayName": "displayName",
+            "meta": {"resourceType": "Group"}
+        }))
+        .unwrap();
+        assert_eq!(
+            attributes,
+            GroupAttributes {
+                display_name: "displayName".into(),
+                external_id: Some("8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159".into()),
+                members: vec![],
+                extensions: None,
+            }
+        );
+    }
+
+    #[test]
+    fn member_objects_only_count_their_value() {
+        let attributes = parse(json!({
+            "DISPLAYNAME": "g",
+            "Members": [
+                {"$ref": null, "value": A},
+                {"VALUE": B, "$ref": "https://x/scim/v2/Users/b", "type": "User", "display": "b"},
+                null
+            ]
+        }))
+        .unwrap();
+        assert_eq!(member_ids(&attributes), vec![A, B]);
+        assert!(
+            parse(json!({"displayName": "g", "members": null}))
+                .unwrap()
+                .members
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn requires_display_name() {
+        invalid_value_mentioning(json!({}), "displayName");
+        invalid_value_mentioning(json!({"displayName": null}), "displayName");
+        invalid_value_mentioning(json!({"displayName": " "}), "displayName");
+        invalid_value_mentioning(json!({"displayName": 5}), "displayName");
+        invalid_value_mentioning(
+            json!({"schemas": [GROUP_SCHEMA], "members": [{"value": A}]}),
+            "displayName",
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_member_shapes() {
+        for members in [
+            json!("u1"),
+            json!({"value": A}),
+            json!(5),
+            json!(["u1"]),
+            json!([{"display": "x"}]),
+            json!([{"value": 7}]),
+            json!([{"value": ""}]),
+            json!([{"value": null}]),
+            json!([[{"value": A}]]),
+        ] {
+            invalid_value_mentioning(json!({"displayName": "g", "members": members}), "member");
+        }
+        invalid_value_mentioning(json!({"displayName": "g", "externalId": 1}), "externalId");
+    }
+
+    #[test]
+    fn rejects_non_objects_and_bad_schemas_as_invalid_syntax() {
+        for body in [
+            json!([]),
+            json!("x"),
+            json!({"displayName": "g", "schemas": GROUP_SCHEMA}),
+            json!({"displayName": "g", "schemas": [1]}),
+        ] {
+            let err = parse(body.clone()).expect_err(&body.to_string());
+            assert_eq!(err.scim_type, Some(ScimType::InvalidSyntax), "{body}");
+        }
+    }
+
+    #[test]
+    fn extensions_and_qualified_names() {
+        let acme = "urn:example:params:scim:schemas:extension:acme:2.0:Group";
+        let attributes = parse(json!({
+            format!("{GROUP_SCHEMA}:displayName"): "g",
+            GROUP_SCHEMA: {"externalId": "e"},
+            acme: {"cost": 7},
+            format!("{acme}:floor"): 3,
+            "urn:example:other:2.0:Group": null,
+            "nickName": "ignored",
+            "urn:ietf:params:scim:schemas:core:2.0:User:userName": "ignored",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "x"},
+        }))
+        .unwrap();
+        assert_eq!(attributes.display_name, "g");
+        assert_eq!(attributes.external_id.as_deref(), Some("e"));
+        let extensions = struct_to_json(attributes.extensions.unwrap());
+        assert_eq!(
+            Value::Object(extensions),
+            json!({acme: {"cost": 7, "floor": 3}})
+        );
+
+        // a URN listed in `schemas` is a whole extension even without the `:Group` ending
+        let listed = "urn:example:groupext";
+        let attributes = parse(json!({
+            "schemas": [GROUP_SCHEMA, listed],
+            "displayName": "g",
+            listed: {"tier": "gold"},
+        }))
+        .unwrap();
+        let extensions = struct_to_json(attributes.extensions.unwrap());
+        assert_eq!(Value::Object(extensions), json!({listed: {"tier": "gold"}}));
+        invalid_value_mentioning(json!({"displayName": "g", acme: "flat"}), acme);
+    }
+
+    fn sample_group(members_included: bool) -> Group {
+        Group {
+            id: "g-1".into(),
+            workspace_id: "w-1".into(),
+            attributes: Some(GroupAttributes {
+                display_name: "Engineering".into(),
+                external_id: Some("ext-9".into()),
+                members: if members_included {
+                    vec![
+                        GroupMember {
+                            value: "u-1".into(),
+                            display: "a@example.com".into(),
+                        },
+                        GroupMember {
+                            value: "u 2".into(),
+                            display: String::new(),
+                        },
+                    ]
+                } else {
+                    vec![]
+                },
+                extensions: Some(struct_from_json(
+                    json!({"urn:example:acme:2.0:Group": {"cost": 7}, "members": "bogus"})
+                        .as_object()
+                        .unwrap()
+                        .clone(),
+                )),
+            }),
+            created: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            last_modified: Some(prost_types::Timestamp {
+                seconds: 1_700_000_005,
+                nanos: 0,
+            }),
+            version: 4,
+            members_included,
+        }
+    }
+
+    #[test]
+    fn renders_group_with_members() {
+        let out = group_to_json(&sample_group(true), "https://scim.example.com");
+        assert_eq!(
+            out,
+            json!({
+                "schemas": [GROUP_SCHEMA, "urn:example:acme:2.0:Group"],
+                "id": "g-1",
+                "externalId": "ext-9",
+                "displayName": "Engineering",
+                "urn:example:acme:2.0:Group": {"cost": 7},
+                "members": [
+                    {"value": "u-1", "display": "a@example.com",
+                     "$ref": "https://scim.example.com/scim/v2/Users/u-1", "type": "User"},
+                    {"value": "u 2",
+                     "$ref": "https://scim.example.com/scim/v2/Users/u%202", "type": "User"},
+                ],
+                "meta": {
+                    "resourceType": "Group",
+                    "created": "2023-11-14T22:13:20Z",
+                    "lastModified": "2023-11-14T22:13:25Z",
+                    "location": "https://scim.example.com/scim/v2/Groups/g-1",
+                    "version": "W/\"4\"",
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn renders_group_without_members_when_excluded_or_empty() {
+        let out = group_to_json(&sample_group(false), "https://h");
+        assert!(out.get("members").is_none(), "{out}");
+        assert_eq!(out["displayName"], "Engineering");
+        assert!(!out.to_string().contains("null"));
+
+        let mut empty = sample_group(true);
+        empty.attributes.as_mut().unwrap().members.clear();
+        assert!(group_to_json(&empty, "https://h").get("members").is_none());
+
+        // excludedAttributes=members also removes them from a loaded group.
+        let projected = Projection::from_params(None, Some("members"))
+            .apply(group_to_json(&sample_group(true), "https://h"));
+        assert!(projected.get("members").is_none());
+        assert_eq!(projected["id"], "g-1");
+    }
+
+    #[test]
+    fn renders_user_groups() {
+        let groups = vec![GroupRef {
+            value: "g-1".into(),
+            display: "Engineering".into(),
+        }];
+        assert_eq!(
+            user_groups_to_json(&groups, "https://h"),
+            json!([{"value": "g-1", "display": "Engineering",
+                    "$ref": "https://h/scim/v2/Groups/g-1", "type": "direct"}])
+        );
+    }
+}
