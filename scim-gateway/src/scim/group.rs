@@ -2,8 +2,7 @@
 //!
 //! Input accepts what Okta and Entra send: Entra's ADSCIM URN in `schemas`, `meta` and `id`
 //! (read-only, ignored), members with `$ref`, `display` and `type` (only `value` counts),
-//! `members: null` for none. Output members carry `value`, `display` (the member's
-//! userName, from the directory), `$ref` and `type: "User"`.
+//! `members: null` for none. Output members carry `value`, `$ref` and `type: "User"`.
 
 use directory_proto::json::{struct_from_json, struct_to_json};
 use directory_proto::v1::{Group, GroupAttributes, GroupMember, GroupRef};
@@ -281,10 +280,9 @@ pub fn group_to_json(group: &Group, base_url: &str) -> Value {
             .iter()
             .map(|m| {
                 let mut member = Map::new();
+                // No `display`: RFC 7643 §8.7.1 gives Group members value, $ref and type
+                // only, and clients compare what they wrote with what they read back.
                 member.insert("value".into(), Value::from(m.value.clone()));
-                if !m.display.is_empty() {
-                    member.insert("display".into(), Value::from(m.display.clone()));
-                }
                 member.insert(
                     "$ref".into(),
                     Value::from(user_location(base_url, &m.value)),
@@ -565,7 +563,7 @@ mod tests {
                 "displayName": "Engineering",
                 "urn:example:acme:2.0:Group": {"cost": 7},
                 "members": [
-                    {"value": "u-1", "display": "a@example.com",
+                    {"value": "u-1",
                      "$ref": "https://scim.example.com/scim/v2/Users/u-1", "type": "User"},
                     {"value": "u 2",
                      "$ref": "https://scim.example.com/scim/v2/Users/u%202", "type": "User"},
