@@ -53,6 +53,8 @@ pub struct Group {
     pub id: uuid::Uuid,
     pub workspace_id: uuid::Uuid,
     pub profile: GroupProfile,
+    /// Fixed when the group is created (from its first displayName).
+    pub role: super::roles::GroupRole,
     pub created: chrono::DateTime<chrono::Utc>,
     pub last_modified: chrono::DateTime<chrono::Utc>,
     pub version: i64,

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod groups;
 pub mod paging;
 pub mod patch;
+pub mod roles;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;
@@ -31,6 +32,9 @@ pub enum DomainError {
     InvalidCursor(String),
     #[error("{0}")]
     Uniqueness(String),
+    /// The change would break a workspace rule (dual role membership, last admin).
+    #[error("{0}")]
+    Conflict(String),
     #[error("{0}")]
     NotFound(String),
     #[error("version mismatch: expected {expected}, current {current}")]

@@ -18,6 +18,7 @@ pub fn code_and_reason(err: &DomainError) -> (Code, ErrorReason) {
         TooMany(_) => (Code::InvalidArgument, ErrorReason::TooMany),
         InvalidCursor(_) => (Code::InvalidArgument, ErrorReason::InvalidCursor),
         Uniqueness(_) => (Code::AlreadyExists, ErrorReason::Uniqueness),
+        Conflict(_) => (Code::FailedPrecondition, ErrorReason::Conflict),
         NotFound(_) => (Code::NotFound, ErrorReason::NotFound),
         VersionMismatch { .. } => (Code::FailedPrecondition, ErrorReason::VersionMismatch),
         Unauthenticated => (Code::Unauthenticated, ErrorReason::Unauthenticated),

@@ -9,6 +9,7 @@ use crate::domain::groups::{
 };
 use crate::domain::paging::{PageRequest, encode_cursor};
 use crate::domain::patch::PatchOperation;
+use crate::domain::roles::{GroupRole, check_admins_remain, dual_role_conflict};
 use crate::domain::{DomainResult, check_version};
 use crate::store::{self, Db, db_error};
 
@@ -47,11 +48,12 @@ pub async fn create_group(
     let profile = profile.validated()?;
     let members = unique(member_ids(members)?);
     let tx = store::begin_write(db).await?;
-    store::workspaces::find_by_id(&tx, workspace_id).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
     let now = Utc::now();
     let group = Group {
         id: Uuid::now_v7(),
         workspace_id,
+        role: GroupRole::from_display_name(&profile.display_name),
         profile,
         created: now,
         last_modified: now,
@@ -60,9 +62,30 @@ pub async fn create_group(
     let group = store::groups::insert(&tx, &group).await?;
     store::groups::check_users_exist(&tx, workspace_id, &members).await?;
     store::groups::add_members(&tx, workspace_id, group.id, &members, now).await?;
+    check_single_role(&tx, &group, &members).await?;
     let view = view(&tx, group, true).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(view)
+}
+
+/// Members just added to a role group must not be in a group of the other role.
+async fn check_single_role(
+    tx: &impl store::Conn,
+    group: &Group,
+    added: &[Uuid],
+) -> DomainResult<()> {
+    let Some(other) = group.role.conflicting() else {
+        return Ok(());
+    };
+    match store::roles::first_member_with_role(tx, added, other).await? {
+        Some((user_name, other_group)) => Err(dual_role_conflict(
+            &user_name,
+            &group.profile.display_name,
+            &other_group,
+            group.role,
+        )),
+        None => Ok(()),
+    }
 }
 
 pub async fn get_group(
@@ -172,17 +195,27 @@ async fn update_group_with(
     change: impl FnOnce(&GroupProfile) -> DomainResult<(GroupProfile, Vec<MembershipChange>)>,
 ) -> DomainResult<GroupView> {
     let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
     let current = store::groups::find(&tx, workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let (profile, membership) = change(&current.profile)?;
+    // Only removals from an admin role group can cost the workspace its last admin.
+    let admins_before = if current.role == GroupRole::Admin {
+        Some(store::roles::count_active_admins(&tx, workspace_id).await?)
+    } else {
+        None
+    };
     let now = Utc::now();
     let mut members_changed = false;
+    let mut added = Vec::new();
     for change in membership {
         let affected = match change {
             MembershipChange::Add(ids) => {
                 let ids = unique(ids);
                 store::groups::check_users_exist(&tx, workspace_id, &ids).await?;
-                store::groups::add_members(&tx, workspace_id, id, &ids, now).await?
+                let n = store::groups::add_members(&tx, workspace_id, id, &ids, now).await?;
+                added.extend(ids);
+                n
             }
             MembershipChange::Remove(ids) => store::groups::remove_members(&tx, id, &ids).await?,
             MembershipChange::RemoveAll => store::groups::remove_all_members(&tx, id).await?,
@@ -195,11 +228,21 @@ async fn update_group_with(
                 let to_add: Vec<Uuid> = wanted.difference(&existing).copied().collect();
                 let to_remove: Vec<Uuid> = existing.difference(&wanted).copied().collect();
                 store::groups::check_users_exist(&tx, workspace_id, &to_add).await?;
-                store::groups::remove_members(&tx, id, &to_remove).await?
-                    + store::groups::add_members(&tx, workspace_id, id, &to_add, now).await?
+                let n = store::groups::remove_members(&tx, id, &to_remove).await?
+                    + store::groups::add_members(&tx, workspace_id, id, &to_add, now).await?;
+                added.extend(to_add);
+                n
             }
         };
         members_changed |= affected > 0;
+    }
+    // Rules on the state after the change, still inside the transaction.
+    check_single_role(&tx, &current, &added).await?;
+    if let Some(before) = admins_before {
+        check_admins_remain(
+            before,
+            store::roles::count_active_admins(&tx, workspace_id).await?,
+        )?;
     }
     if profile == current.profile && !members_changed {
         let view = view(&tx, current, include_members).await?;
@@ -225,9 +268,17 @@ pub async fn delete_group(
     expected_version: Option<i64>,
 ) -> DomainResult<()> {
     let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
     let current = store::groups::find(&tx, workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
+    let admins_before = store::roles::count_active_admins(&tx, workspace_id).await?;
     store::groups::delete(&tx, workspace_id, id).await?;
+    if current.role == GroupRole::Admin {
+        check_admins_remain(
+            admins_before,
+            store::roles::count_active_admins(&tx, workspace_id).await?,
+        )?;
+    }
     tx.commit().await.map_err(db_error)?;
     Ok(())
 }

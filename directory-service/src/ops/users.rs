@@ -6,6 +6,7 @@ use crate::domain::custom_attributes::check_custom_attributes;
 use crate::domain::filter::{Filter, Sort};
 use crate::domain::paging::{PageRequest, encode_cursor};
 use crate::domain::patch::{PatchOperation, apply_patch};
+use crate::domain::roles::check_admins_remain;
 use crate::domain::users::{User, UserProfile};
 use crate::domain::{DomainResult, check_version};
 use crate::store::{self, Db, db_error};
@@ -13,7 +14,7 @@ use crate::store::{self, Db, db_error};
 pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> DomainResult<User> {
     let profile = profile.validated()?;
     let tx = store::begin_write(db).await?;
-    store::workspaces::find_by_id(&tx, workspace_id).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
     let profile = check_custom_attributes(profile, &declared(&tx, workspace_id).await?)?;
     let now = Utc::now();
     let user = User {
@@ -104,6 +105,7 @@ async fn update_user_with(
     change: impl FnOnce(&UserProfile) -> DomainResult<UserProfile>,
 ) -> DomainResult<User> {
     let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
     let current = store::users::find(&tx, workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let profile = change(&current.profile)?;
@@ -119,7 +121,20 @@ async fn update_user_with(
         version: current.version + 1,
         ..current
     };
+    // Deactivation takes the user's roles away: it must not leave the workspace adminless.
+    let deactivating = current.profile.is_active() && !updated.profile.is_active();
+    let admins_before = if deactivating {
+        Some(store::roles::count_active_admins(&tx, workspace_id).await?)
+    } else {
+        None
+    };
     let updated = store::users::update(&tx, &updated).await?;
+    if let Some(before) = admins_before {
+        check_admins_remain(
+            before,
+            store::roles::count_active_admins(&tx, workspace_id).await?,
+        )?;
+    }
     let updated = with_groups(&tx, vec![updated]).await?.remove(0);
     tx.commit().await.map_err(db_error)?;
     Ok(updated)
@@ -132,9 +147,15 @@ pub async fn delete_user(
     expected_version: Option<i64>,
 ) -> DomainResult<()> {
     let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
     let current = store::users::find(&tx, workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
+    let admins_before = store::roles::count_active_admins(&tx, workspace_id).await?;
     store::users::delete(&tx, workspace_id, id).await?;
+    check_admins_remain(
+        admins_before,
+        store::roles::count_active_admins(&tx, workspace_id).await?,
+    )?;
     tx.commit().await.map_err(db_error)?;
     Ok(())
 }

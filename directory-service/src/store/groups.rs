@@ -18,6 +18,7 @@ use crate::domain::groups::{
     Group, GroupFilterAttribute, GroupProfile, Member, resolve_group_filter_attribute,
 };
 use crate::domain::paging::PageRequest;
+use crate::domain::roles::GroupRole;
 use crate::domain::{DomainError, DomainResult};
 
 /// Bound on ids per `IN (...)` list: SQLite and Postgres both cap bind parameters.
@@ -27,6 +28,7 @@ fn to_domain(row: group::Model) -> Group {
     Group {
         id: row.id,
         workspace_id: row.workspace_id,
+        role: GroupRole::parse(&row.role),
         profile: GroupProfile {
             display_name: row.display_name,
             external_id: row.external_id,
@@ -48,6 +50,7 @@ fn to_row(group: &Group) -> group::ActiveModel {
         display_name: Set(group.profile.display_name.clone()),
         display_name_key: Set(group.profile.display_name_key()),
         external_id: Set(group.profile.external_id.clone()),
+        role: Set(group.role.as_str().to_owned()),
         extensions: Set(serde_json::Value::Object(group.profile.extensions.clone())),
         created_at: Set(group.created),
         updated_at: Set(group.last_modified),

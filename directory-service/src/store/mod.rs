@@ -7,6 +7,7 @@ pub mod entity;
 mod filter_sql;
 pub mod groups;
 pub mod migration;
+pub mod roles;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;

@@ -51,3 +51,17 @@ pub async fn list(db: &impl ConnectionTrait) -> DomainResult<Vec<Workspace>> {
         .await
         .map_err(db_error)
 }
+
+/// Locks the workspace row until the transaction ends (Postgres `FOR UPDATE`; SQLite's
+/// IMMEDIATE transaction already holds the write lock). Every user and group write takes
+/// it first, so workspace-wide rules (last admin, one role per user) are checked against
+/// a state no concurrent write can change.
+pub async fn lock(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<Workspace> {
+    use sea_orm::QuerySelect as _;
+    workspace::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::NotFound(format!("workspace {id} not found")))
+}

@@ -2,6 +2,7 @@
 
 mod groups_suite;
 mod harness;
+mod roles_suite;
 mod suite;
 
 macro_rules! store_suite {
@@ -45,7 +46,20 @@ all_backends!(
     users_are_found_by_email_and_sorted,
     cursor_paging_is_stable_under_concurrent_writes,
     custom_attributes_are_checked_returned_and_filterable,
+    role_groups_keep_the_role_of_their_first_name,
+    a_user_holds_one_role_at_a_time,
+    the_last_admin_cannot_be_removed_in_any_shape,
+    workspaces_without_admins_are_not_blocked,
 );
 
 use groups_suite::*;
+use roles_suite::*;
 use suite::*;
+
+/// Postgres only: SQLite serialises every writer, so nothing would overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_concurrent_removals_never_remove_the_last_admin() {
+    if let Some(db) = harness::postgres().await {
+        concurrent_removals_never_remove_the_last_admin(&db).await;
+    }
+}

@@ -196,6 +196,8 @@ pub fn http_status_and_scim_type(
         Code::NotFound => (StatusCode::NOT_FOUND, None),
         Code::FailedPrecondition => match reason {
             Some(ErrorReason::VersionMismatch) => (StatusCode::PRECONDITION_FAILED, None),
+            // A workspace rule (dual role membership, last admin): the detail says what to do.
+            Some(ErrorReason::Conflict) => (StatusCode::CONFLICT, None),
             other => (StatusCode::BAD_REQUEST, other.and_then(client_scim_type)),
         },
         // With the directory's ErrorInfo it is about the client's token; without, the
@@ -238,6 +240,13 @@ mod tests {
         use ErrorReason as R;
         use ScimType as T;
         let table: &[(Code, Option<ErrorReason>, u16, Option<ScimType>)] = &[
+            (Code::FailedPrecondition, Some(R::Conflict), 409, None),
+            (
+                Code::InvalidArgument,
+                Some(R::InvalidCursor),
+                400,
+                Some(T::InvalidCursor),
+            ),
             (
                 Code::InvalidArgument,
                 Some(R::InvalidValue),

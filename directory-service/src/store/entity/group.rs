@@ -11,6 +11,8 @@ pub struct Model {
     /// `domain::groups::display_name_key(display_name)`: unique per workspace.
     pub display_name_key: String,
     pub external_id: Option<String>,
+    /// `domain::roles::GroupRole::as_str`.
+    pub role: String,
     #[sea_orm(column_type = "JsonBinary")]
     pub extensions: Json,
     pub created_at: DateTimeUtc,

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_foundation;
 mod m0002_groups_and_emails;
 mod m0003_custom_attributes;
+mod m0004_group_roles;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_groups_and_emails::Migration),
             Box::new(m0003_custom_attributes::Migration),
+            Box::new(m0004_group_roles::Migration),
         ]
     }
 }

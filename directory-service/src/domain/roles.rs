@@ -1,0 +1,121 @@
+//! Workspace roles driven by group pushes (seeds 000/001).
+//!
+//! A group whose displayName, when it is **created**, contains `admin` (any case) is an
+//! admin role group; one containing `member` is a member role group; a name containing
+//! both, or neither, makes a plain group. The role belongs to the group id: renaming the
+//! group later keeps it.
+//!
+//! Rules, checked inside the write transaction after the change is applied:
+//! - nobody is in an admin role group and a member role group at once (409: remove from
+//!   one, then add to the other);
+//! - a workspace that had an active admin keeps at least one (409 "Cannot remove the last
+//!   workspace admin"). An admin is an active user in an admin role group.
+
+use super::{DomainError, DomainResult};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupRole {
+    Admin,
+    Member,
+    /// A plain group: no role.
+    None,
+}
+
+impl GroupRole {
+    pub fn from_display_name(display_name: &str) -> Self {
+        let lower = display_name.to_lowercase();
+        match (lower.contains("admin"), lower.contains("member")) {
+            (true, false) => GroupRole::Admin,
+            (false, true) => GroupRole::Member,
+            _ => GroupRole::None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupRole::Admin => "admin",
+            GroupRole::Member => "member",
+            GroupRole::None => "none",
+        }
+    }
+
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "admin" => GroupRole::Admin,
+            "member" => GroupRole::Member,
+            _ => GroupRole::None,
+        }
+    }
+
+    /// The role a member of this group may not hold at the same time.
+    pub fn conflicting(self) -> Option<GroupRole> {
+        match self {
+            GroupRole::Admin => Some(GroupRole::Member),
+            GroupRole::Member => Some(GroupRole::Admin),
+            GroupRole::None => None,
+        }
+    }
+}
+
+pub const LAST_ADMIN: &str = "Cannot remove the last workspace admin";
+
+/// Refuses a change that leaves a workspace without an active admin when it had one.
+pub fn check_admins_remain(admins_before: u64, admins_after: u64) -> DomainResult<()> {
+    if admins_before > 0 && admins_after == 0 {
+        return Err(DomainError::Conflict(format!(
+            "{LAST_ADMIN}: assign another admin first, then retry"
+        )));
+    }
+    Ok(())
+}
+
+/// The 409 for a user who would hold both roles.
+pub fn dual_role_conflict(
+    user_name: &str,
+    target_group: &str,
+    other_group: &str,
+    target: GroupRole,
+) -> DomainError {
+    let (role, other) = match target {
+        GroupRole::Admin => ("admin", "member"),
+        _ => ("member", "admin"),
+    };
+    DomainError::Conflict(format!(
+        "{user_name} is in the {other} role group '{other_group}' and cannot also join the {role} role group '{target_group}': remove them from '{other_group}' first, then add them to '{target_group}'"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_come_from_the_display_name() {
+        for (name, role) in [
+            ("LocalStack-Admin", GroupRole::Admin),
+            ("LocalStack-Admins-Prod", GroupRole::Admin),
+            ("engineering-admins", GroupRole::Admin),
+            ("XD5-XD5-LA1000_AuthLocalstackAdmin", GroupRole::Admin),
+            ("LocalStack-Member", GroupRole::Member),
+            ("all MEMBERS", GroupRole::Member),
+            ("Admins and Members", GroupRole::None),
+            (
+                "Enterprise Plan-AWS-sub_1RqpMYGCs0LNOzY9UszOGJkL",
+                GroupRole::None,
+            ),
+        ] {
+            assert_eq!(GroupRole::from_display_name(name), role, "{name}");
+        }
+    }
+
+    #[test]
+    fn last_admin_rule() {
+        assert!(check_admins_remain(2, 1).is_ok());
+        assert!(
+            check_admins_remain(0, 0).is_ok(),
+            "a workspace without admins may stay so"
+        );
+        let err = check_admins_remain(1, 0).unwrap_err();
+        assert!(err.to_string().starts_with(LAST_ADMIN));
+    }
+}
