@@ -97,3 +97,233 @@ async fn deleted_user_leaves_groups() {
     );
     assert_eq!(stack.member_ids(&group).await, vec![b]);
 }
+
+async fn patch_members(
+    stack: &Stack,
+    group: &str,
+    operations: serde_json::Value,
+) -> e2e_tests::Response {
+    stack
+        .scim(
+            "PATCH",
+            &format!("/Groups/{group}"),
+            Some(patch(operations)),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn push_admin_role_group() {
+    let stack = Stack::start().await.unwrap();
+    let alice = stack.create_user("alice@x.test").await;
+    let group = stack
+        .create_group("XD5-XD5-LA1000_AuthLocalstackAdmin", &[&alice])
+        .await;
+    let read = stack.scim("GET", &format!("/Groups/{group}"), None).await;
+    assert_eq!(
+        read.body["displayName"], "XD5-XD5-LA1000_AuthLocalstackAdmin",
+        "the name sent is kept"
+    );
+    // Alice is now the admin: she cannot be removed.
+    let removal = patch_members(
+        &stack,
+        &group,
+        json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]),
+    )
+    .await;
+    let detail = assert_scim_error(&removal, 409, None);
+    assert!(
+        detail.contains("Cannot remove the last workspace admin"),
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn push_member_role_group() {
+    let stack = Stack::start().await.unwrap();
+    let alice = stack.create_user("alice@x.test").await;
+    let group = stack.create_group("LocalStack-Member", &[&alice]).await;
+    // A member role group has no last-member rule.
+    let removal = patch_members(
+        &stack,
+        &group,
+        json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]),
+    )
+    .await;
+    assert!(
+        removal.status == 204 || removal.status == 200,
+        "{}",
+        removal.raw
+    );
+    assert!(stack.member_ids(&group).await.is_empty());
+}
+
+#[tokio::test]
+async fn rename_role_group_tracked() {
+    let stack = Stack::start().await.unwrap();
+    let alice = stack.create_user("alice@x.test").await;
+    let group = stack.create_group("LocalStack-Admin", &[&alice]).await;
+    let renamed = patch_members(
+        &stack,
+        &group,
+        json!([{"op": "replace", "path": "displayName", "value": "Platform Owners"}]),
+    )
+    .await;
+    assert!(renamed.status == 204 || renamed.status == 200);
+    assert_eq!(
+        stack
+            .scim("GET", &format!("/Groups/{group}"), None)
+            .await
+            .body["displayName"],
+        "Platform Owners"
+    );
+    // Still the admin role group: the rule still holds after the rename.
+    let removal = patch_members(
+        &stack,
+        &group,
+        json!([{"op": "Remove", "path": "members", "value": [{"value": alice}]}]),
+    )
+    .await;
+    assert_scim_error(&removal, 409, None);
+}
+
+#[tokio::test]
+async fn dual_role_membership_409() {
+    let stack = Stack::start().await.unwrap();
+    let alice = stack.create_user("alice@x.test").await;
+    let admins = stack.create_group("LocalStack-Admin", &[]).await;
+    stack.create_group("LocalStack-Member", &[&alice]).await;
+    let add = patch_members(
+        &stack,
+        &admins,
+        json!([{"op": "add", "path": "members", "value": [{"value": alice}]}]),
+    )
+    .await;
+    let detail = assert_scim_error(&add, 409, None);
+    assert!(
+        detail.contains("remove") && detail.contains("LocalStack-Member"),
+        "{detail}"
+    );
+    assert!(
+        stack.member_ids(&admins).await.is_empty(),
+        "nothing changed"
+    );
+    let put = stack
+        .scim(
+            "PUT",
+            &format!("/Groups/{admins}"),
+            Some(json!({"displayName": "LocalStack-Admin", "members": [{"value": alice}]})),
+        )
+        .await;
+    assert_scim_error(&put, 409, None);
+}
+
+#[tokio::test]
+async fn move_user_between_role_groups() {
+    let stack = Stack::start().await.unwrap();
+    let owner = stack.create_user("owner@x.test").await;
+    let alice = stack.create_user("alice@x.test").await;
+    let admins = stack.create_group("LocalStack-Admin", &[&owner]).await;
+    let members = stack.create_group("LocalStack-Member", &[&alice]).await;
+    let out = patch_members(
+        &stack,
+        &members,
+        json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]),
+    )
+    .await;
+    assert!(out.status == 204 || out.status == 200);
+    let into = patch_members(
+        &stack,
+        &admins,
+        json!([{"op": "add", "path": "members", "value": [{"value": alice}]}]),
+    )
+    .await;
+    assert!(into.status == 204 || into.status == 200, "{}", into.raw);
+    let mut expected = vec![owner, alice];
+    expected.sort();
+    assert_eq!(stack.member_ids(&admins).await, expected);
+}
+
+#[tokio::test]
+async fn last_admin_every_request_shape() {
+    let stack = Stack::start().await.unwrap();
+    let alice = stack.create_user("alice@x.test").await;
+    let admins = stack.create_group("LocalStack-Admin", &[&alice]).await;
+    let user_path = format!("/Users/{alice}");
+    let group_path = format!("/Groups/{admins}");
+    let mut deactivated = stack.scim("GET", &user_path, None).await.body;
+    deactivated["active"] = json!(false);
+    let attempts = vec![
+        (
+            "okta filtered remove",
+            "PATCH",
+            group_path.clone(),
+            Some(patch(
+                json!([{"op": "remove", "path": format!("members[value eq \"{alice}\"]")}]),
+            )),
+        ),
+        (
+            "okta full replace",
+            "PATCH",
+            group_path.clone(),
+            Some(patch(
+                json!([{"op": "replace", "path": "members", "value": []}]),
+            )),
+        ),
+        (
+            "entra value remove",
+            "PATCH",
+            group_path.clone(),
+            Some(patch(
+                json!([{"op": "Remove", "path": "members", "value": [{"value": alice}]}]),
+            )),
+        ),
+        (
+            "aiw group put",
+            "PUT",
+            group_path.clone(),
+            Some(json!({"displayName": "LocalStack-Admin", "members": []})),
+        ),
+        (
+            "okta deactivate",
+            "PATCH",
+            user_path.clone(),
+            Some(patch(
+                json!([{"op": "replace", "value": {"active": false}}]),
+            )),
+        ),
+        (
+            "entra deactivate",
+            "PATCH",
+            user_path.clone(),
+            Some(patch(
+                json!([{"op": "Replace", "path": "active", "value": "False"}]),
+            )),
+        ),
+        (
+            "aiw deactivate put",
+            "PUT",
+            user_path.clone(),
+            Some(deactivated),
+        ),
+        ("delete user", "DELETE", user_path.clone(), None),
+        ("delete admin group", "DELETE", group_path.clone(), None),
+    ];
+    for (shape, method, path, body) in attempts {
+        let response = stack.scim(method, &path, body).await;
+        let detail = assert_scim_error(&response, 409, None);
+        assert!(
+            detail.contains("Cannot remove the last workspace admin"),
+            "{shape}: {detail}"
+        );
+    }
+    assert_eq!(
+        stack.member_ids(&admins).await,
+        vec![alice.clone()],
+        "every refusal changed nothing"
+    );
+    assert_eq!(
+        stack.scim("GET", &user_path, None).await.body["active"],
+        true
+    );
+}
