@@ -55,6 +55,8 @@ pub struct Group {
     pub profile: GroupProfile,
     /// Fixed when the group is created (from its first displayName).
     pub role: super::roles::GroupRole,
+    /// The subscription whose license group this is, if any (fixed like the role).
+    pub license_subscription: Option<String>,
     pub created: chrono::DateTime<chrono::Utc>,
     pub last_modified: chrono::DateTime<chrono::Utc>,
     pub version: i64,

@@ -4,6 +4,7 @@
 pub mod custom_attributes;
 pub mod filter;
 pub mod groups;
+pub mod licenses;
 pub mod paging;
 pub mod patch;
 pub mod roles;

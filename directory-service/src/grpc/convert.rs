@@ -11,6 +11,7 @@ use crate::domain::custom_attributes::{AttributeKind, CustomAttribute};
 use crate::domain::filter::{AttrPath, CompareOp, Filter, FilterValue, Sort};
 use crate::domain::groups::GroupProfile;
 use crate::domain::patch::{PatchOp, PatchOperation};
+use crate::domain::roles::GroupRole;
 use crate::domain::users::{EnterpriseUser, Manager, MultiValue, Name, User, UserProfile};
 use crate::ops::groups::GroupView;
 use crate::store::{tokens::Token, workspaces::Workspace};
@@ -364,5 +365,53 @@ pub fn custom_attribute(
         case_exact: a.case_exact,
         description: a.description,
         created: Some(timestamp(created)),
+    }
+}
+
+pub fn subscription(
+    workspace_id: Uuid,
+    view: crate::ops::licenses::SubscriptionView,
+) -> pb::Subscription {
+    let group_name = view.subscription.group_name();
+    let s = view.subscription;
+    pb::Subscription {
+        workspace_id: workspace_id.to_string(),
+        subscription_id: s.subscription_id,
+        plan: s.plan,
+        product: s.product,
+        seats: s.seats,
+        seats_used: view.seats_used as i64,
+        group_name,
+        group_id: view.group_id.map(|id| id.to_string()).unwrap_or_default(),
+        created: Some(timestamp(view.created)),
+    }
+}
+
+pub fn role_to_pb(role: GroupRole) -> pb::WorkspaceRole {
+    match role {
+        GroupRole::Admin => pb::WorkspaceRole::Admin,
+        GroupRole::Member => pb::WorkspaceRole::Member,
+        GroupRole::None => pb::WorkspaceRole::None,
+    }
+}
+
+pub fn role_from_pb(role: i32) -> Result<GroupRole, Status> {
+    match pb::WorkspaceRole::try_from(role).unwrap_or(pb::WorkspaceRole::Unspecified) {
+        pb::WorkspaceRole::Admin => Ok(GroupRole::Admin),
+        pb::WorkspaceRole::Member => Ok(GroupRole::Member),
+        pb::WorkspaceRole::None => Ok(GroupRole::None),
+        pb::WorkspaceRole::Unspecified => {
+            Err(invalid("a role (none, member or admin) is required"))
+        }
+    }
+}
+
+pub fn user_access(access: crate::ops::roles::UserAccess) -> pb::UserAccess {
+    pb::UserAccess {
+        user_id: access.user_id.to_string(),
+        active: access.active,
+        role: role_to_pb(access.role) as i32,
+        granted_role: role_to_pb(access.granted_role) as i32,
+        licenses: access.licenses,
     }
 }

@@ -373,6 +373,131 @@ impl Directory for DirectoryService {
         )
     }
 
+    async fn create_subscription(
+        &self,
+        req: Request<pb::CreateSubscriptionRequest>,
+    ) -> RpcResult<pb::Subscription> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let subscription = crate::domain::licenses::Subscription {
+            subscription_id: req.subscription_id,
+            plan: req.plan,
+            product: req.product,
+            seats: req.seats,
+        };
+        reply(
+            ops::licenses::create_subscription(&self.db, workspace_id, subscription).await,
+            |view| convert::subscription(workspace_id, view),
+        )
+    }
+
+    async fn list_subscriptions(
+        &self,
+        req: Request<pb::ListSubscriptionsRequest>,
+    ) -> RpcResult<pb::ListSubscriptionsResponse> {
+        let workspace_id = parse_id("workspace_id", &req.into_inner().workspace_id)?;
+        reply(
+            ops::licenses::list_subscriptions(&self.db, workspace_id).await,
+            |views| pb::ListSubscriptionsResponse {
+                subscriptions: views
+                    .into_iter()
+                    .map(|v| convert::subscription(workspace_id, v))
+                    .collect(),
+            },
+        )
+    }
+
+    async fn assign_license(
+        &self,
+        req: Request<pb::LicenseRequest>,
+    ) -> RpcResult<pb::Subscription> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let user_id = parse_resource_id("user", &req.user_id)?;
+        reply(
+            ops::licenses::assign_license(&self.db, workspace_id, &req.subscription_id, user_id)
+                .await,
+            |view| convert::subscription(workspace_id, view),
+        )
+    }
+
+    async fn revoke_license(
+        &self,
+        req: Request<pb::LicenseRequest>,
+    ) -> RpcResult<pb::Subscription> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let user_id = parse_resource_id("user", &req.user_id)?;
+        reply(
+            ops::licenses::revoke_license(&self.db, workspace_id, &req.subscription_id, user_id)
+                .await,
+            |view| convert::subscription(workspace_id, view),
+        )
+    }
+
+    async fn list_subscription_holders(
+        &self,
+        req: Request<pb::ListSubscriptionHoldersRequest>,
+    ) -> RpcResult<pb::ListUsersResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let page = PageRequest::index(req.start_index, req.count);
+        reply(
+            ops::licenses::list_holders(&self.db, workspace_id, &req.subscription_id, page).await,
+            |(users, total)| pb::ListUsersResponse {
+                users: users.into_iter().map(convert::user).collect(),
+                total_results: total as i64,
+                start_index: page.start_index() as i64,
+                next_cursor: String::new(),
+            },
+        )
+    }
+
+    async fn set_member_role(
+        &self,
+        req: Request<pb::SetMemberRoleRequest>,
+    ) -> RpcResult<pb::UserAccess> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let user_id = parse_resource_id("user", &req.user_id)?;
+        let role = convert::role_from_pb(req.role)?;
+        reply(
+            ops::roles::set_member_role(&self.db, workspace_id, user_id, role).await,
+            convert::user_access,
+        )
+    }
+
+    async fn get_user_access(
+        &self,
+        req: Request<pb::GetUserAccessRequest>,
+    ) -> RpcResult<pb::UserAccess> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let user_id = parse_resource_id("user", &req.user_id)?;
+        reply(
+            ops::roles::get_user_access(&self.db, workspace_id, user_id).await,
+            convert::user_access,
+        )
+    }
+
+    async fn list_workspace_admins(
+        &self,
+        req: Request<pb::ListWorkspaceAdminsRequest>,
+    ) -> RpcResult<pb::ListUsersResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let page = PageRequest::index(req.start_index, req.count);
+        reply(
+            ops::roles::list_workspace_admins(&self.db, workspace_id, page).await,
+            |(users, total)| pb::ListUsersResponse {
+                users: users.into_iter().map(convert::user).collect(),
+                total_results: total as i64,
+                start_index: page.start_index() as i64,
+                next_cursor: String::new(),
+            },
+        )
+    }
+
     async fn issue_token(
         &self,
         req: Request<pb::IssueTokenRequest>,

@@ -7,6 +7,7 @@ use crate::domain::filter::{Filter, Sort};
 use crate::domain::groups::{
     Group, GroupProfile, Member, MembershipChange, member_ids, plan_group_patch,
 };
+use crate::domain::licenses::check_seats;
 use crate::domain::paging::{PageRequest, encode_cursor};
 use crate::domain::patch::PatchOperation;
 use crate::domain::roles::{GroupRole, check_admins_remain, dual_role_conflict};
@@ -50,22 +51,51 @@ pub async fn create_group(
     let tx = store::begin_write(db).await?;
     store::workspaces::lock(&tx, workspace_id).await?;
     let now = Utc::now();
+    let license_subscription =
+        store::licenses::find_by_group_name(&tx, workspace_id, &profile.display_name).await?;
     let group = Group {
         id: Uuid::now_v7(),
         workspace_id,
         role: GroupRole::from_display_name(&profile.display_name),
+        license_subscription,
         profile,
         created: now,
         last_modified: now,
         version: 1,
     };
     let group = store::groups::insert(&tx, &group).await?;
+    let seats_before = seats_held(&tx, &group).await?;
     store::groups::check_users_exist(&tx, workspace_id, &members).await?;
     store::groups::add_members(&tx, workspace_id, group.id, &members, now).await?;
     check_single_role(&tx, &group, &members).await?;
+    check_license_seats(&tx, &group, seats_before).await?;
     let view = view(&tx, group, true).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(view)
+}
+
+/// Seats taken of the group's subscription, when it is a license group.
+async fn seats_held(tx: &impl store::Conn, group: &Group) -> DomainResult<Option<u64>> {
+    match &group.license_subscription {
+        Some(subscription) => Ok(Some(
+            store::licenses::count_holders(tx, group.workspace_id, subscription).await?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// A license group may not give out more seats than its subscription has.
+async fn check_license_seats(
+    tx: &impl store::Conn,
+    group: &Group,
+    before: Option<u64>,
+) -> DomainResult<()> {
+    let (Some(subscription), Some(before)) = (&group.license_subscription, before) else {
+        return Ok(());
+    };
+    let rules = store::licenses::find(tx, group.workspace_id, subscription).await?;
+    let after = store::licenses::count_holders(tx, group.workspace_id, subscription).await?;
+    check_seats(&rules, before, after)
 }
 
 /// Members just added to a role group must not be in a group of the other role.
@@ -205,6 +235,7 @@ async fn update_group_with(
     } else {
         None
     };
+    let seats_before = seats_held(&tx, &current).await?;
     let now = Utc::now();
     let mut members_changed = false;
     let mut added = Vec::new();
@@ -238,6 +269,7 @@ async fn update_group_with(
     }
     // Rules on the state after the change, still inside the transaction.
     check_single_role(&tx, &current, &added).await?;
+    check_license_seats(&tx, &current, seats_before).await?;
     if let Some(before) = admins_before {
         check_admins_remain(
             before,

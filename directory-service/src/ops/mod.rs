@@ -4,6 +4,8 @@
 
 pub mod custom_attributes;
 pub mod groups;
+pub mod licenses;
+pub mod roles;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;

@@ -128,7 +128,17 @@ async fn update_user_with(
     } else {
         None
     };
+    // Reactivation gives the user's licenses back: only if seats are free.
+    let reactivating = !current.profile.is_active() && updated.profile.is_active();
+    let seats_before = if reactivating {
+        Some(super::licenses::seats_taken(&tx, workspace_id).await?)
+    } else {
+        None
+    };
     let updated = store::users::update(&tx, &updated).await?;
+    if let Some(before) = seats_before {
+        super::licenses::check_no_seat_overflow(&tx, workspace_id, &before).await?;
+    }
     if let Some(before) = admins_before {
         check_admins_remain(
             before,

@@ -29,6 +29,7 @@ fn to_domain(row: group::Model) -> Group {
         id: row.id,
         workspace_id: row.workspace_id,
         role: GroupRole::parse(&row.role),
+        license_subscription: row.license_subscription,
         profile: GroupProfile {
             display_name: row.display_name,
             external_id: row.external_id,
@@ -51,6 +52,7 @@ fn to_row(group: &Group) -> group::ActiveModel {
         display_name_key: Set(group.profile.display_name_key()),
         external_id: Set(group.profile.external_id.clone()),
         role: Set(group.role.as_str().to_owned()),
+        license_subscription: Set(group.license_subscription.clone()),
         extensions: Set(serde_json::Value::Object(group.profile.extensions.clone())),
         created_at: Set(group.created),
         updated_at: Set(group.last_modified),

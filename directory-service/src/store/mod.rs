@@ -6,6 +6,7 @@ pub mod custom_attributes;
 pub mod entity;
 mod filter_sql;
 pub mod groups;
+pub mod licenses;
 pub mod migration;
 pub mod roles;
 pub mod tokens;

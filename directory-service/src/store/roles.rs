@@ -1,46 +1,103 @@
-//! Queries behind the workspace role rules (see `domain::roles`).
+//! Queries behind the workspace role rules (see `domain::roles`): roles come from role
+//! groups and from direct grants.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect};
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use uuid::Uuid;
 
 use super::db_error;
-use super::entity::{group, group_member, user};
+use super::entity::{group, group_member, role_grant, user};
 use crate::domain::DomainResult;
 use crate::domain::roles::GroupRole;
+use crate::domain::users::User;
 
-fn member_of_group() -> sea_orm::RelationDef {
-    group::Entity::belongs_to(group_member::Entity)
-        .from(group::Column::Id)
-        .to(group_member::Column::GroupId)
-        .into()
+/// `users` rows that hold `role` through a role group or a direct grant.
+fn holds_role(role: GroupRole) -> Condition {
+    let via_group: SimpleExpr = Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(group_member::Entity)
+            .inner_join(
+                group::Entity,
+                Expr::col((group::Entity, group::Column::Id))
+                    .equals((group_member::Entity, group_member::Column::GroupId)),
+            )
+            .and_where(
+                Expr::col((group_member::Entity, group_member::Column::UserId))
+                    .equals((user::Entity, user::Column::Id)),
+            )
+            .and_where(Expr::col((group::Entity, group::Column::Role)).eq(role.as_str()))
+            .to_owned(),
+    );
+    let via_grant: SimpleExpr = Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(role_grant::Entity)
+            .and_where(
+                Expr::col((role_grant::Entity, role_grant::Column::UserId))
+                    .equals((user::Entity, user::Column::Id)),
+            )
+            .and_where(Expr::col((role_grant::Entity, role_grant::Column::Role)).eq(role.as_str()))
+            .to_owned(),
+    );
+    Condition::any().add(via_group).add(via_grant)
 }
 
-fn member_is_user() -> sea_orm::RelationDef {
-    user::Entity::belongs_to(group_member::Entity)
-        .from(user::Column::Id)
-        .to(group_member::Column::UserId)
-        .into()
+fn active_admins(workspace_id: Uuid) -> Condition {
+    Condition::all()
+        .add(user::Column::WorkspaceId.eq(workspace_id))
+        .add(user::Column::Active.eq(true))
+        .add(holds_role(GroupRole::Admin))
 }
 
-/// Active users of the workspace who are in at least one admin role group.
+/// Active users of the workspace who are admins (by role group or grant).
 pub async fn count_active_admins(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,
 ) -> DomainResult<u64> {
-    let count: Option<i64> = group_member::Entity::find()
-        .select_only()
-        .expr(Expr::col((group_member::Entity, group_member::Column::UserId)).count_distinct())
-        .join_rev(JoinType::InnerJoin, member_of_group())
-        .join_rev(JoinType::InnerJoin, member_is_user())
-        .filter(group_member::Column::WorkspaceId.eq(workspace_id))
-        .filter(group::Column::Role.eq(GroupRole::Admin.as_str()))
-        .filter(user::Column::Active.eq(true))
-        .into_tuple()
-        .one(db)
+    user::Entity::find()
+        .filter(active_admins(workspace_id))
+        .count(db)
         .await
-        .map_err(db_error)?;
-    Ok(u64::try_from(count.unwrap_or(0)).unwrap_or(0))
+        .map_err(db_error)
+}
+
+pub async fn list_active_admins(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    offset: u64,
+    limit: u64,
+) -> DomainResult<Vec<User>> {
+    user::Entity::find()
+        .filter(active_admins(workspace_id))
+        .order_by_asc(user::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(super::users::to_domain)
+        .collect()
+}
+
+/// Whether the user holds `role` (ignoring whether the user is active).
+pub async fn user_holds(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    role: GroupRole,
+) -> DomainResult<bool> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.eq(user_id))
+        .filter(holds_role(role))
+        .count(db)
+        .await
+        .map_err(db_error)?
+        > 0)
 }
 
 /// The first of `user_ids` that is in a group of `role`: (userName, group displayName).
@@ -60,8 +117,20 @@ pub async fn first_member_with_role(
                 Expr::col((group::Entity, group::Column::DisplayName)),
                 "display_name",
             )
-            .join_rev(JoinType::InnerJoin, member_of_group())
-            .join_rev(JoinType::InnerJoin, member_is_user())
+            .join_rev(
+                JoinType::InnerJoin,
+                group::Entity::belongs_to(group_member::Entity)
+                    .from(group::Column::Id)
+                    .to(group_member::Column::GroupId)
+                    .into(),
+            )
+            .join_rev(
+                JoinType::InnerJoin,
+                user::Entity::belongs_to(group_member::Entity)
+                    .from(user::Column::Id)
+                    .to(group_member::Column::UserId)
+                    .into(),
+            )
             .filter(group_member::Column::UserId.is_in(chunk.iter().copied()))
             .filter(group::Column::Role.eq(role.as_str()))
             .into_tuple()
@@ -73,4 +142,41 @@ pub async fn first_member_with_role(
         }
     }
     Ok(None)
+}
+
+pub async fn granted_role(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> DomainResult<Option<GroupRole>> {
+    Ok(role_grant::Entity::find_by_id(user_id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .map(|row| GroupRole::parse(&row.role)))
+}
+
+/// Sets (or with `GroupRole::None`, withdraws) the user's direct role grant.
+pub async fn set_grant(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    role: GroupRole,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    role_grant::Entity::delete_by_id(user_id)
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    if role != GroupRole::None {
+        role_grant::ActiveModel {
+            user_id: Set(user_id),
+            workspace_id: Set(workspace_id),
+            role: Set(role.as_str().to_owned()),
+            created_at: Set(now),
+        }
+        .insert(db)
+        .await
+        .map_err(db_error)?;
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@ use crate::domain::users::{
 };
 use crate::domain::{DomainError, DomainResult};
 
-fn to_domain(row: user::Model) -> DomainResult<User> {
+pub(super) fn to_domain(row: user::Model) -> DomainResult<User> {
     let profile: UserProfile = serde_json::from_value(row.profile).map_err(|e| {
         DomainError::Storage(format!("user {} has an unreadable profile: {e}", row.id))
     })?;

@@ -2,6 +2,7 @@
 
 mod groups_suite;
 mod harness;
+mod licenses_suite;
 mod roles_suite;
 mod suite;
 
@@ -50,9 +51,15 @@ all_backends!(
     a_user_holds_one_role_at_a_time,
     the_last_admin_cannot_be_removed_in_any_shape,
     workspaces_without_admins_are_not_blocked,
+    license_groups_give_seats_up_to_the_count,
+    deactivation_frees_seats_and_reactivation_needs_one,
+    direct_and_group_licenses_share_one_seat,
+    a_license_group_pushed_early_is_linked_later,
+    granted_admins_count_for_the_last_admin_rule,
 );
 
 use groups_suite::*;
+use licenses_suite::*;
 use roles_suite::*;
 use suite::*;
 

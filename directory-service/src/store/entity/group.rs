@@ -13,6 +13,8 @@ pub struct Model {
     pub external_id: Option<String>,
     /// `domain::roles::GroupRole::as_str`.
     pub role: String,
+    /// Set when the group is a subscription's license group.
+    pub license_subscription: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub extensions: Json,
     pub created_at: DateTimeUtc,

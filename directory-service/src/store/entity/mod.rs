@@ -3,7 +3,10 @@
 pub mod custom_attribute;
 pub mod group;
 pub mod group_member;
+pub mod license_grant;
+pub mod role_grant;
 pub mod scim_token;
+pub mod subscription;
 pub mod user;
 pub mod user_email;
 pub mod workspace;

@@ -7,6 +7,7 @@ mod m0001_foundation;
 mod m0002_groups_and_emails;
 mod m0003_custom_attributes;
 mod m0004_group_roles;
+mod m0005_licenses_and_grants;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_groups_and_emails::Migration),
             Box::new(m0003_custom_attributes::Migration),
             Box::new(m0004_group_roles::Migration),
+            Box::new(m0005_licenses_and_grants::Migration),
         ]
     }
 }

@@ -1,0 +1,103 @@
+//! Roles outside SCIM (seed 000: "assign another admin in LocalStack first") and the
+//! read side for internal services.
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::domain::DomainError;
+use crate::domain::DomainResult;
+use crate::domain::paging::PageRequest;
+use crate::domain::roles::{GroupRole, check_admins_remain};
+use crate::domain::users::User;
+use crate::store::{self, Db, db_error};
+
+#[derive(Debug)]
+pub struct UserAccess {
+    pub user_id: Uuid,
+    pub active: bool,
+    /// Effective: Admin over Member over None; None while inactive.
+    pub role: GroupRole,
+    pub granted_role: GroupRole,
+    /// Subscription ids held (none while inactive).
+    pub licenses: Vec<String>,
+}
+
+pub async fn user_access(
+    db: &impl store::Conn,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> DomainResult<UserAccess> {
+    let user = store::users::find(db, workspace_id, user_id, false).await?;
+    let active = user.profile.is_active();
+    let role = if !active {
+        GroupRole::None
+    } else if store::roles::user_holds(db, user_id, GroupRole::Admin).await? {
+        GroupRole::Admin
+    } else if store::roles::user_holds(db, user_id, GroupRole::Member).await? {
+        GroupRole::Member
+    } else {
+        GroupRole::None
+    };
+    let licenses = if active {
+        store::licenses::subscriptions_of_user(db, workspace_id, user_id).await?
+    } else {
+        Vec::new()
+    };
+    Ok(UserAccess {
+        user_id,
+        active,
+        role,
+        granted_role: store::roles::granted_role(db, user_id)
+            .await?
+            .unwrap_or(GroupRole::None),
+        licenses,
+    })
+}
+
+pub async fn get_user_access(
+    db: &Db,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> DomainResult<UserAccess> {
+    user_access(db, workspace_id, user_id).await
+}
+
+/// Grants a role directly, or withdraws the grant with `GroupRole::None`. Withdrawing the
+/// last admin's grant is refused like any other removal of the last admin.
+pub async fn set_member_role(
+    db: &Db,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    role: GroupRole,
+) -> DomainResult<UserAccess> {
+    let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
+    store::users::find(&tx, workspace_id, user_id, false).await?;
+    let before = store::roles::count_active_admins(&tx, workspace_id).await?;
+    store::roles::set_grant(&tx, workspace_id, user_id, role, Utc::now()).await?;
+    check_admins_remain(
+        before,
+        store::roles::count_active_admins(&tx, workspace_id).await?,
+    )?;
+    let access = user_access(&tx, workspace_id, user_id).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(access)
+}
+
+pub async fn list_workspace_admins(
+    db: &Db,
+    workspace_id: Uuid,
+    page: PageRequest,
+) -> DomainResult<(Vec<User>, u64)> {
+    store::workspaces::find_by_id(db, workspace_id).await?;
+    let total = store::roles::count_active_admins(db, workspace_id).await?;
+    let PageRequest::Index { offset, limit } = page else {
+        return Err(DomainError::InvalidValue(
+            "admins are paged by index".into(),
+        ));
+    };
+    Ok((
+        store::roles::list_active_admins(db, workspace_id, offset, limit).await?,
+        total,
+    ))
+}

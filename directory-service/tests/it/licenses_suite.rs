@@ -1,0 +1,315 @@
+//! Subscriptions, license seats, direct grants and the read side (seed 000).
+
+use directory_service::domain::DomainError;
+use directory_service::domain::filter::AttrPath;
+use directory_service::domain::groups::GroupProfile;
+use directory_service::domain::licenses::Subscription;
+use directory_service::domain::paging::PageRequest;
+use directory_service::domain::patch::{PatchOp, PatchOperation};
+use directory_service::domain::roles::{GroupRole, LAST_ADMIN};
+use directory_service::domain::users::UserProfile;
+use directory_service::ops;
+use directory_service::store::Db;
+use serde_json::json;
+use uuid::Uuid;
+
+const SUB: &str = "sub_1RqpMYGCs0LNOzY9UszOGJkL";
+const GROUP: &str = "Enterprise Plan-AWS-sub_1RqpMYGCs0LNOzY9UszOGJkL";
+
+async fn workspace(db: &Db) -> Uuid {
+    ops::workspaces::create_workspace(db, "acme", "")
+        .await
+        .unwrap()
+        .id
+}
+
+async fn user(db: &Db, ws: Uuid, name: &str) -> Uuid {
+    let profile = UserProfile {
+        user_name: name.into(),
+        active: Some(true),
+        ..Default::default()
+    };
+    ops::users::create_user(db, ws, profile).await.unwrap().id
+}
+
+async fn subscription(db: &Db, ws: Uuid, seats: i64) -> ops::licenses::SubscriptionView {
+    let sub = Subscription {
+        subscription_id: SUB.into(),
+        plan: "Enterprise Plan".into(),
+        product: "AWS".into(),
+        seats,
+    };
+    ops::licenses::create_subscription(db, ws, sub)
+        .await
+        .unwrap()
+}
+
+fn add(ids: &[Uuid]) -> PatchOperation {
+    PatchOperation {
+        op: PatchOp::Add,
+        path: AttrPath {
+            attribute: "members".into(),
+            ..Default::default()
+        },
+        value_filter: None,
+        value: Some(json!(
+            ids.iter()
+                .map(|id| json!({"value": id.to_string()}))
+                .collect::<Vec<_>>()
+        )),
+    }
+}
+
+fn active(value: bool) -> PatchOperation {
+    PatchOperation {
+        op: PatchOp::Replace,
+        path: AttrPath {
+            attribute: "active".into(),
+            ..Default::default()
+        },
+        value_filter: None,
+        value: Some(json!(value)),
+    }
+}
+
+async fn seats_used(db: &Db, ws: Uuid) -> u64 {
+    ops::licenses::list_subscriptions(db, ws)
+        .await
+        .unwrap()
+        .remove(0)
+        .seats_used
+}
+
+pub async fn license_groups_give_seats_up_to_the_count(db: &Db) {
+    let ws = workspace(db).await;
+    let created = subscription(db, ws, 2).await;
+    assert_eq!(created.subscription.group_name(), GROUP);
+    assert!(created.group_id.is_none(), "no license group pushed yet");
+    let (a, b, c) = (
+        user(db, ws, "a@x.test").await,
+        user(db, ws, "b@x.test").await,
+        user(db, ws, "c@x.test").await,
+    );
+    let group = ops::groups::create_group(
+        db,
+        ws,
+        GroupProfile {
+            display_name: GROUP.into(),
+            ..Default::default()
+        },
+        &[a.to_string()],
+    )
+    .await
+    .unwrap()
+    .group;
+    assert_eq!(group.license_subscription.as_deref(), Some(SUB));
+    assert_eq!(seats_used(db, ws).await, 1);
+    let refused = ops::groups::patch_group(db, ws, group.id, &[add(&[b, c])], None, false).await;
+    match refused {
+        Err(DomainError::Conflict(message)) => assert!(
+            message.contains(SUB) && message.contains("2 seats"),
+            "{message}"
+        ),
+        other => panic!("expected the seat conflict, got {other:?}"),
+    }
+    assert_eq!(
+        seats_used(db, ws).await,
+        1,
+        "refused atomically, nobody evicted"
+    );
+    ops::groups::patch_group(db, ws, group.id, &[add(&[b])], None, false)
+        .await
+        .unwrap();
+    assert_eq!(seats_used(db, ws).await, 2);
+    let (holders, total) =
+        ops::licenses::list_holders(db, ws, SUB, PageRequest::index(1, Some(10)))
+            .await
+            .unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(holders.len(), 2);
+    let listed = ops::licenses::list_subscriptions(db, ws)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(listed.group_id, Some(group.id));
+}
+
+pub async fn deactivation_frees_seats_and_reactivation_needs_one(db: &Db) {
+    let ws = workspace(db).await;
+    subscription(db, ws, 1).await;
+    let (a, b) = (
+        user(db, ws, "a@x.test").await,
+        user(db, ws, "b@x.test").await,
+    );
+    let group = ops::groups::create_group(
+        db,
+        ws,
+        GroupProfile {
+            display_name: GROUP.into(),
+            ..Default::default()
+        },
+        &[a.to_string()],
+    )
+    .await
+    .unwrap()
+    .group;
+    ops::users::patch_user(db, ws, a, &[active(false)], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        seats_used(db, ws).await,
+        0,
+        "an inactive user holds no seat"
+    );
+    let access = ops::roles::get_user_access(db, ws, a).await.unwrap();
+    assert!(access.licenses.is_empty() && access.role == GroupRole::None);
+    ops::groups::patch_group(db, ws, group.id, &[add(&[b])], None, false)
+        .await
+        .unwrap();
+    assert!(matches!(
+        ops::users::patch_user(db, ws, a, &[active(true)], None).await,
+        Err(DomainError::Conflict(_))
+    ));
+    assert!(
+        !ops::users::get_user(db, ws, a)
+            .await
+            .unwrap()
+            .profile
+            .is_active(),
+        "reactivation refused, nothing changed"
+    );
+}
+
+pub async fn direct_and_group_licenses_share_one_seat(db: &Db) {
+    let ws = workspace(db).await;
+    subscription(db, ws, 1).await;
+    let (a, b) = (
+        user(db, ws, "a@x.test").await,
+        user(db, ws, "b@x.test").await,
+    );
+    ops::licenses::assign_license(db, ws, SUB, a).await.unwrap();
+    assert_eq!(seats_used(db, ws).await, 1);
+    // Migrating a licensed user into the pushed license group keeps one seat.
+    ops::groups::create_group(
+        db,
+        ws,
+        GroupProfile {
+            display_name: GROUP.into(),
+            ..Default::default()
+        },
+        &[a.to_string()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(seats_used(db, ws).await, 1);
+    assert!(matches!(
+        ops::licenses::assign_license(db, ws, SUB, b).await,
+        Err(DomainError::Conflict(_))
+    ));
+    assert_eq!(
+        ops::roles::get_user_access(db, ws, a)
+            .await
+            .unwrap()
+            .licenses,
+        [SUB]
+    );
+    ops::licenses::revoke_license(db, ws, SUB, a).await.unwrap();
+    assert_eq!(seats_used(db, ws).await, 1, "still held through the group");
+    assert!(matches!(
+        ops::licenses::revoke_license(db, ws, SUB, a).await,
+        Err(DomainError::NotFound(_))
+    ));
+}
+
+pub async fn a_license_group_pushed_early_is_linked_later(db: &Db) {
+    let ws = workspace(db).await;
+    let a = user(db, ws, "a@x.test").await;
+    let group = ops::groups::create_group(
+        db,
+        ws,
+        GroupProfile {
+            display_name: GROUP.into(),
+            ..Default::default()
+        },
+        &[a.to_string()],
+    )
+    .await
+    .unwrap()
+    .group;
+    assert!(group.license_subscription.is_none());
+    let created = subscription(db, ws, 5).await;
+    assert_eq!(created.group_id, Some(group.id));
+    assert_eq!(created.seats_used, 1);
+    let again = ops::licenses::create_subscription(
+        db,
+        ws,
+        Subscription {
+            subscription_id: SUB.into(),
+            plan: "p".into(),
+            product: "q".into(),
+            seats: 1,
+        },
+    )
+    .await;
+    assert!(matches!(again, Err(DomainError::Uniqueness(_))));
+}
+
+pub async fn granted_admins_count_for_the_last_admin_rule(db: &Db) {
+    let ws = workspace(db).await;
+    let (a, b) = (
+        user(db, ws, "a@x.test").await,
+        user(db, ws, "b@x.test").await,
+    );
+    let admins = ops::groups::create_group(
+        db,
+        ws,
+        GroupProfile {
+            display_name: "LocalStack-Admin".into(),
+            ..Default::default()
+        },
+        &[a.to_string()],
+    )
+    .await
+    .unwrap()
+    .group;
+    let remove_a = PatchOperation {
+        op: PatchOp::Remove,
+        value: Some(json!([{"value": a.to_string()}])),
+        ..add(&[])
+    };
+    assert!(matches!(
+        ops::groups::patch_group(
+            db,
+            ws,
+            admins.id,
+            std::slice::from_ref(&remove_a),
+            None,
+            false
+        )
+        .await,
+        Err(DomainError::Conflict(_))
+    ));
+    // "Assign another admin in LocalStack first": a grant outside SCIM.
+    let access = ops::roles::set_member_role(db, ws, b, GroupRole::Admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        (access.role, access.granted_role),
+        (GroupRole::Admin, GroupRole::Admin)
+    );
+    ops::groups::patch_group(db, ws, admins.id, &[remove_a], None, false)
+        .await
+        .unwrap();
+    let (listed, total) = ops::roles::list_workspace_admins(db, ws, PageRequest::index(1, None))
+        .await
+        .unwrap();
+    assert_eq!((total, listed[0].id), (1, b));
+    match ops::roles::set_member_role(db, ws, b, GroupRole::None).await {
+        Err(DomainError::Conflict(message)) => assert!(message.starts_with(LAST_ADMIN)),
+        other => panic!("expected the last-admin conflict, got {other:?}"),
+    }
+    assert_eq!(
+        ops::roles::get_user_access(db, ws, a).await.unwrap().role,
+        GroupRole::None
+    );
+}
