@@ -27,7 +27,9 @@ use directory_proto::v1::{
 use super::USER_SCHEMA;
 
 /// Deepest nesting of parentheses / `not` / value paths accepted.
-const MAX_DEPTH: usize = 32;
+/// Deeper trees would not survive the protobuf decoder's recursion limit (100) on the
+/// way to the directory, and no IdP nests filters more than a few levels.
+const MAX_DEPTH: usize = 12;
 
 /// Why a filter or path did not parse; `position` is a character offset into the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,6 +179,9 @@ struct Parser<'a> {
     /// Byte offset, always on a char boundary.
     offset: usize,
     depth: usize,
+    /// The last (byte offset, char position) computed: positions are asked for at every
+    /// comparison, and counting from the start each time made long filters quadratic.
+    position_cache: std::cell::Cell<(usize, usize)>,
 }
 
 impl<'a> Parser<'a> {
@@ -185,6 +190,7 @@ impl<'a> Parser<'a> {
             input,
             offset: 0,
             depth: 0,
+            position_cache: std::cell::Cell::new((0, 0)),
         }
     }
 
@@ -206,9 +212,17 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Character (not byte) position, for error messages.
+    /// Character (not byte) position, for error messages. Counted from the last position
+    /// asked for, so the cost is the distance moved since.
     fn position(&self) -> usize {
-        self.input[..self.offset].chars().count()
+        let (cached_offset, cached_chars) = self.position_cache.get();
+        let chars = if self.offset >= cached_offset {
+            cached_chars + self.input[cached_offset..self.offset].chars().count()
+        } else {
+            cached_chars - self.input[self.offset..cached_offset].chars().count()
+        };
+        self.position_cache.set((self.offset, chars));
+        chars
     }
 
     fn skip_whitespace(&mut self) -> bool {
@@ -915,5 +929,34 @@ pub(crate) mod tests {
         ] {
             assert!(parse_patch_path(bad).is_err(), "{bad:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod depth_and_length_tests {
+    use super::*;
+
+    /// Every filter the parser accepts must also survive protobuf decoding on the way to
+    /// the directory (prost stops at 100 nested messages): a decode failure there would be
+    /// a 500 for the client.
+    #[test]
+    fn accepted_filters_fit_through_protobuf() {
+        use prost::Message as _;
+        for k in 0..40 {
+            let filter = format!(
+                "{}c pr{}",
+                "a pr and not (b pr or d pr and ".repeat(k),
+                ")".repeat(k)
+            );
+            if let Ok(tree) = parse_filter(&filter) {
+                let bytes = tree.encode_to_vec();
+                assert!(
+                    directory_proto::v1::Filter::decode(bytes.as_slice()).is_ok(),
+                    "nesting {k} parses but does not decode"
+                );
+            }
+        }
+        let too_deep = format!("{}a pr{}", "(".repeat(40), ")".repeat(40));
+        assert!(parse_filter(&too_deep).is_err());
     }
 }
