@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+use crate::scim::BulkLimits;
+
 /// Longest the gateway may cache a token → workspace answer (the directory may ask for less).
 pub const MAX_TOKEN_CACHE_TTL_MS: u64 = 5000;
 
@@ -30,9 +32,23 @@ pub struct Config {
     #[arg(long, env = "PUBLIC_BASE_URL")]
     pub public_url: Option<String>,
 
-    /// Largest accepted request body, in bytes.
+    /// Largest accepted request body, in bytes (`POST /Bulk` has its own limit).
     #[arg(long, env = "GATEWAY_MAX_BODY_BYTES", default_value_t = 1_048_576)]
     pub max_body_bytes: usize,
+
+    /// Most operations one `POST /Bulk` may carry (advertised as `bulk.maxOperations`;
+    /// more is answered with 413).
+    #[arg(long, env = "GATEWAY_BULK_MAX_OPERATIONS", default_value_t = 1000)]
+    pub bulk_max_operations: usize,
+
+    /// Largest accepted `POST /Bulk` body, in bytes (advertised as `bulk.maxPayloadSize`;
+    /// more is answered with 413).
+    #[arg(
+        long,
+        env = "GATEWAY_BULK_MAX_PAYLOAD_BYTES",
+        default_value_t = 1_048_576
+    )]
+    pub bulk_max_payload_bytes: usize,
 
     /// How long a token → workspace answer is cached, in milliseconds (at most 5000).
     #[arg(long, env = "GATEWAY_TOKEN_CACHE_TTL_MS", default_value_t = MAX_TOKEN_CACHE_TTL_MS)]
@@ -43,6 +59,14 @@ impl Config {
     /// The cache TTL after clamping to [`MAX_TOKEN_CACHE_TTL_MS`].
     pub fn token_cache_ttl(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.token_cache_ttl_ms.min(MAX_TOKEN_CACHE_TTL_MS))
+    }
+
+    /// The limits of `POST /Bulk`.
+    pub fn bulk_limits(&self) -> BulkLimits {
+        BulkLimits {
+            max_operations: self.bulk_max_operations,
+            max_payload_bytes: self.bulk_max_payload_bytes,
+        }
     }
 
     /// The public origin without a trailing slash, when configured.
@@ -63,6 +87,8 @@ impl fmt::Debug for Config {
             .field("directory_credential", &"<redacted>")
             .field("public_url", &self.public_url)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("bulk_max_operations", &self.bulk_max_operations)
+            .field("bulk_max_payload_bytes", &self.bulk_max_payload_bytes)
             .field("token_cache_ttl_ms", &self.token_cache_ttl_ms)
             .finish()
     }
@@ -88,11 +114,39 @@ mod tests {
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.directory_url, "http://127.0.0.1:50051");
         assert_eq!(config.max_body_bytes, 1_048_576);
+        assert_eq!(
+            config.bulk_limits(),
+            BulkLimits {
+                max_operations: 1000,
+                max_payload_bytes: 1_048_576
+            }
+        );
         assert_eq!(config.token_cache_ttl().as_millis(), 5000);
         assert_eq!(
             config.public_origin().as_deref(),
             Some("https://scim.example.com")
         );
         assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn bulk_limits_are_configurable() {
+        let config = Config::try_parse_from([
+            "scim-gateway",
+            "--directory-credential",
+            "c",
+            "--bulk-max-operations",
+            "5",
+            "--bulk-max-payload-bytes",
+            "2048",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.bulk_limits(),
+            BulkLimits {
+                max_operations: 5,
+                max_payload_bytes: 2048
+            }
+        );
     }
 }

@@ -44,6 +44,7 @@ impl Gateway {
                 config.token_cache_ttl(),
                 config.public_origin(),
                 config.max_body_bytes,
+                config.bulk_limits(),
             )),
         })
     }

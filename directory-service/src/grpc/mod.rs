@@ -228,6 +228,48 @@ impl Directory for DirectoryService {
         )
     }
 
+    async fn import_users(
+        &self,
+        req: Request<pb::ImportUsersRequest>,
+    ) -> RpcResult<pb::ImportUsersResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let profiles = req
+            .users
+            .into_iter()
+            .map(|attributes| convert::profile_from_pb(Some(attributes)))
+            .collect::<Result<Vec<_>, _>>()?;
+        reply(
+            ops::users::import_users(&self.db, workspace_id, profiles).await,
+            |rows| {
+                let mut response = pb::ImportUsersResponse::default();
+                for (user_name, outcome) in rows {
+                    let (id, outcome, error) = match outcome {
+                        ops::users::ImportOutcome::Created(id) => {
+                            response.created += 1;
+                            (id.to_string(), pb::ImportOutcome::Created, String::new())
+                        }
+                        ops::users::ImportOutcome::Existing(id) => {
+                            response.existing += 1;
+                            (id.to_string(), pb::ImportOutcome::Existing, String::new())
+                        }
+                        ops::users::ImportOutcome::Failed(error) => {
+                            response.failed += 1;
+                            (String::new(), pb::ImportOutcome::Failed, error.to_string())
+                        }
+                    };
+                    response.results.push(pb::ImportResult {
+                        user_name,
+                        id,
+                        outcome: outcome as i32,
+                        error,
+                    });
+                }
+                response
+            },
+        )
+    }
+
     async fn create_group(&self, req: Request<pb::CreateGroupRequest>) -> RpcResult<pb::Group> {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;

@@ -8,7 +8,7 @@ use crate::domain::paging::{PageRequest, encode_cursor};
 use crate::domain::patch::{PatchOperation, apply_patch};
 use crate::domain::roles::check_admins_remain;
 use crate::domain::users::{User, UserProfile};
-use crate::domain::{DomainResult, check_version};
+use crate::domain::{DomainError, DomainResult, check_version};
 use crate::store::{self, Db, db_error};
 
 pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> DomainResult<User> {
@@ -168,4 +168,39 @@ pub async fn delete_user(
     )?;
     tx.commit().await.map_err(db_error)?;
     Ok(())
+}
+
+pub enum ImportOutcome {
+    Created(Uuid),
+    Existing(Uuid),
+    Failed(DomainError),
+}
+
+/// Imports members who existed before SCIM, each in its own transaction. A userName that
+/// is already taken (case-insensitively) is an existing member, not an error.
+pub async fn import_users(
+    db: &Db,
+    workspace_id: Uuid,
+    profiles: Vec<UserProfile>,
+) -> DomainResult<Vec<(String, ImportOutcome)>> {
+    store::workspaces::find_by_id(db, workspace_id).await?;
+    let mut results = Vec::with_capacity(profiles.len());
+    for profile in profiles {
+        let user_name = profile.user_name.clone();
+        let outcome = match create_user(db, workspace_id, profile).await {
+            Ok(user) => ImportOutcome::Created(user.id),
+            Err(DomainError::Uniqueness(_)) => {
+                match store::users::find_by_user_name(db, workspace_id, &user_name).await? {
+                    Some(existing) => ImportOutcome::Existing(existing.id),
+                    None => {
+                        ImportOutcome::Failed(DomainError::Uniqueness("userName is taken".into()))
+                    }
+                }
+            }
+            Err(DomainError::Storage(cause)) => return Err(DomainError::Storage(cause)),
+            Err(other) => ImportOutcome::Failed(other),
+        };
+        results.push((user_name, outcome));
+    }
+    Ok(results)
 }

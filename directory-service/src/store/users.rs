@@ -121,6 +121,21 @@ pub async fn find(
     to_domain(row)
 }
 
+pub async fn find_by_user_name(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    user_name: &str,
+) -> DomainResult<Option<User>> {
+    user::Entity::find()
+        .filter(user::Column::WorkspaceId.eq(workspace_id))
+        .filter(user::Column::UserNameKey.eq(crate::domain::users::user_name_key(user_name)))
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .map(to_domain)
+        .transpose()
+}
+
 pub async fn delete(db: &impl ConnectionTrait, workspace_id: Uuid, id: Uuid) -> DomainResult<()> {
     let result = user::Entity::delete_many()
         .filter(user::Column::Id.eq(id))

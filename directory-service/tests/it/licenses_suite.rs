@@ -313,3 +313,64 @@ pub async fn granted_admins_count_for_the_last_admin_rule(db: &Db) {
         GroupRole::None
     );
 }
+
+pub async fn imported_members_are_found_not_duplicated(db: &Db) {
+    use directory_service::domain::users::MultiValue;
+    let ws = workspace(db).await;
+    let profile = |name: &str, email: &str| UserProfile {
+        user_name: name.into(),
+        active: Some(true),
+        emails: vec![MultiValue {
+            value: email.into(),
+            kind: Some("work".into()),
+            primary: true,
+            display: None,
+        }],
+        ..Default::default()
+    };
+    let rows = vec![
+        profile("Dana@Corp.test", "dana@corp.test"),
+        profile(" ", "x@corp.test"),
+        profile("eli@corp.test", "eli@corp.test"),
+    ];
+    let results = ops::users::import_users(db, ws, rows).await.unwrap();
+    let outcome = |i: usize| match &results[i].1 {
+        ops::users::ImportOutcome::Created(_) => "created",
+        ops::users::ImportOutcome::Existing(_) => "existing",
+        ops::users::ImportOutcome::Failed(_) => "failed",
+    };
+    assert_eq!(
+        (outcome(0), outcome(1), outcome(2)),
+        ("created", "failed", "created")
+    );
+    // Importing again (or the IdP pushing the same person) finds the member.
+    let again = ops::users::import_users(db, ws, vec![profile("dana@corp.test", "dana@corp.test")])
+        .await
+        .unwrap();
+    let (ops::users::ImportOutcome::Existing(id), ops::users::ImportOutcome::Created(first)) =
+        (&again[0].1, &results[0].1)
+    else {
+        panic!("expected the existing member");
+    };
+    assert_eq!(id, first);
+    use directory_service::domain::filter::{CompareOp, Filter, FilterValue};
+    let lookup = |attribute: &str, sub: &str, value: &str| Filter::Compare {
+        path: AttrPath {
+            schema: String::new(),
+            attribute: attribute.into(),
+            sub_attribute: sub.into(),
+        },
+        op: CompareOp::Eq,
+        value: FilterValue::String(value.into()),
+    };
+    for filter in [
+        lookup("userName", "", "DANA@corp.test"),
+        lookup("emails", "value", "Dana@Corp.test"),
+    ] {
+        let page = ops::users::list_users(db, ws, Some(&filter), None, PageRequest::index(1, None))
+            .await
+            .unwrap();
+        assert_eq!(page.users.len(), 1, "{filter:?}");
+        assert_eq!(page.users[0].id, *first);
+    }
+}

@@ -56,6 +56,7 @@ all_backends!(
     direct_and_group_licenses_share_one_seat,
     a_license_group_pushed_early_is_linked_later,
     granted_admins_count_for_the_last_admin_rule,
+    imported_members_are_found_not_duplicated,
 );
 
 use groups_suite::*;

@@ -3,6 +3,7 @@
 
 mod auth;
 mod body;
+mod bulk;
 mod groups;
 mod response;
 mod routes;
@@ -33,7 +34,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use crate::directory::DirectoryClient;
 use crate::scim::etag::{IfMatch, TagList};
 use crate::scim::projection::Projection;
-use crate::scim::{ScimError, discovery, error::from_directory_status};
+use crate::scim::{BulkLimits, ScimError, discovery, error::from_directory_status};
 use auth::TokenCache;
 use response::HttpResponse;
 use routes::Route;
@@ -50,6 +51,8 @@ pub(crate) struct AppState {
     /// `https://scim.example.com` (no trailing slash) when configured.
     pub public_origin: Option<String>,
     pub max_body_bytes: usize,
+    /// `POST /Bulk` limits (its body limit replaces `max_body_bytes` on that route).
+    pub bulk: BulkLimits,
 }
 
 impl AppState {
@@ -58,12 +61,14 @@ impl AppState {
         token_cache_ttl: Duration,
         public_origin: Option<String>,
         max_body_bytes: usize,
+        bulk: BulkLimits,
     ) -> Self {
         AppState {
             directory,
             tokens: TokenCache::new(token_cache_ttl),
             public_origin,
             max_body_bytes,
+            bulk,
         }
     }
 }
@@ -250,7 +255,11 @@ async fn dispatch_authenticated(
     };
     let json_body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
         body::check_content_type(&parts.headers)?;
-        let bytes = body::read_limited(&parts.headers, body, state.max_body_bytes).await?;
+        let bytes = if route == Route::Bulk {
+            bulk::read_body(state, &parts.headers, body).await?
+        } else {
+            body::read_limited(&parts.headers, body, state.max_body_bytes).await?
+        };
         body::parse_json(&bytes)?
     } else {
         Value::Null
@@ -278,9 +287,10 @@ async fn dispatch_authenticated(
             groups::patch(state, &ctx, &id, json_body, wants_body).await
         }
         (Route::Group(id), Method::DELETE) => groups::delete(state, &ctx, &id).await,
+        (Route::Bulk, _) => bulk::bulk(state, &ctx, json_body).await,
         (Route::ServiceProviderConfig, _) => Ok(response::json(
             StatusCode::OK,
-            &discovery::service_provider_config(&ctx.base_url),
+            &discovery::service_provider_config(&ctx.base_url, state.bulk),
         )),
         (Route::ResourceTypes, _) => Ok(response::json(
             StatusCode::OK,

@@ -16,6 +16,8 @@ pub enum Route {
     Groups,
     Group(String),
     GroupsSearch,
+    /// `POST /Bulk` (RFC 7644 §3.7).
+    Bulk,
     ServiceProviderConfig,
     ResourceTypes,
     ResourceType(String),
@@ -66,6 +68,7 @@ impl Route {
             ("groups", None) => Route::Groups,
             ("groups", Some(id)) if id == ".search" => Route::GroupsSearch,
             ("groups", Some(id)) => Route::Group(id),
+            ("bulk", None) => Route::Bulk,
             // `ServiceProviderConfigs` was the name in drafts of RFC 7644; some clients keep it.
             ("serviceproviderconfig" | "serviceproviderconfigs", None) => {
                 Route::ServiceProviderConfig
@@ -88,6 +91,7 @@ impl Route {
             Route::Groups => "/scim/v2/Groups",
             Route::Group(_) => "/scim/v2/Groups/{id}",
             Route::GroupsSearch => "/scim/v2/Groups/.search",
+            Route::Bulk => "/scim/v2/Bulk",
             Route::ServiceProviderConfig => "/scim/v2/ServiceProviderConfig",
             Route::ResourceTypes => "/scim/v2/ResourceTypes",
             Route::ResourceType(_) => "/scim/v2/ResourceTypes/{name}",
@@ -104,7 +108,9 @@ impl Route {
             Route::User(_) | Route::Group(_) => {
                 &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE]
             }
-            Route::UsersSearch | Route::GroupsSearch | Route::RootSearch => &[Method::POST],
+            Route::UsersSearch | Route::GroupsSearch | Route::RootSearch | Route::Bulk => {
+                &[Method::POST]
+            }
             Route::ServiceProviderConfig
             | Route::ResourceTypes
             | Route::ResourceType(_)
@@ -153,6 +159,9 @@ mod tests {
             ("/scim/v2/groups/", Route::Groups),
             ("/scim/v2/Groups/g1", Route::Group("g1".into())),
             ("/scim/v2/Groups/.search", Route::GroupsSearch),
+            ("/scim/v2/Bulk", Route::Bulk),
+            ("/scim/v2/bulk/", Route::Bulk),
+            ("/scim/v2/Bulk/x", Route::NotFound),
             ("/scim/v2/Groups/a/b", Route::NotFound),
             ("/scim/v2/Devices", Route::NotFound),
             ("/scim/v2", Route::NotFound),
@@ -175,6 +184,10 @@ mod tests {
         assert_eq!(
             Route::resolve("/scim/v2/Groups/.search").template(),
             Some("/scim/v2/Groups/.search")
+        );
+        assert_eq!(
+            Route::resolve("/scim/v2/bulk").template(),
+            Some("/scim/v2/Bulk")
         );
         assert_eq!(Route::NotFound.template(), None);
     }

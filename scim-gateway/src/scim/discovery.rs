@@ -1,12 +1,13 @@
 //! Discovery documents (RFC 7644 §4, RFC 7643 §5-7). They advertise only what works now:
-//! PATCH, filtering, sorting and ETags yes; bulk and changePassword no; Users and Groups.
+//! PATCH, filtering, sorting, ETags and bulk (with its limits) yes; changePassword no; Users
+//! and Groups.
 //! No value is ever `null` (Entra rejects nulls in discovery documents).
 
 use serde_json::{Value, json};
 
 use super::{
-    BASE_PATH, DEFAULT_COUNT, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, MAX_RESULTS, USER_SCHEMA,
-    list::list_response,
+    BASE_PATH, BulkLimits, DEFAULT_COUNT, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, MAX_RESULTS,
+    USER_SCHEMA, list::list_response,
 };
 
 const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
@@ -14,11 +15,15 @@ const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
 const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 
-pub fn service_provider_config(base_url: &str) -> Value {
+pub fn service_provider_config(base_url: &str, bulk: BulkLimits) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": bulk.max_operations,
+            "maxPayloadSize": bulk.max_payload_bytes,
+        },
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
         "changePassword": {"supported": false},
         "sort": {"supported": true},
@@ -449,13 +454,18 @@ mod tests {
             .unwrap_or_else(|| panic!("{name} missing"))
     }
 
+    const LIMITS: BulkLimits = BulkLimits {
+        max_operations: 7,
+        max_payload_bytes: 4096,
+    };
+
     #[test]
     fn service_provider_config_advertises_only_what_works() {
-        let spc = service_provider_config("https://h");
+        let spc = service_provider_config("https://h", LIMITS);
         assert_eq!(spc["patch"]["supported"], true);
         assert_eq!(
             spc["bulk"],
-            json!({"supported": false, "maxOperations": 0, "maxPayloadSize": 0})
+            json!({"supported": true, "maxOperations": 7, "maxPayloadSize": 4096})
         );
         assert_eq!(
             spc["filter"],
@@ -560,7 +570,7 @@ mod tests {
 
     #[test]
     fn discovery_documents_have_no_nulls() {
-        assert_no_nulls(&service_provider_config("https://h"), "spc");
+        assert_no_nulls(&service_provider_config("https://h", LIMITS), "spc");
         assert_no_nulls(&resource_types("https://h"), "resourceTypes");
         assert_no_nulls(&schemas("https://h"), "schemas");
     }

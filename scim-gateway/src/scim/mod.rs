@@ -32,6 +32,8 @@ pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Li
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const SEARCH_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+pub const BULK_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 
 /// Path of the SCIM root below the public origin.
 pub const BASE_PATH: &str = "/scim/v2";
@@ -40,6 +42,14 @@ pub const BASE_PATH: &str = "/scim/v2";
 pub const MAX_RESULTS: i64 = 1000;
 /// Page size when the client sends no `count`.
 pub const DEFAULT_COUNT: i64 = 100;
+
+/// The limits of `POST /Bulk` (RFC 7644 §3.7.4): advertised in `/ServiceProviderConfig`
+/// (`bulk.maxOperations`, `bulk.maxPayloadSize`) and enforced with 413.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BulkLimits {
+    pub max_operations: usize,
+    pub max_payload_bytes: usize,
+}
 
 /// `true` for a schema URN that names a whole extension (`urn:...:2.0:User`) rather than
 /// an attribute inside one (`urn:...:2.0:User:department`).

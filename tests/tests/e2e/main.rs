@@ -2,6 +2,7 @@
 //! One test binary on purpose (each binary costs a link on a 2-core machine).
 
 mod architecture;
+mod bulk;
 mod cli;
 mod discovery;
 mod entra;
