@@ -79,12 +79,32 @@ async fn drain(mut body: Incoming) {
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, discard).await;
 }
 
+/// Deepest JSON nesting a request may carry. Values travel to the directory as
+/// `google.protobuf.Value` (two messages per JSON level) and protobuf decoding stops at
+/// 100 nested messages; no SCIM resource nests more than a few levels.
+const MAX_JSON_DEPTH: usize = 32;
+
 pub fn parse_json(bytes: &[u8]) -> Result<Value, ScimError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ScimError::invalid_syntax("the request body is empty"));
     }
-    serde_json::from_slice(bytes)
-        .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| {
+        ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}"))
+    })?;
+    if depth(&value) > MAX_JSON_DEPTH {
+        return Err(ScimError::invalid_value(format!(
+            "the request body nests deeper than {MAX_JSON_DEPTH} levels"
+        )));
+    }
+    Ok(value)
+}
+
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
 }
 
 #[cfg(test)]
@@ -124,5 +144,8 @@ mod tests {
             assert_eq!(err.scim_type, Some(crate::scim::ScimType::InvalidSyntax));
         }
         assert!(parse_json(b"{\"userName\":\"a\"}").is_ok());
+        let deep = format!("{{\"a\":{}1{}}}", "[".repeat(40), "]".repeat(40));
+        let err = parse_json(deep.as_bytes()).unwrap_err();
+        assert_eq!(err.scim_type, Some(crate::scim::ScimType::InvalidValue));
     }
 }

@@ -276,6 +276,20 @@ async fn filter_invalid_400_invalidFilter() {
         )
         .await;
     assert_scim_error(&groups, 400, Some("invalidFilter"));
+    // Nested beyond what any IdP sends: still a clean 400, not a 500 from the transport.
+    let deep = format!("{}userName pr{}", "(not (".repeat(30), "))".repeat(30));
+    let response = stack
+        .scim("GET", &format!("/Users?filter={}", q(&deep)), None)
+        .await;
+    assert_scim_error(&response, 400, Some("invalidFilter"));
+    let nested: Value =
+        serde_json::from_str(&format!("{}1{}", "[".repeat(60), "]".repeat(60))).unwrap();
+    let id = stack.create_user("deep@x.test").await;
+    let body = patch(json!([{"op": "add", "path": "nickName", "value": nested}]));
+    let response = stack
+        .scim("PATCH", &format!("/Users/{id}"), Some(body))
+        .await;
+    assert_scim_error(&response, 400, Some("invalidValue"));
 }
 
 #[tokio::test]
