@@ -292,20 +292,32 @@ async fn dispatch_authenticated(
             StatusCode::OK,
             &discovery::service_provider_config(&ctx.base_url, state.bulk),
         )),
-        (Route::ResourceTypes, _) => Ok(response::json(
-            StatusCode::OK,
-            &discovery::resource_types(&ctx.base_url),
-        )),
-        (Route::ResourceType(name), _) => discovery::resource_type(&ctx.base_url, &name)
-            .map(|body| response::json(StatusCode::OK, &body))
-            .ok_or_else(|| ScimError::not_found(format!("resource type '{name}' not found"))),
-        (Route::Schemas, _) => Ok(response::json(
-            StatusCode::OK,
-            &discovery::schemas(&ctx.base_url),
-        )),
-        (Route::Schema(urn), _) => discovery::schema(&ctx.base_url, &urn)
-            .map(|body| response::json(StatusCode::OK, &body))
-            .ok_or_else(|| ScimError::not_found(format!("schema '{urn}' not found"))),
+        (Route::ResourceTypes, _) => {
+            let custom = custom_attributes(state, &ctx).await?;
+            Ok(response::json(
+                StatusCode::OK,
+                &discovery::resource_types(&ctx.base_url, &custom),
+            ))
+        }
+        (Route::ResourceType(name), _) => {
+            let custom = custom_attributes(state, &ctx).await?;
+            discovery::resource_type(&ctx.base_url, &name, &custom)
+                .map(|body| response::json(StatusCode::OK, &body))
+                .ok_or_else(|| ScimError::not_found(format!("resource type '{name}' not found")))
+        }
+        (Route::Schemas, _) => {
+            let custom = custom_attributes(state, &ctx).await?;
+            Ok(response::json(
+                StatusCode::OK,
+                &discovery::schemas(&ctx.base_url, &custom),
+            ))
+        }
+        (Route::Schema(urn), _) => {
+            let custom = custom_attributes(state, &ctx).await?;
+            discovery::schema(&ctx.base_url, &urn, &custom)
+                .map(|body| response::json(StatusCode::OK, &body))
+                .ok_or_else(|| ScimError::not_found(format!("schema '{urn}' not found")))
+        }
         // `allowed_methods` was checked above.
         _ => Err(ScimError::method_not_allowed()),
     }
@@ -492,4 +504,21 @@ mod tests {
         assert!(!is_plausible_host("a b"));
         assert!(!is_plausible_host(""));
     }
+}
+
+/// The custom attributes the token's workspace declared (for the discovery documents).
+async fn custom_attributes(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> Result<Vec<directory_proto::v1::CustomAttribute>, ScimError> {
+    Ok(state
+        .directory
+        .clone()
+        .list_custom_attributes(directory_proto::v1::ListCustomAttributesRequest {
+            workspace_id: ctx.workspace_id.clone(),
+        })
+        .await
+        .map_err(|s| directory_error(&s))?
+        .into_inner()
+        .attributes)
 }

@@ -3,6 +3,7 @@
 //! and Groups.
 //! No value is ever `null` (Entra rejects nulls in discovery documents).
 
+use directory_proto::v1::{AttributeType, CustomAttribute};
 use serde_json::{Value, json};
 
 use super::{
@@ -49,7 +50,11 @@ pub fn service_provider_config(base_url: &str, bulk: BulkLimits) -> Value {
     })
 }
 
-pub fn user_resource_type(base_url: &str) -> Value {
+pub fn user_resource_type(base_url: &str, custom: &[CustomAttribute]) -> Value {
+    let mut extensions = vec![json!({"schema": ENTERPRISE_USER_SCHEMA, "required": false})];
+    for urn in custom_schema_urns(custom) {
+        extensions.push(json!({"schema": urn, "required": false}));
+    }
     json!({
         "schemas": [RESOURCE_TYPE_SCHEMA],
         "id": "User",
@@ -57,7 +62,7 @@ pub fn user_resource_type(base_url: &str) -> Value {
         "endpoint": "/Users",
         "description": "User Account",
         "schema": USER_SCHEMA,
-        "schemaExtensions": [{"schema": ENTERPRISE_USER_SCHEMA, "required": false}],
+        "schemaExtensions": extensions,
         "meta": {
             "resourceType": "ResourceType",
             "location": format!("{base_url}{BASE_PATH}/ResourceTypes/User"),
@@ -81,9 +86,9 @@ pub fn group_resource_type(base_url: &str) -> Value {
 }
 
 /// `GET /ResourceTypes/{name}`: `None` when unknown (names compare case-insensitively).
-pub fn resource_type(base_url: &str, name: &str) -> Option<Value> {
+pub fn resource_type(base_url: &str, name: &str, custom: &[CustomAttribute]) -> Option<Value> {
     if name.eq_ignore_ascii_case("User") {
-        Some(user_resource_type(base_url))
+        Some(user_resource_type(base_url, custom))
     } else if name.eq_ignore_ascii_case("Group") {
         Some(group_resource_type(base_url))
     } else {
@@ -91,34 +96,92 @@ pub fn resource_type(base_url: &str, name: &str) -> Option<Value> {
     }
 }
 
-pub fn resource_types(base_url: &str) -> Value {
+pub fn resource_types(base_url: &str, custom: &[CustomAttribute]) -> Value {
     list_response(
-        vec![user_resource_type(base_url), group_resource_type(base_url)],
+        vec![
+            user_resource_type(base_url, custom),
+            group_resource_type(base_url),
+        ],
         2,
         1,
     )
 }
 
-pub fn schemas(base_url: &str) -> Value {
-    list_response(
-        vec![
-            user_schema(base_url),
-            enterprise_user_schema(base_url),
-            group_schema(base_url),
-        ],
-        3,
-        1,
+/// The built-in schemas plus the extension schemas the workspace declared.
+pub fn schemas(base_url: &str, custom: &[CustomAttribute]) -> Value {
+    let mut all = vec![
+        user_schema(base_url),
+        enterprise_user_schema(base_url),
+        group_schema(base_url),
+    ];
+    all.extend(
+        custom_schema_urns(custom)
+            .into_iter()
+            .map(|urn| custom_schema(base_url, &urn, custom)),
+    );
+    let total = all.len() as i64;
+    list_response(all, total, 1)
+}
+
+fn custom_schema_urns(custom: &[CustomAttribute]) -> Vec<String> {
+    let mut urns: Vec<String> = Vec::new();
+    for attribute in custom {
+        if !urns
+            .iter()
+            .any(|u| u.eq_ignore_ascii_case(&attribute.schema))
+        {
+            urns.push(attribute.schema.clone());
+        }
+    }
+    urns
+}
+
+/// A declared extension schema: its attributes with their types (RFC 7643 §7).
+fn custom_schema(base_url: &str, urn: &str, custom: &[CustomAttribute]) -> Value {
+    let attributes = custom
+        .iter()
+        .filter(|a| a.schema.eq_ignore_ascii_case(urn))
+        .map(|a| {
+            let kind = match AttributeType::try_from(a.r#type).unwrap_or(AttributeType::String) {
+                AttributeType::Boolean => "boolean",
+                AttributeType::Integer => "integer",
+                AttributeType::Decimal => "decimal",
+                AttributeType::DateTime => "dateTime",
+                AttributeType::String | AttributeType::Unspecified => "string",
+            };
+            let mut attr = if kind == "boolean" {
+                Attr::boolean(&a.name, &a.description)
+            } else {
+                Attr::new(&a.name, kind, &a.description)
+            };
+            if a.multi_valued {
+                attr = attr.multi_valued();
+            }
+            if a.case_exact {
+                attr = attr.case_exact();
+            }
+            attr
+        })
+        .collect();
+    schema_document(
+        base_url,
+        urn,
+        urn,
+        "Custom attributes declared for this workspace",
+        attributes,
     )
 }
 
 /// `GET /Schemas/{urn}`: `None` when unknown.
-pub fn schema(base_url: &str, urn: &str) -> Option<Value> {
+pub fn schema(base_url: &str, urn: &str, custom: &[CustomAttribute]) -> Option<Value> {
     if urn.eq_ignore_ascii_case(USER_SCHEMA) {
         Some(user_schema(base_url))
     } else if urn.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) {
         Some(enterprise_user_schema(base_url))
     } else if urn.eq_ignore_ascii_case(GROUP_SCHEMA) {
         Some(group_schema(base_url))
+    } else if custom.iter().any(|a| a.schema.eq_ignore_ascii_case(urn)) {
+        Some(custom_schema(base_url, urn, custom))
     } else {
         None
     }
@@ -484,7 +547,7 @@ mod tests {
 
     #[test]
     fn schemas_are_a_list_with_meta_and_rfc_characteristics() {
-        let list = schemas("https://h");
+        let list = schemas("https://h", &[]);
         assert_eq!(list["totalResults"], 3);
         let user = &list["Resources"][0];
         assert_eq!(user["id"], USER_SCHEMA);
@@ -509,15 +572,15 @@ mod tests {
             "complex"
         );
         assert_eq!(
-            schema("https://h", &USER_SCHEMA.to_lowercase()).unwrap()["id"],
+            schema("https://h", &USER_SCHEMA.to_lowercase(), &[]).unwrap()["id"],
             USER_SCHEMA
         );
-        assert!(schema("https://h", "urn:nope").is_none());
+        assert!(schema("https://h", "urn:nope", &[]).is_none());
     }
 
     #[test]
     fn group_schema_follows_rfc_7643() {
-        let list = schemas("https://h");
+        let list = schemas("https://h", &[]);
         let group = &list["Resources"][2];
         assert_eq!(group["id"], GROUP_SCHEMA);
         assert_eq!(group["name"], "Group");
@@ -542,7 +605,7 @@ mod tests {
         assert_eq!(find(subs, "$ref")["type"], "reference");
         assert_eq!(find(subs, "$ref")["referenceTypes"], json!(["User"]));
         assert_eq!(
-            schema("https://h", &GROUP_SCHEMA.to_uppercase()).unwrap()["id"],
+            schema("https://h", &GROUP_SCHEMA.to_uppercase(), &[]).unwrap()["id"],
             GROUP_SCHEMA
         );
         let user_groups = find(&list["Resources"][0]["attributes"], "groups");
@@ -571,13 +634,13 @@ mod tests {
     #[test]
     fn discovery_documents_have_no_nulls() {
         assert_no_nulls(&service_provider_config("https://h", LIMITS), "spc");
-        assert_no_nulls(&resource_types("https://h"), "resourceTypes");
-        assert_no_nulls(&schemas("https://h"), "schemas");
+        assert_no_nulls(&resource_types("https://h", &[]), "resourceTypes");
+        assert_no_nulls(&schemas("https://h", &[]), "schemas");
     }
 
     #[test]
     fn resource_types_list_users_and_groups() {
-        let list = resource_types("https://h");
+        let list = resource_types("https://h", &[]);
         assert_eq!(list["totalResults"], 2);
         let user = &list["Resources"][0];
         assert_eq!(user["endpoint"], "/Users");
@@ -594,7 +657,10 @@ mod tests {
             group["meta"]["location"],
             "https://h/scim/v2/ResourceTypes/Group"
         );
-        assert_eq!(resource_type("https://h", "group").unwrap()["id"], "Group");
-        assert!(resource_type("https://h", "Device").is_none());
+        assert_eq!(
+            resource_type("https://h", "group", &[]).unwrap()["id"],
+            "Group"
+        );
+        assert!(resource_type("https://h", "Device", &[]).is_none());
     }
 }

@@ -169,6 +169,63 @@ async fn custom_attributes_declared_with_scimctl_work_over_scim() {
     ]));
     assert_eq!(listed.as_array().unwrap().len(), 2);
 
+    // Discovery describes the declared schema to this workspace's IdP.
+    let schemas = stack.scim("GET", "/Schemas", None).await;
+    let custom = schemas.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == urn)
+        .cloned()
+        .expect("custom schema listed");
+    let types: Vec<(String, String)> = custom["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_owned(),
+                a["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("costCode".to_owned(), "string".to_owned()),
+            ("level".to_owned(), "integer".to_owned())
+        ]
+    );
+    assert_eq!(
+        stack
+            .scim("GET", &format!("/Schemas/{urn}"), None)
+            .await
+            .status,
+        200
+    );
+    let user_type = stack.scim("GET", "/ResourceTypes/User", None).await;
+    assert!(
+        user_type.body["schemaExtensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["schema"] == urn)
+    );
+    let other_ws = stack.new_workspace("globex").await.unwrap();
+    let (_, other_token) = stack.issue_token(&other_ws, "globex").await.unwrap();
+    let elsewhere = stack
+        .request(
+            "GET",
+            "/Schemas",
+            None,
+            &[("authorization", &format!("Bearer {other_token}"))],
+        )
+        .await;
+    assert!(
+        !elsewhere.raw.contains(urn),
+        "another workspace does not see it"
+    );
+
     let body = serde_json::json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", urn],
         "userName": "custom@x.test",
