@@ -10,6 +10,9 @@ use std::io::Write as _;
 use clap::{Args, Parser, Subcommand};
 
 use crate::commands::attributes::AttributeCommand;
+use crate::commands::licenses::LicenseCommand;
+use crate::commands::members::MemberCommand;
+use crate::commands::subscriptions::SubscriptionCommand;
 use crate::commands::tokens::TokenCommand;
 use crate::commands::up::UpArgs;
 use crate::commands::users::UserCommand;
@@ -68,6 +71,15 @@ pub enum Command {
     /// Manage custom user attributes (extension schemas) of a workspace
     #[command(subcommand, alias = "attributes")]
     Attribute(AttributeCommand),
+    /// Manage subscriptions and see their license groups, seats and holders
+    #[command(subcommand, alias = "subscriptions")]
+    Subscription(SubscriptionCommand),
+    /// Assign or revoke licenses of a subscription directly
+    #[command(subcommand, alias = "licenses")]
+    License(LicenseCommand),
+    /// Workspace roles: grant a role, show a user's access, list admins
+    #[command(subcommand, alias = "members")]
+    Member(MemberCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
 }
@@ -93,6 +105,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::User(command) => commands::users::run(&mut client, command, format).await,
                 Command::Attribute(command) => {
                     commands::attributes::run(&mut client, command, format).await
+                }
+                Command::Subscription(command) => {
+                    commands::subscriptions::run(&mut client, command, format).await
+                }
+                Command::License(command) => {
+                    commands::licenses::run(&mut client, command, format).await
+                }
+                Command::Member(command) => {
+                    commands::members::run(&mut client, command, format).await
                 }
                 Command::Up(_) => unreachable!("handled above"),
             };
@@ -276,6 +297,66 @@ mod tests {
             Command::Workspace(WorkspaceCommand::Create { ref slug, ref display_name })
                 if slug == "acme" && display_name.as_deref() == Some("Acme Corp")
         ));
+    }
+
+    #[test]
+    fn license_and_role_commands_are_wired() {
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "subscriptions",
+            "list",
+            "--workspace",
+            "acme",
+            "--output",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.output, OutputFormat::Json);
+        assert!(matches!(
+            cli.command,
+            Command::Subscription(SubscriptionCommand::List { ref workspace }) if workspace == "acme"
+        ));
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "license",
+            "revoke",
+            "--workspace",
+            "acme",
+            "--subscription-id",
+            "sub_1",
+            "--user",
+            "alice@x.test",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::License(LicenseCommand::Revoke(ref args)) if args.user == "alice@x.test"
+        ));
+        let cli =
+            Cli::try_parse_from(["scimctl", "member", "admins", "--workspace", "acme"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Member(MemberCommand::Admins(ref args)) if args.workspace == "acme"
+        ));
+    }
+
+    #[test]
+    fn conflict_from_the_directory_keeps_code_and_reason() {
+        use anyhow::Context as _;
+        use tonic_types::StatusExt as _;
+        let status = tonic::Status::with_error_details(
+            tonic::Code::FailedPrecondition,
+            "Cannot remove the last workspace admin: assign another admin first, then retry",
+            tonic_types::ErrorDetails::with_error_info("CONFLICT", "directory.v1", []),
+        );
+        let error = Err::<(), _>(client::RpcError::from(status))
+            .context("set the role of \"bob\" to none")
+            .unwrap_err();
+        assert_eq!(
+            error_message(&explain_missing_credential(error, false)),
+            "set the role of \"bob\" to none: Cannot remove the last workspace admin: \
+             assign another admin first, then retry (grpc status FAILED_PRECONDITION, reason CONFLICT)"
+        );
     }
 
     #[test]

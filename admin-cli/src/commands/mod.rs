@@ -1,6 +1,9 @@
 //! One module per noun; each returns the text to print on stdout.
 
 pub mod attributes;
+pub mod licenses;
+pub mod members;
+pub mod subscriptions;
 pub mod tokens;
 pub mod up;
 pub mod users;

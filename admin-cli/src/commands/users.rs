@@ -1,12 +1,13 @@
 //! `scimctl user ...`: read-only views of a workspace's users.
 
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use directory_proto::v1;
 use serde::Serialize;
 
-use crate::client::{Client, RpcResultExt as _};
-use crate::commands::workspaces::resolve_workspace;
+use crate::client::{Client, RpcError, RpcResultExt as _};
+use crate::commands::workspaces::{is_hyphenated_uuid, resolve_workspace};
 use crate::output::{self, OutputFormat, TableRow};
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +74,78 @@ pub fn user_name_filter(user_name: &str) -> v1::Filter {
                 kind: Some(v1::filter_value::Kind::StringValue(user_name.to_owned())),
             }),
         })),
+    }
+}
+
+/// What `--user` names: a user id (when it is a UUID) or else a userName. A UUID that is
+/// no user's id is still tried as a userName.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef {
+    pub id: Option<String>,
+    pub user_name: String,
+}
+
+impl UserRef {
+    pub fn parse(reference: &str) -> anyhow::Result<Self> {
+        let reference = reference.trim();
+        if reference.is_empty() {
+            anyhow::bail!("--user must not be empty");
+        }
+        Ok(Self {
+            id: is_hyphenated_uuid(reference).then(|| reference.to_ascii_lowercase()),
+            user_name: reference.to_owned(),
+        })
+    }
+}
+
+/// Looks a user of `workspace` up by id or userName (`userName eq`, case-insensitive).
+pub async fn resolve_user(
+    client: &mut Client,
+    workspace: &v1::Workspace,
+    reference: &str,
+) -> anyhow::Result<v1::User> {
+    let user_ref = UserRef::parse(reference)?;
+    if let Some(id) = &user_ref.id {
+        match client
+            .get_user(v1::GetUserRequest {
+                workspace_id: workspace.id.clone(),
+                id: id.clone(),
+            })
+            .await
+        {
+            Ok(response) => return Ok(response.into_inner()),
+            // Not an id after all: it may still be a userName.
+            Err(status) if status.code() == tonic::Code::NotFound => {}
+            Err(status) => {
+                return Err(RpcError::from(status))
+                    .with_context(|| format!("look up user {reference:?}"));
+            }
+        }
+    }
+    let mut users = client
+        .list_users(v1::ListUsersRequest {
+            workspace_id: workspace.id.clone(),
+            filter: Some(user_name_filter(&user_ref.user_name)),
+            start_index: 1,
+            count: Some(2),
+            sort: None,
+            cursor: None,
+        })
+        .await
+        .rpc_context(|| format!("look up user {reference:?}"))?
+        .users;
+    match users.len() {
+        1 => Ok(users.remove(0)),
+        0 => anyhow::bail!(
+            "no user with id or userName {:?} in workspace {:?}",
+            user_ref.user_name,
+            workspace.slug
+        ),
+        _ => anyhow::bail!(
+            "several users have the userName {:?} in workspace {:?}: pass the user id instead",
+            user_ref.user_name,
+            workspace.slug
+        ),
     }
 }
 
@@ -249,6 +322,25 @@ mod tests {
                 "bjensen@example.com".into()
             ))
         );
+    }
+
+    #[test]
+    fn user_ref_is_an_id_candidate_only_when_a_uuid() {
+        assert_eq!(
+            UserRef::parse(" 0190F5A2-7B3C-7D4E-8F60-123456789ABC ").unwrap(),
+            UserRef {
+                id: Some("0190f5a2-7b3c-7d4e-8f60-123456789abc".into()),
+                user_name: "0190F5A2-7B3C-7D4E-8F60-123456789ABC".into(),
+            }
+        );
+        assert_eq!(
+            UserRef::parse("bjensen@example.com").unwrap(),
+            UserRef {
+                id: None,
+                user_name: "bjensen@example.com".into(),
+            }
+        );
+        assert!(UserRef::parse(" ").is_err());
     }
 
     #[derive(Parser)]

@@ -122,7 +122,7 @@ impl WorkspaceRef {
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hex digits. Only the hyphenated form counts:
 /// a 32-digit slug is a legal slug.
-fn is_hyphenated_uuid(text: &str) -> bool {
+pub(crate) fn is_hyphenated_uuid(text: &str) -> bool {
     const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
     let groups: Vec<&str> = text.split('-').collect();
     groups.len() == GROUPS.len()

@@ -6,6 +6,7 @@ mod bulk;
 mod cli;
 mod discovery;
 mod entra;
+mod licenses;
 mod local_stack;
 mod okta;
 mod operations;
