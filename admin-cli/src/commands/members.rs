@@ -276,6 +276,7 @@ mod tests {
             role: role as i32,
             granted_role: v1::WorkspaceRole::None as i32,
             licenses: licenses.iter().map(|l| (*l).to_owned()).collect(),
+            custom_role: String::new(),
         }
     }
 

@@ -9,7 +9,12 @@
 //! - nobody is in an admin role group and a member role group at once (409: remove from
 //!   one, then add to the other);
 //! - a workspace that had an active admin keeps at least one (409 "Cannot remove the last
-//!   workspace admin"). An admin is an active user in an admin role group.
+//!   workspace admin"). An admin is an active user who holds the admin role from any
+//!   source: an admin role group, a direct grant, or an IdP role value mapped to admin.
+//!
+//! When sources disagree, the most privileged role wins: admin over member over a custom
+//! role. Demoting someone therefore means taking away the higher source (remove them from
+//! the admin group, withdraw the grant), not sending a lower role value.
 
 use super::{DomainError, DomainResult};
 
@@ -117,5 +122,68 @@ mod tests {
         );
         let err = check_admins_remain(1, 0).unwrap_err();
         assert!(err.to_string().starts_with(LAST_ADMIN));
+    }
+}
+
+/// Where a role mapping applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MappingSource {
+    /// The IdP's role value, `roles[primary eq true].value`, matched exactly.
+    IdpRole,
+    /// A group's displayName, matched exactly when the group is created.
+    GroupName,
+}
+
+impl MappingSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MappingSource::IdpRole => "idp_role",
+            MappingSource::GroupName => "group",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "idp_role" => Some(MappingSource::IdpRole),
+            "group" => Some(MappingSource::GroupName),
+            _ => None,
+        }
+    }
+}
+
+/// Maps an IdP role value or a group name to a workspace role: `admin`, `member`, or (for
+/// role values) a custom role name the product defines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleMapping {
+    pub source: MappingSource,
+    pub value: String,
+    pub role: String,
+}
+
+impl RoleMapping {
+    pub fn validated(mut self) -> DomainResult<Self> {
+        if self.value.is_empty() || self.value.chars().count() > 256 {
+            return Err(DomainError::InvalidValue(
+                "the mapped value must be 1-256 characters".into(),
+            ));
+        }
+        self.role = self.role.trim().to_owned();
+        let builtin = matches!(self.role.as_str(), "admin" | "member");
+        let custom_ok = !self.role.is_empty()
+            && self.role.len() <= 64
+            && self
+                .role
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '-' | '.'));
+        match self.source {
+            MappingSource::GroupName if !builtin => Err(DomainError::InvalidValue(
+                "a group name maps to the admin or member role".into(),
+            )),
+            MappingSource::IdpRole if !custom_ok => Err(DomainError::InvalidValue(
+                "a role is admin, member, or a custom name of letters, digits, ':', '_', '-', '.'"
+                    .into(),
+            )),
+            _ => Ok(self),
+        }
     }
 }

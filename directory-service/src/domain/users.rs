@@ -136,6 +136,19 @@ impl UserProfile {
     pub fn is_active(&self) -> bool {
         self.active != Some(false)
     }
+
+    /// The IdP's role value: `roles[primary eq true].value` (Okta's role attribute,
+    /// seed 002), or the only role when just one is sent.
+    pub fn primary_role_value(&self) -> Option<String> {
+        let roles = self.extensions.get("roles")?.as_array()?;
+        let value_of = |role: &serde_json::Value| role.get("value")?.as_str().map(str::to_owned);
+        roles
+            .iter()
+            .find(|r| r.get("primary").and_then(serde_json::Value::as_bool) == Some(true))
+            .or_else(|| (roles.len() == 1).then(|| &roles[0]))
+            .and_then(value_of)
+            .filter(|v| !v.is_empty())
+    }
 }
 
 /// The uniqueness key of a userName: userName is `caseExact: false` (RFC 7643 §4.1.1), so

@@ -11,7 +11,7 @@ use crate::domain::custom_attributes::{AttributeKind, CustomAttribute};
 use crate::domain::filter::{AttrPath, CompareOp, Filter, FilterValue, Sort};
 use crate::domain::groups::GroupProfile;
 use crate::domain::patch::{PatchOp, PatchOperation};
-use crate::domain::roles::GroupRole;
+use crate::domain::roles::{GroupRole, MappingSource, RoleMapping};
 use crate::domain::users::{EnterpriseUser, Manager, MultiValue, Name, User, UserProfile};
 use crate::ops::groups::GroupView;
 use crate::store::{tokens::Token, workspaces::Workspace};
@@ -413,5 +413,41 @@ pub fn user_access(access: crate::ops::roles::UserAccess) -> pb::UserAccess {
         role: role_to_pb(access.role) as i32,
         granted_role: role_to_pb(access.granted_role) as i32,
         licenses: access.licenses,
+        custom_role: access.custom_role.unwrap_or_default(),
+    }
+}
+
+pub fn mapping_source_from_pb(source: i32) -> Result<MappingSource, Status> {
+    match pb::RoleMappingSource::try_from(source).unwrap_or(pb::RoleMappingSource::Unspecified) {
+        pb::RoleMappingSource::IdpRole => Ok(MappingSource::IdpRole),
+        pb::RoleMappingSource::GroupName => Ok(MappingSource::GroupName),
+        pb::RoleMappingSource::Unspecified => Err(invalid(
+            "the mapping source (idp role or group name) is required",
+        )),
+    }
+}
+
+pub fn role_mapping_from_pb(mapping: Option<pb::RoleMapping>) -> Result<RoleMapping, Status> {
+    let mapping = mapping.ok_or_else(|| invalid("a mapping is required"))?;
+    Ok(RoleMapping {
+        source: mapping_source_from_pb(mapping.source)?,
+        value: mapping.value,
+        role: mapping.role,
+    })
+}
+
+pub fn role_mappings(mappings: Vec<RoleMapping>) -> pb::ListRoleMappingsResponse {
+    pb::ListRoleMappingsResponse {
+        mappings: mappings
+            .into_iter()
+            .map(|m| pb::RoleMapping {
+                source: match m.source {
+                    MappingSource::IdpRole => pb::RoleMappingSource::IdpRole,
+                    MappingSource::GroupName => pb::RoleMappingSource::GroupName,
+                } as i32,
+                value: m.value,
+                role: m.role,
+            })
+            .collect(),
     }
 }

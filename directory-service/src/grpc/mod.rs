@@ -540,6 +540,43 @@ impl Directory for DirectoryService {
         )
     }
 
+    async fn set_role_mapping(
+        &self,
+        req: Request<pb::SetRoleMappingRequest>,
+    ) -> RpcResult<pb::ListRoleMappingsResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let mapping = convert::role_mapping_from_pb(req.mapping)?;
+        reply(
+            ops::roles::set_role_mapping(&self.db, workspace_id, mapping).await,
+            convert::role_mappings,
+        )
+    }
+
+    async fn delete_role_mapping(
+        &self,
+        req: Request<pb::DeleteRoleMappingRequest>,
+    ) -> RpcResult<pb::ListRoleMappingsResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let source = convert::mapping_source_from_pb(req.source)?;
+        reply(
+            ops::roles::delete_role_mapping(&self.db, workspace_id, source, &req.value).await,
+            convert::role_mappings,
+        )
+    }
+
+    async fn list_role_mappings(
+        &self,
+        req: Request<pb::ListRoleMappingsRequest>,
+    ) -> RpcResult<pb::ListRoleMappingsResponse> {
+        let workspace_id = parse_id("workspace_id", &req.into_inner().workspace_id)?;
+        reply(
+            ops::roles::list_role_mappings(&self.db, workspace_id).await,
+            convert::role_mappings,
+        )
+    }
+
     async fn issue_token(
         &self,
         req: Request<pb::IssueTokenRequest>,

@@ -56,7 +56,11 @@ pub async fn create_group(
     let group = Group {
         id: Uuid::now_v7(),
         workspace_id,
-        role: GroupRole::from_display_name(&profile.display_name),
+        // An explicit group-name mapping decides; otherwise the displayName's words do.
+        role: match store::roles::group_name_role(&tx, workspace_id, &profile.display_name).await? {
+            Some(role) => role,
+            None => GroupRole::from_display_name(&profile.display_name),
+        },
         license_subscription,
         profile,
         created: now,

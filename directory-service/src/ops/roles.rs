@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::domain::DomainError;
 use crate::domain::DomainResult;
 use crate::domain::paging::PageRequest;
-use crate::domain::roles::{GroupRole, check_admins_remain};
+use crate::domain::roles::{GroupRole, MappingSource, RoleMapping, check_admins_remain};
 use crate::domain::users::User;
 use crate::store::{self, Db, db_error};
 
@@ -15,6 +15,8 @@ use crate::store::{self, Db, db_error};
 pub struct UserAccess {
     pub user_id: Uuid,
     pub active: bool,
+    /// A custom role from the IdP role value's mapping, when no admin or member role applies.
+    pub custom_role: Option<String>,
     /// Effective: Admin over Member over None; None while inactive.
     pub role: GroupRole,
     pub granted_role: GroupRole,
@@ -38,6 +40,17 @@ pub async fn user_access(
     } else {
         GroupRole::None
     };
+    let custom_role = if active && role == GroupRole::None {
+        store::roles::mapped_custom_role(
+            db,
+            workspace_id,
+            user.profile.primary_role_value().as_deref(),
+        )
+        .await?
+        .filter(|r| r != "admin" && r != "member")
+    } else {
+        None
+    };
     let licenses = if active {
         store::licenses::subscriptions_of_user(db, workspace_id, user_id).await?
     } else {
@@ -46,6 +59,7 @@ pub async fn user_access(
     Ok(UserAccess {
         user_id,
         active,
+        custom_role,
         role,
         granted_role: store::roles::granted_role(db, user_id)
             .await?
@@ -100,4 +114,54 @@ pub async fn list_workspace_admins(
         store::roles::list_active_admins(db, workspace_id, offset, limit).await?,
         total,
     ))
+}
+
+/// Sets a role mapping. Taking the admin role away from a value can cost the workspace its
+/// last admin, so the rule is checked like for any other change.
+pub async fn set_role_mapping(
+    db: &Db,
+    workspace_id: Uuid,
+    mapping: RoleMapping,
+) -> DomainResult<Vec<RoleMapping>> {
+    let mapping = mapping.validated()?;
+    let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
+    let before = store::roles::count_active_admins(&tx, workspace_id).await?;
+    store::roles::set_mapping(&tx, workspace_id, &mapping, Utc::now()).await?;
+    check_admins_remain(
+        before,
+        store::roles::count_active_admins(&tx, workspace_id).await?,
+    )?;
+    let all = store::roles::list_mappings(&tx, workspace_id).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(all)
+}
+
+pub async fn delete_role_mapping(
+    db: &Db,
+    workspace_id: Uuid,
+    source: MappingSource,
+    value: &str,
+) -> DomainResult<Vec<RoleMapping>> {
+    let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
+    let before = store::roles::count_active_admins(&tx, workspace_id).await?;
+    if store::roles::delete_mapping(&tx, workspace_id, source, value).await? == 0 {
+        return Err(DomainError::NotFound(format!(
+            "no {} mapping for {value:?}",
+            source.as_str()
+        )));
+    }
+    check_admins_remain(
+        before,
+        store::roles::count_active_admins(&tx, workspace_id).await?,
+    )?;
+    let all = store::roles::list_mappings(&tx, workspace_id).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(all)
+}
+
+pub async fn list_role_mappings(db: &Db, workspace_id: Uuid) -> DomainResult<Vec<RoleMapping>> {
+    store::workspaces::find_by_id(db, workspace_id).await?;
+    store::roles::list_mappings(db, workspace_id).await
 }

@@ -123,7 +123,10 @@ async fn update_user_with(
     };
     // Deactivation takes the user's roles away: it must not leave the workspace adminless.
     let deactivating = current.profile.is_active() && !updated.profile.is_active();
-    let admins_before = if deactivating {
+    // A new IdP role value can take a mapped admin role away.
+    let role_value_changed =
+        current.profile.primary_role_value() != updated.profile.primary_role_value();
+    let admins_before = if deactivating || role_value_changed {
         Some(store::roles::count_active_admins(&tx, workspace_id).await?)
     } else {
         None

@@ -10,9 +10,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::db_error;
-use super::entity::{group, group_member, role_grant, user};
+use super::entity::{group, group_member, role_grant, role_mapping, user};
 use crate::domain::DomainResult;
-use crate::domain::roles::GroupRole;
+use crate::domain::roles::{GroupRole, MappingSource, RoleMapping};
 use crate::domain::users::User;
 
 /// `users` rows that hold `role` through a role group or a direct grant.
@@ -44,7 +44,33 @@ fn holds_role(role: GroupRole) -> Condition {
             .and_where(Expr::col((role_grant::Entity, role_grant::Column::Role)).eq(role.as_str()))
             .to_owned(),
     );
-    Condition::any().add(via_group).add(via_grant)
+    Condition::any()
+        .add(via_group)
+        .add(via_grant)
+        .add(via_idp_role(role.as_str()))
+}
+
+/// The user's IdP role value is mapped to `role` in its workspace.
+fn via_idp_role(role: &str) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(role_mapping::Entity)
+            .and_where(
+                Expr::col((role_mapping::Entity, role_mapping::Column::WorkspaceId))
+                    .equals((user::Entity, user::Column::WorkspaceId)),
+            )
+            .and_where(
+                Expr::col((role_mapping::Entity, role_mapping::Column::Source))
+                    .eq(MappingSource::IdpRole.as_str()),
+            )
+            .and_where(
+                Expr::col((role_mapping::Entity, role_mapping::Column::SourceValue))
+                    .equals((user::Entity, user::Column::IdpRole)),
+            )
+            .and_where(Expr::col((role_mapping::Entity, role_mapping::Column::Role)).eq(role))
+            .to_owned(),
+    )
 }
 
 fn active_admins(workspace_id: Uuid) -> Condition {
@@ -179,4 +205,101 @@ pub async fn set_grant(
         .map_err(db_error)?;
     }
     Ok(())
+}
+
+/// The custom role the user's IdP role value maps to, if any.
+pub async fn mapped_custom_role(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    idp_role: Option<&str>,
+) -> DomainResult<Option<String>> {
+    let Some(value) = idp_role else {
+        return Ok(None);
+    };
+    Ok(role_mapping::Entity::find_by_id((
+        workspace_id,
+        MappingSource::IdpRole.as_str().to_owned(),
+        value.to_owned(),
+    ))
+    .one(db)
+    .await
+    .map_err(db_error)?
+    .map(|row| row.role))
+}
+
+/// The role a group-name mapping gives a group created with exactly this displayName.
+pub async fn group_name_role(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    display_name: &str,
+) -> DomainResult<Option<GroupRole>> {
+    Ok(role_mapping::Entity::find_by_id((
+        workspace_id,
+        MappingSource::GroupName.as_str().to_owned(),
+        display_name.to_owned(),
+    ))
+    .one(db)
+    .await
+    .map_err(db_error)?
+    .map(|row| GroupRole::parse(&row.role)))
+}
+
+fn mapping_from_row(row: role_mapping::Model) -> RoleMapping {
+    RoleMapping {
+        source: MappingSource::parse(&row.source).unwrap_or(MappingSource::IdpRole),
+        value: row.source_value,
+        role: row.role,
+    }
+}
+
+pub async fn set_mapping(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    mapping: &RoleMapping,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    delete_mapping(db, workspace_id, mapping.source, &mapping.value).await?;
+    role_mapping::ActiveModel {
+        workspace_id: Set(workspace_id),
+        source: Set(mapping.source.as_str().to_owned()),
+        source_value: Set(mapping.value.clone()),
+        role: Set(mapping.role.clone()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+pub async fn delete_mapping(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    source: MappingSource,
+    value: &str,
+) -> DomainResult<u64> {
+    Ok(role_mapping::Entity::delete_many()
+        .filter(role_mapping::Column::WorkspaceId.eq(workspace_id))
+        .filter(role_mapping::Column::Source.eq(source.as_str()))
+        .filter(role_mapping::Column::SourceValue.eq(value))
+        .exec(db)
+        .await
+        .map_err(db_error)?
+        .rows_affected)
+}
+
+pub async fn list_mappings(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+) -> DomainResult<Vec<RoleMapping>> {
+    Ok(role_mapping::Entity::find()
+        .filter(role_mapping::Column::WorkspaceId.eq(workspace_id))
+        .order_by_asc(role_mapping::Column::Source)
+        .order_by_asc(role_mapping::Column::SourceValue)
+        .all(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(mapping_from_row)
+        .collect())
 }

@@ -57,6 +57,7 @@ all_backends!(
     a_license_group_pushed_early_is_linked_later,
     granted_admins_count_for_the_last_admin_rule,
     imported_members_are_found_not_duplicated,
+    role_mappings_from_idp_values_and_group_names,
 );
 
 use groups_suite::*;

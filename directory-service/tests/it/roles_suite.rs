@@ -450,3 +450,127 @@ pub async fn concurrent_removals_never_remove_the_last_admin(db: &Db) {
         started.elapsed()
     );
 }
+
+pub async fn role_mappings_from_idp_values_and_group_names(db: &Db) {
+    use directory_service::domain::roles::{MappingSource, RoleMapping};
+    let ws = workspace(db).await;
+    let map = |source, value: &str, role: &str| RoleMapping {
+        source,
+        value: value.into(),
+        role: role.into(),
+    };
+    ops::roles::set_role_mapping(db, ws, map(MappingSource::IdpRole, "Admin", "admin"))
+        .await
+        .unwrap();
+    ops::roles::set_role_mapping(
+        db,
+        ws,
+        map(MappingSource::IdpRole, "Billing", "billing-manager"),
+    )
+    .await
+    .unwrap();
+    let all = ops::roles::set_role_mapping(
+        db,
+        ws,
+        map(MappingSource::GroupName, "Platform Owners", "admin"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(
+        ops::roles::set_role_mapping(
+            db,
+            ws,
+            map(MappingSource::GroupName, "x", "billing-manager")
+        )
+        .await
+        .is_err()
+    );
+
+    let with_role = |name: &str, value: &str| {
+        let mut p = UserProfile {
+            user_name: name.into(),
+            active: Some(true),
+            ..Default::default()
+        };
+        p.extensions.insert(
+            "roles".into(),
+            json!([{"primary": true, "value": value}, {"value": "other"}]),
+        );
+        p
+    };
+    let boss = ops::users::create_user(db, ws, with_role("boss@x.test", "Admin"))
+        .await
+        .unwrap()
+        .id;
+    let clerk = ops::users::create_user(db, ws, with_role("clerk@x.test", "Billing"))
+        .await
+        .unwrap()
+        .id;
+    let access = ops::roles::get_user_access(db, ws, boss).await.unwrap();
+    assert_eq!(access.role, GroupRole::Admin);
+    let access = ops::roles::get_user_access(db, ws, clerk).await.unwrap();
+    assert_eq!(
+        (access.role, access.custom_role.as_deref()),
+        (GroupRole::None, Some("billing-manager"))
+    );
+
+    // The mapped admin is the only admin: changing the role value away is refused...
+    assert_last_admin(
+        ops::users::patch_user(
+            db,
+            ws,
+            boss,
+            &[replace(
+                "roles",
+                json!([{"primary": true, "value": "Billing"}]),
+            )],
+            None,
+        )
+        .await,
+    );
+    // ...and so is deleting the mapping.
+    assert_last_admin(
+        ops::roles::delete_role_mapping(db, ws, MappingSource::IdpRole, "Admin").await,
+    );
+
+    // A group created with a mapped name gets the mapped role, whatever its words say.
+    let owners = group(db, ws, "Platform Owners", &[clerk]).await;
+    assert_eq!(
+        ops::groups::get_group(db, ws, owners, false)
+            .await
+            .unwrap()
+            .group
+            .role,
+        GroupRole::Admin
+    );
+    assert_eq!(
+        ops::roles::get_user_access(db, ws, clerk)
+            .await
+            .unwrap()
+            .role,
+        GroupRole::Admin,
+        "the higher role wins"
+    );
+    // Now another admin exists: the role value may change.
+    ops::users::patch_user(
+        db,
+        ws,
+        boss,
+        &[replace(
+            "roles",
+            json!([{"primary": true, "value": "Billing"}]),
+        )],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ops::roles::get_user_access(db, ws, boss)
+            .await
+            .unwrap()
+            .custom_role
+            .as_deref(),
+        Some("billing-manager")
+    );
+}

@@ -5,6 +5,7 @@ pub mod group;
 pub mod group_member;
 pub mod license_grant;
 pub mod role_grant;
+pub mod role_mapping;
 pub mod scim_token;
 pub mod subscription;
 pub mod user;

@@ -16,6 +16,8 @@ pub struct Model {
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub active: bool,
+    /// `UserProfile::primary_role_value`, for role mappings.
+    pub idp_role: Option<String>,
     #[sea_orm(column_type = "JsonBinary")]
     pub profile: Json,
     pub created_at: DateTimeUtc,

@@ -8,6 +8,7 @@ mod m0002_groups_and_emails;
 mod m0003_custom_attributes;
 mod m0004_group_roles;
 mod m0005_licenses_and_grants;
+mod m0006_role_mappings;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_custom_attributes::Migration),
             Box::new(m0004_group_roles::Migration),
             Box::new(m0005_licenses_and_grants::Migration),
+            Box::new(m0006_role_mappings::Migration),
         ]
     }
 }
