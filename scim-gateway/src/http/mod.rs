@@ -421,6 +421,23 @@ impl Query {
     }
 }
 
+/// The custom attributes the token's workspace declared (for the discovery documents).
+async fn custom_attributes(
+    state: &AppState,
+    ctx: &RequestContext,
+) -> Result<Vec<directory_proto::v1::CustomAttribute>, ScimError> {
+    Ok(state
+        .directory
+        .clone()
+        .list_custom_attributes(directory_proto::v1::ListCustomAttributesRequest {
+            workspace_id: ctx.workspace_id.clone(),
+        })
+        .await
+        .map_err(|s| directory_error(&s))?
+        .into_inner()
+        .attributes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,21 +521,4 @@ mod tests {
         assert!(!is_plausible_host("a b"));
         assert!(!is_plausible_host(""));
     }
-}
-
-/// The custom attributes the token's workspace declared (for the discovery documents).
-async fn custom_attributes(
-    state: &AppState,
-    ctx: &RequestContext,
-) -> Result<Vec<directory_proto::v1::CustomAttribute>, ScimError> {
-    Ok(state
-        .directory
-        .clone()
-        .list_custom_attributes(directory_proto::v1::ListCustomAttributesRequest {
-            workspace_id: ctx.workspace_id.clone(),
-        })
-        .await
-        .map_err(|s| directory_error(&s))?
-        .into_inner()
-        .attributes)
 }
