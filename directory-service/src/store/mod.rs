@@ -8,6 +8,7 @@ mod filter_sql;
 pub mod groups;
 pub mod licenses;
 pub mod migration;
+mod paging;
 pub mod roles;
 pub mod tokens;
 pub mod users;

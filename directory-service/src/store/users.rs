@@ -2,8 +2,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -177,51 +177,20 @@ pub async fn list(
     }
     let query = user::Entity::find().filter(condition);
     let total_results = query.clone().count(db).await.map_err(db_error)?;
-    let mut query = query;
-    if let Some(sort) = sort {
-        if matches!(page, PageRequest::Cursor { .. }) {
-            return Err(DomainError::InvalidValue(
-                "sortBy cannot be combined with cursor paging; page in the default order".into(),
-            ));
-        }
-        let order = if sort.descending {
-            Order::Desc
-        } else {
-            Order::Asc
-        };
-        query = query.order_by(sort_column(sort)?, order);
-    }
-    let query = query.order_by_asc(user::Column::Id);
-    let (rows, next_cursor) = match page {
-        PageRequest::Index { limit: 0, .. } => (Vec::new(), None),
-        PageRequest::Index { offset, .. } if offset >= total_results => (Vec::new(), None),
-        PageRequest::Index { offset, limit } => {
-            let rows = query
-                .offset(offset)
-                .limit(limit)
-                .all(db)
-                .await
-                .map_err(db_error)?;
-            (rows, None)
-        }
-        PageRequest::Cursor { limit: 0, .. } => (Vec::new(), None),
-        PageRequest::Cursor { after, limit } => {
-            let query = match after {
-                Some(after) => query.filter(user::Column::Id.gt(after)),
-                None => query,
-            };
-            // One more than asked tells whether another page follows.
-            let mut rows = query.limit(limit + 1).all(db).await.map_err(db_error)?;
-            let more = rows.len() as u64 > limit;
-            rows.truncate(limit as usize);
-            let next = if more {
-                rows.last().map(|r| r.id)
-            } else {
-                None
-            };
-            (rows, next)
-        }
+    let sort = match sort {
+        Some(sort) => Some((sort_column(sort)?, sort.descending)),
+        None => None,
     };
+    let (rows, next_cursor) = super::paging::fetch_page(
+        db,
+        query,
+        user::Column::Id,
+        |row| row.id,
+        sort,
+        page,
+        total_results,
+    )
+    .await?;
     Ok(Page {
         users: rows
             .into_iter()
