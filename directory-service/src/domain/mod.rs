@@ -1,6 +1,7 @@
 //! Pure rules of the directory: value types, validation, filters and patches.
 //! No sea_orm, no tonic in here.
 
+pub mod attribute_mappings;
 pub mod custom_attributes;
 pub mod filter;
 pub mod groups;

@@ -75,6 +75,11 @@ pub struct UserProfile {
     /// Attributes kept verbatim: untyped core attributes by name (`addresses`, `roles`, ...)
     /// and extension schemas by URN.
     pub extensions: serde_json::Map<String, serde_json::Value>,
+    /// Written by attribute mappings only (never by SCIM directly); read over gRPC.
+    pub public_metadata: serde_json::Map<String, serde_json::Value>,
+    /// Written by an attribute mapping to `organization_role`; when set it is the user's
+    /// role value for role mappings, instead of `roles[primary eq true].value`.
+    pub organization_role: Option<String>,
 }
 
 impl UserProfile {
@@ -135,6 +140,14 @@ impl UserProfile {
 
     pub fn is_active(&self) -> bool {
         self.active != Some(false)
+    }
+
+    /// The value role mappings look up: the mapped organization role if an attribute
+    /// mapping set one, else the IdP's primary role value.
+    pub fn role_value(&self) -> Option<String> {
+        self.organization_role
+            .clone()
+            .or_else(|| self.primary_role_value())
     }
 
     /// The IdP's role value: `roles[primary eq true].value` (Okta's role attribute,

@@ -7,6 +7,7 @@ use tonic::Status;
 use uuid::Uuid;
 
 use super::status::invalid;
+use crate::domain::attribute_mappings::{AttributeMapping, Destination};
 use crate::domain::custom_attributes::{AttributeKind, CustomAttribute};
 use crate::domain::filter::{AttrPath, CompareOp, Filter, FilterValue, Sort};
 use crate::domain::groups::GroupProfile;
@@ -123,6 +124,9 @@ pub fn profile_from_pb(attributes: Option<pb::UserAttributes>) -> Result<UserPro
             }),
         },
         extensions: a.extensions.map(struct_to_json).unwrap_or_default(),
+        // Computed by attribute mappings on write, never taken from the client.
+        public_metadata: Default::default(),
+        organization_role: None,
     })
 }
 
@@ -170,6 +174,8 @@ pub fn user(u: User) -> pb::User {
         created: Some(timestamp(u.created)),
         last_modified: Some(timestamp(u.last_modified)),
         version: u.version,
+        public_metadata: Some(struct_from_json(p.public_metadata)),
+        organization_role: p.organization_role.unwrap_or_default(),
         groups: u
             .groups
             .into_iter()
@@ -447,6 +453,30 @@ pub fn role_mappings(mappings: Vec<RoleMapping>) -> pb::ListRoleMappingsResponse
                 } as i32,
                 value: m.value,
                 role: m.role,
+            })
+            .collect(),
+    }
+}
+
+pub fn attribute_mapping_from_pb(
+    mapping: Option<pb::AttributeMapping>,
+) -> Result<AttributeMapping, Status> {
+    let mapping = mapping.ok_or_else(|| invalid("a mapping is required"))?;
+    Ok(AttributeMapping {
+        source: mapping.source,
+        destination: Destination::parse(&mapping.destination).map_err(super::status::to_status)?,
+        template: Some(mapping.template).filter(|t| !t.trim().is_empty()),
+    })
+}
+
+pub fn attribute_mappings(mappings: Vec<AttributeMapping>) -> pb::ListAttributeMappingsResponse {
+    pb::ListAttributeMappingsResponse {
+        mappings: mappings
+            .into_iter()
+            .map(|m| pb::AttributeMapping {
+                source: m.source,
+                destination: m.destination.as_string(),
+                template: m.template.unwrap_or_default(),
             })
             .collect(),
     }

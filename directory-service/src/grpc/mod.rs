@@ -577,6 +577,47 @@ impl Directory for DirectoryService {
         )
     }
 
+    async fn set_attribute_mapping(
+        &self,
+        req: Request<pb::SetAttributeMappingRequest>,
+    ) -> RpcResult<pb::ListAttributeMappingsResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        let mapping = convert::attribute_mapping_from_pb(req.mapping)?;
+        reply(
+            ops::attribute_mappings::set_attribute_mapping(&self.db, workspace_id, mapping).await,
+            convert::attribute_mappings,
+        )
+    }
+
+    async fn delete_attribute_mapping(
+        &self,
+        req: Request<pb::DeleteAttributeMappingRequest>,
+    ) -> RpcResult<pb::ListAttributeMappingsResponse> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        reply(
+            ops::attribute_mappings::delete_attribute_mapping(
+                &self.db,
+                workspace_id,
+                &req.destination,
+            )
+            .await,
+            convert::attribute_mappings,
+        )
+    }
+
+    async fn list_attribute_mappings(
+        &self,
+        req: Request<pb::ListAttributeMappingsRequest>,
+    ) -> RpcResult<pb::ListAttributeMappingsResponse> {
+        let workspace_id = parse_id("workspace_id", &req.into_inner().workspace_id)?;
+        reply(
+            ops::attribute_mappings::list_attribute_mappings(&self.db, workspace_id).await,
+            convert::attribute_mappings,
+        )
+    }
+
     async fn issue_token(
         &self,
         req: Request<pb::IssueTokenRequest>,

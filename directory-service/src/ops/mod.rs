@@ -2,6 +2,7 @@
 //! writes, commits. Later steps (audit row, outbox event, derived roles and seats) join
 //! the same transaction here, in a fixed order.
 
+pub mod attribute_mappings;
 pub mod custom_attributes;
 pub mod groups;
 pub mod licenses;

@@ -41,13 +41,9 @@ pub async fn user_access(
         GroupRole::None
     };
     let custom_role = if active && role == GroupRole::None {
-        store::roles::mapped_custom_role(
-            db,
-            workspace_id,
-            user.profile.primary_role_value().as_deref(),
-        )
-        .await?
-        .filter(|r| r != "admin" && r != "member")
+        store::roles::mapped_custom_role(db, workspace_id, user.profile.role_value().as_deref())
+            .await?
+            .filter(|r| r != "admin" && r != "member")
     } else {
         None
     };

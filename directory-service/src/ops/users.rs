@@ -2,6 +2,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::custom_attributes::declared;
+use crate::domain::attribute_mappings::apply_attribute_mappings;
 use crate::domain::custom_attributes::check_custom_attributes;
 use crate::domain::filter::{Filter, Sort};
 use crate::domain::paging::{PageRequest, encode_cursor};
@@ -15,6 +16,8 @@ pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> D
     let profile = profile.validated()?;
     let tx = store::begin_write(db).await?;
     store::workspaces::lock(&tx, workspace_id).await?;
+    let mappings = store::attribute_mappings::list(&tx, workspace_id).await?;
+    let profile = apply_attribute_mappings(profile, &[], &mappings)?;
     let profile = check_custom_attributes(profile, &declared(&tx, workspace_id).await?)?;
     let now = Utc::now();
     let user = User {
@@ -109,6 +112,13 @@ async fn update_user_with(
     let current = store::users::find(&tx, workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let profile = change(&current.profile)?;
+    let mappings = store::attribute_mappings::list(&tx, workspace_id).await?;
+    let profile = if mappings.is_empty() {
+        profile
+    } else {
+        let mut groups = store::groups::groups_of_users(&tx, &[id]).await?;
+        apply_attribute_mappings(profile, &groups.remove(&id).unwrap_or_default(), &mappings)?
+    };
     let profile = check_custom_attributes(profile, &declared(&tx, workspace_id).await?)?;
     if profile == current.profile {
         let current = with_groups(&tx, vec![current]).await?.remove(0);
@@ -124,8 +134,7 @@ async fn update_user_with(
     // Deactivation takes the user's roles away: it must not leave the workspace adminless.
     let deactivating = current.profile.is_active() && !updated.profile.is_active();
     // A new IdP role value can take a mapped admin role away.
-    let role_value_changed =
-        current.profile.primary_role_value() != updated.profile.primary_role_value();
+    let role_value_changed = current.profile.role_value() != updated.profile.role_value();
     let admins_before = if deactivating || role_value_changed {
         Some(store::roles::count_active_admins(&tx, workspace_id).await?)
     } else {

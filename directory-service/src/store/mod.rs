@@ -2,6 +2,7 @@
 //! sea_orm. Database errors become `DomainError`s here, classified by constraint name and
 //! SQLSTATE, never by message text shown to clients.
 
+pub mod attribute_mappings;
 pub mod custom_attributes;
 pub mod entity;
 mod filter_sql;

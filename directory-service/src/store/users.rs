@@ -46,7 +46,7 @@ fn to_row(user: &User) -> user::ActiveModel {
         given_name: Set(profile.name.given_name.clone()),
         family_name: Set(profile.name.family_name.clone()),
         active: Set(profile.is_active()),
-        idp_role: Set(profile.primary_role_value()),
+        idp_role: Set(profile.role_value()),
         profile: Set(serde_json::to_value(profile).expect("a profile always serialises")),
         created_at: Set(user.created),
         updated_at: Set(user.last_modified),

@@ -58,6 +58,7 @@ all_backends!(
     granted_admins_count_for_the_last_admin_rule,
     imported_members_are_found_not_duplicated,
     role_mappings_from_idp_values_and_group_names,
+    attribute_mappings_feed_metadata_and_the_organization_role,
 );
 
 use groups_suite::*;

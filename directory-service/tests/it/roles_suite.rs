@@ -574,3 +574,124 @@ pub async fn role_mappings_from_idp_values_and_group_names(db: &Db) {
         Some("billing-manager")
     );
 }
+
+pub async fn attribute_mappings_feed_metadata_and_the_organization_role(db: &Db) {
+    use directory_service::domain::attribute_mappings::{AttributeMapping, Destination};
+    use directory_service::domain::roles::{MappingSource, RoleMapping};
+    let ws = workspace(db).await;
+    let mapping = |source: &str, destination: &str, template: Option<&str>| AttributeMapping {
+        source: source.into(),
+        destination: Destination::parse(destination).unwrap(),
+        template: template.map(str::to_owned),
+    };
+    // The seed's two examples, in MiniJinja.
+    ops::attribute_mappings::set_attribute_mapping(
+        db,
+        ws,
+        mapping(
+            "groups[0].value",
+            "organization_role",
+            Some("{% if value | lower == 'admins' %}org:admin{% else %}org:member{% endif %}"),
+        ),
+    )
+    .await
+    .unwrap();
+    ops::attribute_mappings::set_attribute_mapping(
+        db,
+        ws,
+        mapping(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.department",
+            "public_metadata.department",
+            None,
+        ),
+    )
+    .await
+    .unwrap();
+    let all = ops::attribute_mappings::set_attribute_mapping(
+        db,
+        ws,
+        mapping(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.employeeNumber",
+            "public_metadata.employee_number",
+            None,
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(all.len(), 3);
+    ops::roles::set_role_mapping(
+        db,
+        ws,
+        RoleMapping {
+            source: MappingSource::IdpRole,
+            value: "org:admin".into(),
+            role: "admin".into(),
+        },
+    )
+    .await
+    .unwrap();
+
+    let mut profile = UserProfile {
+        user_name: "kim@x.test".into(),
+        active: Some(true),
+        ..Default::default()
+    };
+    profile.enterprise.department = Some("R&D".into());
+    profile.enterprise.employee_number = Some("E-7".into());
+    let kim = ops::users::create_user(db, ws, profile).await.unwrap();
+    assert_eq!(kim.profile.public_metadata["department"], "R&D");
+    assert_eq!(kim.profile.public_metadata["employee_number"], "E-7");
+    assert_eq!(kim.profile.organization_role.as_deref(), Some("org:member"));
+    assert_eq!(
+        ops::roles::get_user_access(db, ws, kim.id)
+            .await
+            .unwrap()
+            .role,
+        GroupRole::None
+    );
+
+    // In the "Admins" group, the next update maps kim to org:admin, which is an admin.
+    group(db, ws, "Admins", &[kim.id]).await;
+    let updated = ops::users::patch_user(db, ws, kim.id, &[replace("title", json!("Lead"))], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.profile.organization_role.as_deref(),
+        Some("org:admin")
+    );
+    assert_eq!(
+        ops::roles::get_user_access(db, ws, kim.id)
+            .await
+            .unwrap()
+            .role,
+        GroupRole::Admin
+    );
+
+    // A mapping that fails to evaluate refuses the write; nothing changes.
+    ops::attribute_mappings::set_attribute_mapping(
+        db,
+        ws,
+        mapping("title", "nickName", Some("{{ value | no_such_filter }}")),
+    )
+    .await
+    .unwrap();
+    let refused =
+        ops::users::patch_user(db, ws, kim.id, &[replace("title", json!("Boss"))], None).await;
+    assert!(
+        matches!(refused, Err(DomainError::InvalidValue(_))),
+        "{refused:?}"
+    );
+    assert_eq!(
+        ops::users::get_user(db, ws, kim.id)
+            .await
+            .unwrap()
+            .profile
+            .title
+            .as_deref(),
+        Some("Lead")
+    );
+    assert!(
+        Destination::parse("password").is_err(),
+        "only mappable destinations"
+    );
+}

@@ -560,6 +560,8 @@ mod tests {
                 nanos: 500_000_000,
             }),
             version: 3,
+            public_metadata: None,
+            organization_role: String::new(),
             groups: vec![GroupRef {
                 value: "g-1".into(),
                 display: "Sales".into(),

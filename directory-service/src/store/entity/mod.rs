@@ -1,5 +1,6 @@
 //! SeaORM entities. Column meaning is documented on the migration that creates it.
 
+pub mod attribute_mapping;
 pub mod custom_attribute;
 pub mod group;
 pub mod group_member;

@@ -9,6 +9,7 @@ mod m0003_custom_attributes;
 mod m0004_group_roles;
 mod m0005_licenses_and_grants;
 mod m0006_role_mappings;
+mod m0007_attribute_mappings;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_group_roles::Migration),
             Box::new(m0005_licenses_and_grants::Migration),
             Box::new(m0006_role_mappings::Migration),
+            Box::new(m0007_attribute_mappings::Migration),
         ]
     }
 }

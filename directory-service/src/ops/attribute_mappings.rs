@@ -1,0 +1,48 @@
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::domain::attribute_mappings::{AttributeMapping, Destination};
+use crate::domain::{DomainError, DomainResult};
+use crate::store::{self, Db, db_error};
+
+/// Sets the mapping for its destination (replacing any). It applies to users from their
+/// next create or update on.
+pub async fn set_attribute_mapping(
+    db: &Db,
+    workspace_id: Uuid,
+    mapping: AttributeMapping,
+) -> DomainResult<Vec<AttributeMapping>> {
+    let mapping = mapping.validated()?;
+    let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
+    store::attribute_mappings::set(&tx, workspace_id, &mapping, Utc::now()).await?;
+    let all = store::attribute_mappings::list(&tx, workspace_id).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(all)
+}
+
+pub async fn delete_attribute_mapping(
+    db: &Db,
+    workspace_id: Uuid,
+    destination: &str,
+) -> DomainResult<Vec<AttributeMapping>> {
+    let destination = Destination::parse(destination)?.as_string();
+    let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
+    if store::attribute_mappings::delete(&tx, workspace_id, &destination).await? == 0 {
+        return Err(DomainError::NotFound(format!(
+            "no attribute mapping to {destination}"
+        )));
+    }
+    let all = store::attribute_mappings::list(&tx, workspace_id).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(all)
+}
+
+pub async fn list_attribute_mappings(
+    db: &Db,
+    workspace_id: Uuid,
+) -> DomainResult<Vec<AttributeMapping>> {
+    store::workspaces::find_by_id(db, workspace_id).await?;
+    store::attribute_mappings::list(db, workspace_id).await
+}
