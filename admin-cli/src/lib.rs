@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::commands::attributes::AttributeCommand;
 use crate::commands::licenses::LicenseCommand;
 use crate::commands::members::MemberCommand;
+use crate::commands::role_mappings::RoleMappingCommand;
 use crate::commands::subscriptions::SubscriptionCommand;
 use crate::commands::tokens::TokenCommand;
 use crate::commands::up::UpArgs;
@@ -65,7 +66,7 @@ pub enum Command {
     /// Manage SCIM bearer tokens
     #[command(subcommand, alias = "tokens")]
     Token(TokenCommand),
-    /// Inspect users
+    /// Inspect users; import members who existed before SCIM
     #[command(subcommand, alias = "users")]
     User(UserCommand),
     /// Manage custom user attributes (extension schemas) of a workspace
@@ -80,6 +81,9 @@ pub enum Command {
     /// Workspace roles: grant a role, show a user's access, list admins
     #[command(subcommand, alias = "members")]
     Member(MemberCommand),
+    /// Map IdP role values and group names to workspace roles
+    #[command(subcommand, alias = "role-mappings")]
+    RoleMapping(RoleMappingCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
 }
@@ -115,12 +119,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Member(command) => {
                     commands::members::run(&mut client, command, format).await
                 }
+                Command::RoleMapping(command) => {
+                    commands::role_mappings::run(&mut client, command, format).await
+                }
                 Command::Up(_) => unreachable!("handled above"),
             };
-            result.map_err(|error| explain_missing_credential(error, credential.is_none()))?
+            result
+                .map_err(|error| explain_missing_credential(error, credential.is_none()))
+                .map_err(print_partial_output)?
         }
     };
     write_stdout(&text)
+}
+
+/// A command that failed after producing its results (see [`output::FailedAfterOutput`]):
+/// prints them, then reports the failure.
+fn print_partial_output(error: anyhow::Error) -> anyhow::Error {
+    match error.downcast::<output::FailedAfterOutput>() {
+        Ok(failed) => match write_stdout(&failed.stdout) {
+            Ok(()) => anyhow::anyhow!(failed.message),
+            Err(error) => error,
+        },
+        Err(error) => error,
+    }
 }
 
 /// UNAUTHENTICATED without a credential almost always means the flag was forgotten.
@@ -338,6 +359,76 @@ mod tests {
             cli.command,
             Command::Member(MemberCommand::Admins(ref args)) if args.workspace == "acme"
         ));
+    }
+
+    #[test]
+    fn role_mapping_and_user_import_are_wired() {
+        use crate::commands::import::ImportFormat;
+        use crate::commands::role_mappings::RoleMappingCommand;
+        use crate::commands::users::UserCommand;
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "role-mapping",
+            "set",
+            "--workspace",
+            "acme",
+            "--idp-role",
+            "Admin",
+            "--role",
+            "admin",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::RoleMapping(RoleMappingCommand::Set(ref args))
+                if args.source.idp_role.as_deref() == Some("Admin") && args.role == "admin"
+        ));
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "role-mappings",
+            "list",
+            "--workspace",
+            "acme",
+            "--output",
+            "json",
+        ])
+        .unwrap();
+        assert_eq!(cli.global.output, OutputFormat::Json);
+        assert!(matches!(
+            cli.command,
+            Command::RoleMapping(RoleMappingCommand::List { ref workspace }) if workspace == "acme"
+        ));
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "user",
+            "import",
+            "--workspace",
+            "acme",
+            "--file",
+            "-",
+            "--format",
+            "csv",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::User(UserCommand::Import(ref args))
+                if args.file.as_os_str() == "-" && args.format == Some(ImportFormat::Csv)
+        ));
+    }
+
+    #[test]
+    fn partly_failed_command_reports_its_message() {
+        let error = anyhow::Error::from(output::FailedAfterOutput {
+            stdout: String::new(),
+            message: "1 of 3 members could not be imported".into(),
+        });
+        assert_eq!(
+            error_message(&print_partial_output(error)),
+            "1 of 3 members could not be imported"
+        );
+        let other = print_partial_output(anyhow::anyhow!("list workspaces"));
+        assert_eq!(error_message(&other), "list workspaces");
     }
 
     #[test]

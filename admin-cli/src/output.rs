@@ -19,6 +19,23 @@ pub trait TableRow {
     fn cells(&self) -> Vec<String>;
 }
 
+/// A command that printed its results but did not fully succeed (e.g. an import with failed
+/// rows): `stdout` is printed in full, then `message` is the error and the exit code is
+/// non-zero.
+#[derive(Debug)]
+pub struct FailedAfterOutput {
+    pub stdout: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FailedAfterOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FailedAfterOutput {}
+
 /// A list of results: a table with one row per item, or a JSON array.
 pub fn render_list<T: TableRow + Serialize>(
     format: OutputFormat,

@@ -148,7 +148,8 @@ pub fn role_name(role: i32) -> &'static str {
 }
 
 /// A user's access. `role` is the effective role (none while inactive), `granted_role` the
-/// direct grant; `licenses` are subscription ids.
+/// direct grant, `custom_role` the custom role an IdP role value maps to (null unless the
+/// role is none otherwise); `licenses` are subscription ids.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserAccessView {
     pub user_id: String,
@@ -156,6 +157,7 @@ pub struct UserAccessView {
     pub active: bool,
     pub role: &'static str,
     pub granted_role: &'static str,
+    pub custom_role: Option<String>,
     pub licenses: Vec<String>,
 }
 
@@ -167,6 +169,7 @@ impl UserAccessView {
             active: access.active,
             role: role_name(access.role),
             granted_role: role_name(access.granted_role),
+            custom_role: Some(access.custom_role).filter(|role| !role.is_empty()),
             licenses: access.licenses,
         }
     }
@@ -179,6 +182,7 @@ impl TableRow for UserAccessView {
         "active",
         "role",
         "granted_role",
+        "custom_role",
         "licenses",
     ];
     fn cells(&self) -> Vec<String> {
@@ -188,6 +192,7 @@ impl TableRow for UserAccessView {
             self.active.to_string(),
             self.role.to_owned(),
             self.granted_role.to_owned(),
+            output::text_cell(self.custom_role.as_deref()),
             output::text_cell(Some(&self.licenses.join(", "))),
         ]
     }
@@ -296,6 +301,7 @@ mod tests {
                 "active": true,
                 "role": "admin",
                 "granted_role": "none",
+                "custom_role": null,
                 "licenses": ["sub_1"]
             })
         );
@@ -320,17 +326,27 @@ mod tests {
                 "ACTIVE",
                 "ROLE",
                 "GRANTED_ROLE",
+                "CUSTOM_ROLE",
                 "LICENSES"
             ]
         );
         assert_eq!(
             lines[1].split_whitespace().collect::<Vec<_>>(),
-            ["u-1", "alice@x.test", "false", "none", "none", "-"]
+            ["u-1", "alice@x.test", "false", "none", "none", "-", "-"]
         );
         let view = UserAccessView::new(
             access(true, v1::WorkspaceRole::Member, &["sub_1", "sub_2"]),
             "alice@x.test".into(),
         );
-        assert_eq!(view.cells()[5], "sub_1, sub_2");
+        assert_eq!(view.cells()[6], "sub_1, sub_2");
+        let view = UserAccessView::new(
+            v1::UserAccess {
+                custom_role: "billing:read".into(),
+                ..access(true, v1::WorkspaceRole::None, &[])
+            },
+            "alice@x.test".into(),
+        );
+        assert_eq!(view.custom_role.as_deref(), Some("billing:read"));
+        assert_eq!(view.cells()[5], "billing:read");
     }
 }

@@ -1,8 +1,10 @@
 //! One module per noun; each returns the text to print on stdout.
 
 pub mod attributes;
+pub mod import;
 pub mod licenses;
 pub mod members;
+pub mod role_mappings;
 pub mod subscriptions;
 pub mod tokens;
 pub mod up;

@@ -1,4 +1,5 @@
-//! `scimctl user ...`: read-only views of a workspace's users.
+//! `scimctl user ...`: views of a workspace's users, and the import of members who existed
+//! before SCIM.
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -7,6 +8,7 @@ use directory_proto::v1;
 use serde::Serialize;
 
 use crate::client::{Client, RpcError, RpcResultExt as _};
+use crate::commands::import::{self, ImportArgs};
 use crate::commands::workspaces::{is_hyphenated_uuid, resolve_workspace};
 use crate::output::{self, OutputFormat, TableRow};
 
@@ -14,6 +16,10 @@ use crate::output::{self, OutputFormat, TableRow};
 pub enum UserCommand {
     /// List the users of a workspace
     List(ListArgs),
+    /// Import members who existed before SCIM from a CSV or JSON file (or stdin), so the
+    /// IdP links them instead of creating duplicates; a userName already present is
+    /// reported as existing. Exits non-zero when any member failed.
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +52,7 @@ pub async fn run(
                 .rpc_context(|| format!("list users of workspace {:?}", workspace.slug))?;
             render_user_list(format, &UserListView::from(response))
         }
+        UserCommand::Import(args) => import::run(client, args, format).await,
     }
 }
 
@@ -302,6 +309,8 @@ mod tests {
             last_modified: None,
             version: 3,
             groups: Vec::new(),
+            public_metadata: None,
+            organization_role: String::new(),
         }
     }
 
