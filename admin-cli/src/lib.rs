@@ -9,6 +9,7 @@ use std::io::Write as _;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::attribute_mappings::AttributeMappingCommand;
 use crate::commands::attributes::AttributeCommand;
 use crate::commands::licenses::LicenseCommand;
 use crate::commands::members::MemberCommand;
@@ -84,6 +85,9 @@ pub enum Command {
     /// Map IdP role values and group names to workspace roles
     #[command(subcommand, alias = "role-mappings")]
     RoleMapping(RoleMappingCommand),
+    /// Map SCIM values into profile fields, public metadata or the organization role
+    #[command(subcommand, alias = "attribute-mappings")]
+    AttributeMapping(AttributeMappingCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
 }
@@ -121,6 +125,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::RoleMapping(command) => {
                     commands::role_mappings::run(&mut client, command, format).await
+                }
+                Command::AttributeMapping(command) => {
+                    commands::attribute_mappings::run(&mut client, command, format).await
                 }
                 Command::Up(_) => unreachable!("handled above"),
             };

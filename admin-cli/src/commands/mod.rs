@@ -1,5 +1,6 @@
 //! One module per noun; each returns the text to print on stdout.
 
+pub mod attribute_mappings;
 pub mod attributes;
 pub mod import;
 pub mod licenses;

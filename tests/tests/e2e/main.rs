@@ -9,6 +9,7 @@ mod entra;
 mod import;
 mod licenses;
 mod local_stack;
+mod mappings;
 mod okta;
 mod operations;
 mod rfc;
