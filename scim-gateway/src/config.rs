@@ -50,6 +50,15 @@ pub struct Config {
     )]
     pub bulk_max_payload_bytes: usize,
 
+    /// Requests per second each token may make (with a burst of as many); beyond it, 429
+    /// with `Retry-After`. 0 turns the limit off.
+    #[arg(long, env = "GATEWAY_RATE_LIMIT_PER_TOKEN", default_value_t = 100)]
+    pub rate_limit_per_token: u32,
+
+    /// Requests a token may make at once before the per-second rate applies.
+    #[arg(long, env = "GATEWAY_RATE_LIMIT_BURST", default_value_t = 1000)]
+    pub rate_limit_burst: u32,
+
     /// How long a token → workspace answer is cached, in milliseconds (at most 5000).
     #[arg(long, env = "GATEWAY_TOKEN_CACHE_TTL_MS", default_value_t = MAX_TOKEN_CACHE_TTL_MS)]
     pub token_cache_ttl_ms: u64,
@@ -90,6 +99,8 @@ impl fmt::Debug for Config {
             .field("bulk_max_operations", &self.bulk_max_operations)
             .field("bulk_max_payload_bytes", &self.bulk_max_payload_bytes)
             .field("token_cache_ttl_ms", &self.token_cache_ttl_ms)
+            .field("rate_limit_per_token", &self.rate_limit_per_token)
+            .field("rate_limit_burst", &self.rate_limit_burst)
             .finish()
     }
 }

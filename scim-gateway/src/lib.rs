@@ -45,6 +45,7 @@ impl Gateway {
                 config.public_origin(),
                 config.max_body_bytes,
                 config.bulk_limits(),
+                (config.rate_limit_per_token, config.rate_limit_burst),
             )),
         })
     }

@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod bulk;
 mod groups;
+mod rate_limit;
 mod response;
 mod routes;
 mod search;
@@ -53,6 +54,7 @@ pub(crate) struct AppState {
     pub max_body_bytes: usize,
     /// `POST /Bulk` limits (its body limit replaces `max_body_bytes` on that route).
     pub bulk: BulkLimits,
+    pub rate_limiter: rate_limit::TokenRateLimiter,
 }
 
 impl AppState {
@@ -62,6 +64,7 @@ impl AppState {
         public_origin: Option<String>,
         max_body_bytes: usize,
         bulk: BulkLimits,
+        rate_limit: (u32, u32),
     ) -> Self {
         AppState {
             directory,
@@ -69,6 +72,7 @@ impl AppState {
             public_origin,
             max_body_bytes,
             bulk,
+            rate_limiter: rate_limit::TokenRateLimiter::new(rate_limit.0, rate_limit.1),
         }
     }
 }
@@ -241,6 +245,10 @@ async fn dispatch_authenticated(
 ) -> Result<HttpResponse, ScimError> {
     let workspace_id =
         auth::authenticate(&state.tokens, &state.directory, request.headers()).await?;
+    // Counted per token, after authentication: a bad token never uses someone's budget.
+    if let Some(token) = auth::bearer_token(request.headers()) {
+        state.rate_limiter.check(&auth::digest(token))?;
+    }
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let ctx = RequestContext {

@@ -77,6 +77,9 @@ pub fn error(err: &ScimError) -> HttpResponse {
     if err.status == StatusCode::SERVICE_UNAVAILABLE {
         headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
     }
+    if let Some(seconds) = err.retry_after {
+        headers.insert(RETRY_AFTER, HeaderValue::from(seconds));
+    }
     response
 }
 

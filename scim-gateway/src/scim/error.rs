@@ -49,6 +49,8 @@ pub struct ScimError {
     pub status: StatusCode,
     pub scim_type: Option<ScimType>,
     pub detail: String,
+    /// Seconds for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ScimError {
@@ -57,6 +59,19 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 (RFC 6585): the token's rate limit is spent; retry after `seconds`.
+    pub fn too_many_requests(seconds: u64) -> Self {
+        ScimError {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                format!("too many requests for this token: retry after {seconds} s"),
+            )
         }
     }
 

@@ -327,3 +327,70 @@ async fn last_admin_every_request_shape() {
         true
     );
 }
+
+#[tokio::test]
+async fn rate_limit_429_with_integer_retry_after_per_token() {
+    let database = e2e_tests::fresh_postgres_database().await.unwrap();
+    let stack = Stack::start_with_env(
+        database,
+        &[
+            ("GATEWAY_RATE_LIMIT_PER_TOKEN", "5"),
+            ("GATEWAY_RATE_LIMIT_BURST", "5"),
+        ],
+    )
+    .await
+    .unwrap();
+    let other_ws = stack.new_workspace("globex").await.unwrap();
+    let (_, other_token) = stack.issue_token(&other_ws, "globex").await.unwrap();
+    // A burst well over the limit: bounded in count.
+    let mut limited = None;
+    for _ in 0..20 {
+        let response = stack.scim("GET", "/Users?count=1", None).await;
+        if response.status == 429 {
+            limited = Some(response);
+            break;
+        }
+        assert_eq!(response.status, 200);
+    }
+    let limited = limited.expect("the burst was limited");
+    assert_scim_error(&limited, 429, None);
+    let retry_after: u64 = limited
+        .header("retry-after")
+        .expect("Retry-After")
+        .parse()
+        .expect("integer seconds");
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
+    // Per token: another workspace's token is not affected.
+    let other = stack
+        .request(
+            "GET",
+            "/Users",
+            None,
+            &[("authorization", &format!("Bearer {other_token}"))],
+        )
+        .await;
+    assert_eq!(other.status, 200);
+    // It recovers after Retry-After.
+    tokio::time::sleep(std::time::Duration::from_secs(retry_after)).await;
+    assert_eq!(stack.scim("GET", "/Users?count=1", None).await.status, 200);
+}
+
+#[tokio::test]
+async fn rate_limit_lets_a_steady_25_per_second_through() {
+    let stack = Stack::start().await.unwrap();
+    // Entra's gallery requirement: 25 requests per second per tenant, without a 429.
+    let started = std::time::Instant::now();
+    for i in 0..50u32 {
+        let due = std::time::Duration::from_millis(40 * u64::from(i));
+        if let Some(wait) = due.checked_sub(started.elapsed()) {
+            tokio::time::sleep(wait).await;
+        }
+        let response = stack.scim("GET", "/Users?count=1", None).await;
+        assert_eq!(
+            response.status,
+            200,
+            "request {i} at {:?}",
+            started.elapsed()
+        );
+    }
+}
