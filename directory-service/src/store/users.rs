@@ -43,6 +43,10 @@ fn to_row(user: &User) -> user::ActiveModel {
         user_name_key: Set(profile.user_name_key()),
         external_id: Set(profile.external_id.clone()),
         display_name: Set(profile.display_name.clone()),
+        display_name_key: Set(profile
+            .display_name
+            .as_deref()
+            .map(|d| d.trim().to_lowercase())),
         given_name: Set(profile.name.given_name.clone()),
         family_name: Set(profile.name.family_name.clone()),
         active: Set(profile.is_active()),
@@ -361,7 +365,7 @@ fn compare(
     if op == CompareOp::Pr {
         return Ok(match attribute {
             ExternalId => user::Column::ExternalId.is_not_null(),
-            DisplayName => user::Column::DisplayName.is_not_null(),
+            DisplayName => user::Column::DisplayNameKey.is_not_null(),
             GivenName => user::Column::GivenName.is_not_null(),
             FamilyName => user::Column::FamilyName.is_not_null(),
             Id | UserName | Active | Created | LastModified => always(true),
@@ -386,10 +390,28 @@ fn compare(
             let key = crate::domain::users::user_name_key(expect_string(attribute, value)?);
             string_compare(Expr::col(user::Column::UserNameKey), op, key)
         }
-        ExternalId => nullable_string(user::Column::ExternalId, op, value, true, attribute),
-        DisplayName => nullable_string(user::Column::DisplayName, op, value, false, attribute),
-        GivenName => nullable_string(user::Column::GivenName, op, value, false, attribute),
-        FamilyName => nullable_string(user::Column::FamilyName, op, value, false, attribute),
+        ExternalId => nullable_string(user::Column::ExternalId, op, value, Case::Exact, attribute),
+        DisplayName => nullable_string(
+            user::Column::DisplayNameKey,
+            op,
+            value,
+            Case::Folded,
+            attribute,
+        ),
+        GivenName => nullable_string(
+            user::Column::GivenName,
+            op,
+            value,
+            Case::LowerInSql,
+            attribute,
+        ),
+        FamilyName => nullable_string(
+            user::Column::FamilyName,
+            op,
+            value,
+            Case::LowerInSql,
+            attribute,
+        ),
         Active => match (op, value) {
             (CompareOp::Eq, FilterValue::Bool(b)) => Ok(user::Column::Active.eq(*b)),
             (CompareOp::Ne, FilterValue::Bool(b)) => Ok(user::Column::Active.ne(*b)),
@@ -503,7 +525,7 @@ fn sort_column(sort: &Sort) -> DomainResult<SimpleExpr> {
         Ok(Id) => user::Column::Id,
         Ok(UserName) => user::Column::UserNameKey,
         Ok(ExternalId) => user::Column::ExternalId,
-        Ok(DisplayName) => user::Column::DisplayName,
+        Ok(DisplayName) => user::Column::DisplayNameKey,
         Ok(GivenName) => user::Column::GivenName,
         Ok(FamilyName) => user::Column::FamilyName,
         Ok(Active) => user::Column::Active,
@@ -530,11 +552,22 @@ fn expect_string(attribute: UserFilterAttribute, value: &FilterValue) -> DomainR
 
 /// Comparison on a nullable text column. NULL never matches (except `eq null`), and the
 /// condition stays correct under `not (...)`: `col IS NOT NULL AND col = v`.
+/// How a text column compares to a filter value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Case {
+    /// `caseExact: true`: as stored.
+    Exact,
+    /// The column holds a key lowercased in Rust (indexed; Unicode-aware everywhere).
+    Folded,
+    /// Lowered in SQL: Unicode-aware on Postgres, ASCII-only on SQLite, not indexed.
+    LowerInSql,
+}
+
 fn nullable_string(
     column: user::Column,
     op: CompareOp,
     value: &FilterValue,
-    case_exact: bool,
+    case: Case,
     attribute: UserFilterAttribute,
 ) -> DomainResult<SimpleExpr> {
     if *value == FilterValue::Null {
@@ -547,14 +580,13 @@ fn nullable_string(
         };
     }
     let text = expect_string(attribute, value)?;
-    let (lhs, text) = if case_exact {
-        (Expr::col(column), text.to_owned())
-    } else {
-        // Unicode-aware on Postgres; ASCII-only on SQLite, the local default.
-        (
+    let (lhs, text) = match case {
+        Case::Exact => (Expr::col(column), text.to_owned()),
+        Case::Folded => (Expr::col(column), text.trim().to_lowercase()),
+        Case::LowerInSql => (
             Expr::expr(Func::lower(Expr::col(column))),
             text.to_lowercase(),
-        )
+        ),
     };
     let comparison = string_compare(lhs, op, text)?;
     Ok(match op {

@@ -123,6 +123,44 @@ pub async fn filters_translate_to_sql(db: &Db) {
     ops::users::create_user(db, ws, profile("carol_50%@corp.test"))
         .await
         .unwrap();
+    let mut emile = profile("emile@corp.test");
+    emile.display_name = Some("ÉMILE Zola".into());
+    ops::users::create_user(db, ws, emile).await.unwrap();
+    // displayName is caseExact false, Unicode-aware on both backends (key folded in Rust).
+    let by_display = Filter::Compare {
+        path: AttrPath {
+            attribute: "displayName".into(),
+            ..Default::default()
+        },
+        op: CompareOp::Eq,
+        value: FilterValue::String("émile zola".into()),
+    };
+    assert_eq!(user_names(db, ws, by_display).await, ["emile@corp.test"]);
+    ops::users::delete_user(
+        db,
+        ws,
+        ops::users::list_users(
+            db,
+            ws,
+            Some(&Filter::Compare {
+                path: AttrPath {
+                    attribute: "userName".into(),
+                    ..Default::default()
+                },
+                op: CompareOp::Eq,
+                value: FilterValue::String("emile@corp.test".into()),
+            }),
+            None,
+            PageRequest::index(1, None),
+        )
+        .await
+        .unwrap()
+        .users[0]
+            .id,
+        None,
+    )
+    .await
+    .unwrap();
 
     use CompareOp::*;
     assert_eq!(

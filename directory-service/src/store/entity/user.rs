@@ -13,6 +13,8 @@ pub struct Model {
     pub user_name_key: String,
     pub external_id: Option<String>,
     pub display_name: Option<String>,
+    /// Lowercased displayName (in Rust): the indexed, case-insensitive filter key.
+    pub display_name_key: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub active: bool,

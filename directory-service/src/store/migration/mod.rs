@@ -10,6 +10,7 @@ mod m0004_group_roles;
 mod m0005_licenses_and_grants;
 mod m0006_role_mappings;
 mod m0007_attribute_mappings;
+mod m0008_user_display_name_key;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_licenses_and_grants::Migration),
             Box::new(m0006_role_mappings::Migration),
             Box::new(m0007_attribute_mappings::Migration),
+            Box::new(m0008_user_display_name_key::Migration),
         ]
     }
 }
