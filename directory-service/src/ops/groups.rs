@@ -97,7 +97,7 @@ async fn check_license_seats(
     let (Some(subscription), Some(before)) = (&group.license_subscription, before) else {
         return Ok(());
     };
-    let rules = store::licenses::find(tx, group.workspace_id, subscription).await?;
+    let (rules, _) = store::licenses::find(tx, group.workspace_id, subscription).await?;
     let after = store::licenses::count_holders(tx, group.workspace_id, subscription).await?;
     check_seats(&rules, before, after)
 }

@@ -79,18 +79,12 @@ pub async fn assign_license(
 ) -> DomainResult<SubscriptionView> {
     let tx = store::begin_write(db).await?;
     store::workspaces::lock(&tx, workspace_id).await?;
-    let subscription = store::licenses::find(&tx, workspace_id, subscription_id).await?;
+    let (subscription, created) = store::licenses::find(&tx, workspace_id, subscription_id).await?;
     store::users::find(&tx, workspace_id, user_id, false).await?;
     let before = store::licenses::count_holders(&tx, workspace_id, subscription_id).await?;
     store::licenses::grant(&tx, workspace_id, subscription_id, user_id, Utc::now()).await?;
     let after = store::licenses::count_holders(&tx, workspace_id, subscription_id).await?;
     check_seats(&subscription, before, after)?;
-    let created = store::licenses::list(&tx, workspace_id)
-        .await?
-        .into_iter()
-        .find(|(s, _)| s.subscription_id == subscription_id)
-        .map(|(_, created)| created)
-        .unwrap_or_else(Utc::now);
     let view = view(&tx, workspace_id, subscription, created).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(view)
@@ -105,13 +99,13 @@ pub async fn revoke_license(
 ) -> DomainResult<SubscriptionView> {
     let tx = store::begin_write(db).await?;
     store::workspaces::lock(&tx, workspace_id).await?;
-    let subscription = store::licenses::find(&tx, workspace_id, subscription_id).await?;
+    let (subscription, created) = store::licenses::find(&tx, workspace_id, subscription_id).await?;
     if store::licenses::revoke(&tx, workspace_id, subscription_id, user_id).await? == 0 {
         return Err(DomainError::NotFound(format!(
             "user {user_id} has no directly assigned license of {subscription_id}"
         )));
     }
-    let view = view(&tx, workspace_id, subscription, Utc::now()).await?;
+    let view = view(&tx, workspace_id, subscription, created).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(view)
 }

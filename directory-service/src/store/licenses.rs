@@ -72,12 +72,12 @@ pub async fn find(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,
     subscription_id: &str,
-) -> DomainResult<Subscription> {
+) -> DomainResult<(Subscription, DateTime<Utc>)> {
     subscription::Entity::find_by_id((workspace_id, subscription_id.to_owned()))
         .one(db)
         .await
         .map_err(db_error)?
-        .map(|row| to_domain(row).0)
+        .map(to_domain)
         .ok_or_else(|| DomainError::NotFound(format!("subscription {subscription_id} not found")))
 }
 
@@ -205,25 +205,44 @@ pub async fn list_holders(
         .collect()
 }
 
-/// Subscriptions the user holds (whether or not the user is active).
+/// Subscriptions the user holds (whether or not the user is active): through license
+/// groups and direct grants, each once.
 pub async fn subscriptions_of_user(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,
     user_id: Uuid,
 ) -> DomainResult<Vec<String>> {
-    let mut held = Vec::new();
-    for (sub, _) in list(db, workspace_id).await? {
-        let holds = user::Entity::find()
-            .filter(user::Column::Id.eq(user_id))
-            .filter(holders_condition(workspace_id, &sub.subscription_id))
-            .count(db)
-            .await
-            .map_err(db_error)?
-            > 0;
-        if holds {
-            held.push(sub.subscription_id);
-        }
-    }
+    let via_groups: Vec<Option<String>> = group_member::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::col((group::Entity, group::Column::LicenseSubscription)),
+            "license_subscription",
+        )
+        .join_rev(
+            sea_orm::JoinType::InnerJoin,
+            group::Entity::belongs_to(group_member::Entity)
+                .from(group::Column::Id)
+                .to(group_member::Column::GroupId)
+                .into(),
+        )
+        .filter(group_member::Column::UserId.eq(user_id))
+        .filter(group::Column::LicenseSubscription.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let granted: Vec<String> = license_grant::Entity::find()
+        .select_only()
+        .column(license_grant::Column::SubscriptionId)
+        .filter(license_grant::Column::WorkspaceId.eq(workspace_id))
+        .filter(license_grant::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let mut held: Vec<String> = via_groups.into_iter().flatten().chain(granted).collect();
+    held.sort();
+    held.dedup();
     Ok(held)
 }
 
