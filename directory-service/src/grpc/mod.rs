@@ -52,12 +52,15 @@ pub async fn serve(
         .add_service(health_service)
         .add_service(reflection)
         .add_service(directory)
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(incoming(listener), shutdown)
         .await?;
     Ok(())
+}
+
+/// Accepted gRPC connections with `TCP_NODELAY`: without it every response waits on
+/// Nagle's algorithm meeting the peer's delayed ACK (~40 ms per request).
+fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
+    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 fn check_credential(expected: &str, req: Request<()>) -> Result<Request<()>, Status> {
@@ -675,5 +678,25 @@ impl Directory for DirectoryService {
                 cache_for_millis: auth.cache_for.num_milliseconds(),
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio_stream::StreamExt as _;
+
+    /// Regression: the directory once served without TCP_NODELAY and every request
+    /// through the gateway stalled ~40 ms.
+    #[tokio::test]
+    async fn accepted_grpc_connections_have_nodelay() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut incoming = super::incoming(listener);
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let accepted = incoming.next().await.unwrap().unwrap();
+        assert!(
+            accepted.nodelay().unwrap(),
+            "accepted socket lacks TCP_NODELAY"
+        );
     }
 }

@@ -92,6 +92,14 @@ pub(crate) struct RequestContext {
 
 /// Accepts connections until `shutdown` resolves, then lets in-flight requests finish
 /// (up to [`SHUTDOWN_GRACE`]).
+/// The next connection, with `TCP_NODELAY`: SCIM answers are small, and Nagle's algorithm
+/// would hold each one until the client's delayed ACK (~40 ms).
+async fn accept(listener: &TcpListener) -> std::io::Result<tokio::net::TcpStream> {
+    let (stream, _peer) = listener.accept().await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
 pub(crate) async fn serve_connections(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -105,9 +113,9 @@ pub(crate) async fn serve_connections(
         tokio::select! {
             () = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            accepted = listener.accept() => {
+            accepted = accept(&listener) => {
                 let stream = match accepted {
-                    Ok((stream, _peer)) => stream,
+                    Ok(stream) => stream,
                     Err(e) => {
                         // E.g. EMFILE: back off instead of spinning.
                         tracing::warn!(error = %e, "accept failed");
@@ -115,7 +123,6 @@ pub(crate) async fn serve_connections(
                         continue;
                     }
                 };
-                let _ = stream.set_nodelay(true);
                 let state = state.clone();
                 let mut shutdown_rx = shutdown_rx.clone();
                 connections.spawn(async move {
@@ -450,6 +457,19 @@ async fn custom_attributes(
 mod tests {
     use super::*;
     use http::HeaderValue;
+
+    /// Regression guard for the ~40 ms Nagle/delayed-ACK stall per request.
+    #[tokio::test]
+    async fn accepted_http_connections_have_nodelay() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let accepted = accept(&listener).await.unwrap();
+        assert!(
+            accepted.nodelay().unwrap(),
+            "accepted socket lacks TCP_NODELAY"
+        );
+    }
 
     #[test]
     fn query_names_are_case_insensitive_and_values_decoded() {
