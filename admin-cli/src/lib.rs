@@ -90,6 +90,67 @@ pub enum Command {
     AttributeMapping(AttributeMappingCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
+    /// Print shell completions: `scimctl completions bash > /etc/bash_completion.d/scimctl`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Exit codes scripts can branch on (documented in the README).
+pub mod exit_code {
+    /// Any other failure.
+    pub const FAILURE: u8 = 1;
+    /// The command line or a value in it is wrong (clap's own usage errors exit 2 too).
+    pub const USAGE: u8 = 2;
+    /// The workspace, user, group, token or subscription named does not exist.
+    pub const NOT_FOUND: u8 = 3;
+    /// The directory refused the change: it already exists, or a workspace rule forbids it.
+    pub const CONFLICT: u8 = 4;
+    /// The directory cannot be reached or is not ready; retrying later may succeed.
+    pub const UNAVAILABLE: u8 = 5;
+    /// The credential is missing, wrong, or not allowed to do this.
+    pub const DENIED: u8 = 6;
+}
+
+/// A lookup the CLI made itself found nothing (exit code [`exit_code::NOT_FOUND`]).
+#[derive(Debug)]
+pub struct NotFound(pub String);
+
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotFound {}
+
+/// The exit code for a failed command, from the first typed cause in its chain.
+pub fn exit_code_of(error: &anyhow::Error) -> u8 {
+    use tonic::Code;
+    for cause in error.chain() {
+        if cause.is::<NotFound>() {
+            return exit_code::NOT_FOUND;
+        }
+        if let Some(rpc) = cause.downcast_ref::<client::RpcError>() {
+            return match rpc.code() {
+                Code::NotFound => exit_code::NOT_FOUND,
+                Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted => {
+                    exit_code::CONFLICT
+                }
+                Code::Unavailable | Code::DeadlineExceeded | Code::ResourceExhausted => {
+                    exit_code::UNAVAILABLE
+                }
+                Code::Unauthenticated | Code::PermissionDenied => exit_code::DENIED,
+                Code::InvalidArgument | Code::OutOfRange => exit_code::USAGE,
+                _ => exit_code::FAILURE,
+            };
+        }
+        if cause.is::<tonic::transport::Error>() {
+            return exit_code::UNAVAILABLE;
+        }
+    }
+    exit_code::FAILURE
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -101,6 +162,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let format = global.output;
     let text = match command {
         Command::Up(args) => return commands::up::run(args, credential, format).await,
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "scimctl",
+                &mut script,
+            );
+            String::from_utf8(script)?
+        }
         command => {
             let mut client = client::connect(&global.directory_url, credential).await?;
             let result = match command {
@@ -129,7 +200,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::AttributeMapping(command) => {
                     commands::attribute_mappings::run(&mut client, command, format).await
                 }
-                Command::Up(_) => unreachable!("handled above"),
+                Command::Up(_) | Command::Completions { .. } => unreachable!("handled above"),
             };
             result
                 .map_err(|error| explain_missing_credential(error, credential.is_none()))
@@ -476,6 +547,56 @@ mod tests {
             error_message(&explain_missing_credential(error(), false)),
             "list workspaces: missing credential (grpc status UNAUTHENTICATED)"
         );
+    }
+
+    #[test]
+    fn exit_codes_follow_the_failure_kind() {
+        use anyhow::Context as _;
+        let rpc = |code| {
+            Err::<(), _>(client::RpcError::from(tonic::Status::new(code, "x")))
+                .context("do something")
+                .unwrap_err()
+        };
+        assert_eq!(
+            exit_code_of(&rpc(tonic::Code::NotFound)),
+            exit_code::NOT_FOUND
+        );
+        assert_eq!(
+            exit_code_of(&rpc(tonic::Code::AlreadyExists)),
+            exit_code::CONFLICT
+        );
+        assert_eq!(
+            exit_code_of(&rpc(tonic::Code::FailedPrecondition)),
+            exit_code::CONFLICT
+        );
+        assert_eq!(
+            exit_code_of(&rpc(tonic::Code::Unavailable)),
+            exit_code::UNAVAILABLE
+        );
+        assert_eq!(
+            exit_code_of(&rpc(tonic::Code::Unauthenticated)),
+            exit_code::DENIED
+        );
+        assert_eq!(
+            exit_code_of(&rpc(tonic::Code::InvalidArgument)),
+            exit_code::USAGE
+        );
+        assert_eq!(
+            exit_code_of(&rpc(tonic::Code::Internal)),
+            exit_code::FAILURE
+        );
+        let missing = anyhow::Error::from(NotFound("no user".into())).context("show user");
+        assert_eq!(exit_code_of(&missing), exit_code::NOT_FOUND);
+        assert_eq!(exit_code_of(&anyhow::anyhow!("other")), exit_code::FAILURE);
+    }
+
+    #[test]
+    fn completions_are_generated_for_each_shell() {
+        for shell in ["bash", "zsh", "fish"] {
+            let cli = Cli::try_parse_from(["scimctl", "completions", shell]).unwrap();
+            assert!(matches!(cli.command, Command::Completions { .. }));
+        }
+        assert!(Cli::try_parse_from(["scimctl", "completions", "cmd"]).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {}", admin_cli::error_message(&error));
-            ExitCode::FAILURE
+            ExitCode::from(admin_cli::exit_code_of(&error))
         }
     }
 }

@@ -71,6 +71,8 @@ pub struct StackInfo {
     pub directory_credential: String,
     pub data_dir: String,
     pub database_url: String,
+    /// This scimctl executable, so the printed commands work before it is on PATH.
+    pub scimctl: String,
 }
 
 pub async fn run(
@@ -160,6 +162,9 @@ async fn start_stack(
                 directory_credential: credential.to_owned(),
                 data_dir: args.data_dir.display().to_string(),
                 database_url,
+                scimctl: std::env::current_exe()
+                    .map(|exe| exe.display().to_string())
+                    .unwrap_or_else(|_| "scimctl".to_owned()),
             };
             Ok(Stack {
                 directory,
@@ -687,7 +692,9 @@ To use scimctl with this directory from another shell:
 
   export DIRECTORY_URL={directory_q}
   export DIRECTORY_CREDENTIAL={credential_q}
-  scimctl token list --workspace {slug_q}
+  {scimctl_q} token list --workspace {slug_q}
+
+(`cargo install --path admin-cli` puts scimctl on PATH.)
 
 Try the SCIM API:
 
@@ -703,6 +710,7 @@ Press Ctrl-C to stop.
         directory_q = shell_quote(&info.directory_url),
         credential_q = shell_quote(&info.directory_credential),
         slug_q = shell_quote(&info.workspace_slug),
+        scimctl_q = shell_quote(&info.scimctl),
         users_q = shell_quote(&users_url),
     )
 }
@@ -829,6 +837,7 @@ mod tests {
             directory_credential: "c0ffee".into(),
             data_dir: "./data".into(),
             database_url: "sqlite://./data/directory.db?mode=rwc".into(),
+            scimctl: "target/debug/scimctl".into(),
         }
     }
 
@@ -839,6 +848,7 @@ mod tests {
         assert!(banner.contains("Bearer token     scim_ABCDEF_123\n"));
         assert!(banner.contains("\n  export DIRECTORY_URL=http://127.0.0.1:50051\n"));
         assert!(banner.contains("\n  export DIRECTORY_CREDENTIAL=c0ffee\n"));
+        assert!(banner.contains("\n  target/debug/scimctl token list --workspace default\n"));
         assert!(banner.contains(
             "\n  curl -H \"Authorization: Bearer scim_ABCDEF_123\" http://127.0.0.1:8080/scim/v2/Users\n"
         ));
@@ -874,6 +884,7 @@ mod tests {
                 "directory_credential",
                 "directory_url",
                 "scim_base_url",
+                "scimctl",
                 "token_id",
                 "workspace_id",
                 "workspace_slug"

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::client::{Client, RpcError, RpcResultExt as _};
 use crate::commands::import::{self, ImportArgs};
+use crate::commands::members::role_name;
 use crate::commands::workspaces::{is_hyphenated_uuid, resolve_workspace};
 use crate::output::{self, OutputFormat, TableRow};
 
@@ -16,6 +17,16 @@ use crate::output::{self, OutputFormat, TableRow};
 pub enum UserCommand {
     /// List the users of a workspace
     List(ListArgs),
+    /// Show one user as the product sees it: profile, public metadata, organization role,
+    /// workspace role, licenses and groups
+    Show {
+        /// Workspace slug or id
+        #[arg(long)]
+        workspace: String,
+        /// User id or userName
+        #[arg(long)]
+        user: String,
+    },
     /// Import members who existed before SCIM from a CSV or JSON file (or stdin), so the
     /// IdP links them instead of creating duplicates; a userName already present is
     /// reported as existing. Exits non-zero when any member failed.
@@ -52,7 +63,106 @@ pub async fn run(
                 .rpc_context(|| format!("list users of workspace {:?}", workspace.slug))?;
             render_user_list(format, &UserListView::from(response))
         }
+        UserCommand::Show { workspace, user } => {
+            let workspace = resolve_workspace(client, &workspace).await?;
+            let found = resolve_user(client, &workspace, &user).await?;
+            let access = client
+                .get_user_access(v1::GetUserAccessRequest {
+                    workspace_id: workspace.id,
+                    user_id: found.id.clone(),
+                })
+                .await
+                .rpc_context(|| format!("get the access of {user:?}"))?;
+            output::render_one(format, &UserDetailView::new(found, access))
+        }
         UserCommand::Import(args) => import::run(client, args, format).await,
+    }
+}
+
+/// `scimctl user show`: the profile with what the directory derives from it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserDetailView {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub public_metadata: serde_json::Map<String, serde_json::Value>,
+    pub organization_role: Option<String>,
+    #[serde(flatten)]
+    pub access: AccessFields,
+    pub groups: Vec<GroupRefView>,
+}
+
+/// The access part of [`UserDetailView`]; `role` is the effective role (none while
+/// inactive), `granted_role` a direct grant, `custom_role` what an IdP role value maps to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccessFields {
+    pub role: &'static str,
+    pub granted_role: &'static str,
+    pub custom_role: Option<String>,
+    pub licenses: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupRefView {
+    pub id: String,
+    pub display_name: String,
+}
+
+impl UserDetailView {
+    pub fn new(user: v1::User, access: v1::UserAccess) -> Self {
+        let public_metadata = user
+            .public_metadata
+            .clone()
+            .map(directory_proto::json::struct_to_json)
+            .unwrap_or_default();
+        let organization_role = Some(user.organization_role.clone()).filter(|r| !r.is_empty());
+        let groups = user
+            .groups
+            .iter()
+            .map(|group| GroupRefView {
+                id: group.value.clone(),
+                display_name: group.display.clone(),
+            })
+            .collect();
+        Self {
+            user: UserView::from(user),
+            public_metadata,
+            organization_role,
+            access: AccessFields {
+                role: role_name(access.role),
+                granted_role: role_name(access.granted_role),
+                custom_role: Some(access.custom_role).filter(|role| !role.is_empty()),
+                licenses: access.licenses,
+            },
+            groups,
+        }
+    }
+}
+
+impl TableRow for UserDetailView {
+    const HEADERS: &'static [&'static str] = &[
+        "id",
+        "user_name",
+        "active",
+        "role",
+        "organization_role",
+        "licenses",
+        "groups",
+    ];
+    fn cells(&self) -> Vec<String> {
+        let groups: Vec<&str> = self
+            .groups
+            .iter()
+            .map(|group| group.display_name.as_str())
+            .collect();
+        vec![
+            self.user.id.clone(),
+            self.user.user_name.clone(),
+            self.user.active.to_string(),
+            self.access.role.to_owned(),
+            output::text_cell(self.organization_role.as_deref()),
+            output::text_cell(Some(&self.access.licenses.join(", "))),
+            output::text_cell(Some(&groups.join(", "))),
+        ]
     }
 }
 
@@ -143,11 +253,11 @@ pub async fn resolve_user(
         .users;
     match users.len() {
         1 => Ok(users.remove(0)),
-        0 => anyhow::bail!(
+        0 => Err(crate::NotFound(format!(
             "no user with id or userName {:?} in workspace {:?}",
-            user_ref.user_name,
-            workspace.slug
-        ),
+            user_ref.user_name, workspace.slug
+        ))
+        .into()),
         _ => anyhow::bail!(
             "several users have the userName {:?} in workspace {:?}: pass the user id instead",
             user_ref.user_name,

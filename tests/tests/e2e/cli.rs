@@ -281,3 +281,67 @@ async fn custom_attributes_declared_with_scimctl_work_over_scim() {
     ]));
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn user_show_exit_codes_and_completions() {
+    let stack = Stack::start().await.unwrap();
+    let alice = stack.create_user("alice@acme.test").await;
+    let group = stack
+        .scim(
+            "POST",
+            "/Groups",
+            Some(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Acme Admins",
+                "members": [{"value": alice}]
+            })),
+        )
+        .await;
+    assert_eq!(group.status, 201, "{}", group.raw);
+
+    let shown = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "user",
+        "show",
+        "--workspace",
+        "acme",
+        "--user",
+        "ALICE@acme.test",
+    ]));
+    assert_eq!(shown["id"], alice.as_str());
+    assert_eq!(shown["user_name"], "alice@acme.test");
+    assert_eq!(shown["active"], true);
+    assert_eq!(shown["role"], "admin");
+    assert_eq!(shown["licenses"], serde_json::json!([]));
+    assert_eq!(shown["groups"][0]["display_name"], "Acme Admins");
+    assert!(shown["public_metadata"].is_object());
+
+    // Exit codes scripts can branch on: 3 not found (user, workspace), 5 unavailable.
+    let missing_user = stack.scimctl(&["user", "show", "--workspace", "acme", "--user", "nobody"]);
+    assert_eq!(missing_user.status.code(), Some(3), "{missing_user:?}");
+    let missing_workspace = stack.scimctl(&["user", "list", "--workspace", "no-such-workspace"]);
+    assert_eq!(
+        missing_workspace.status.code(),
+        Some(3),
+        "{missing_workspace:?}"
+    );
+    let usage = stack.scimctl(&["user", "show", "--workspace", "acme"]);
+    assert_eq!(usage.status.code(), Some(2), "{usage:?}");
+    let unreachable = std::process::Command::new(e2e_tests::bin("scimctl"))
+        .args(["--directory-url", "http://127.0.0.1:1", "workspace", "list"])
+        .env("DIRECTORY_CREDENTIAL", "x")
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(5), "{unreachable:?}");
+
+    for shell in ["bash", "zsh", "fish"] {
+        let out = stack.scimctl(&["completions", shell]);
+        assert!(out.status.success(), "{out:?}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            script.contains("scimctl") && script.contains("subscription"),
+            "{shell}"
+        );
+    }
+}
