@@ -125,12 +125,28 @@ impl std::fmt::Display for NotFound {
 
 impl std::error::Error for NotFound {}
 
+/// The command line asked for something this CLI will not do as given (exit code
+/// [`exit_code::USAGE`]).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
 /// The exit code for a failed command, from the first typed cause in its chain.
 pub fn exit_code_of(error: &anyhow::Error) -> u8 {
     use tonic::Code;
     for cause in error.chain() {
         if cause.is::<NotFound>() {
             return exit_code::NOT_FOUND;
+        }
+        if cause.is::<UsageError>() {
+            return exit_code::USAGE;
         }
         if let Some(rpc) = cause.downcast_ref::<client::RpcError>() {
             return match rpc.code() {

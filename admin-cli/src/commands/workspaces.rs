@@ -21,6 +21,15 @@ pub enum WorkspaceCommand {
     },
     /// List all workspaces
     List,
+    /// Delete a workspace with every user, group, token, mapping and subscription in it
+    /// (nothing of another workspace). Asks for the slug again unless `--yes` is given.
+    Delete {
+        /// Workspace slug or id
+        workspace: String,
+        /// Do not ask: the deletion is meant (for scripts)
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 pub async fn run(
@@ -51,6 +60,81 @@ pub async fn run(
                 .collect();
             output::render_list(format, &views)
         }
+        WorkspaceCommand::Delete { workspace, yes } => {
+            let found = resolve_workspace(client, &workspace).await?;
+            if !yes {
+                confirm_slug(&found.slug)?;
+            }
+            let deleted = client
+                .delete_workspace(v1::DeleteWorkspaceRequest {
+                    id: found.id.clone(),
+                    confirm_slug: found.slug.clone(),
+                })
+                .await
+                .rpc_context(|| format!("delete workspace {:?}", found.slug))?;
+            output::render_one(format, &DeletedWorkspaceView::from(deleted))
+        }
+    }
+}
+
+/// Reads the slug back from the terminal; anything else (or no terminal) aborts.
+fn confirm_slug(slug: &str) -> anyhow::Result<()> {
+    use std::io::{BufRead as _, IsTerminal as _, Write as _};
+    if !std::io::stdin().is_terminal() {
+        return Err(crate::UsageError(format!(
+            "refusing to delete workspace {slug:?} without confirmation: pass --yes"
+        ))
+        .into());
+    }
+    eprint!(
+        "This deletes workspace {slug:?} and all its users, groups and tokens.\nType the slug to confirm: "
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != slug {
+        return Err(crate::UsageError("the slug did not match; nothing was deleted".into()).into());
+    }
+    Ok(())
+}
+
+/// `scimctl workspace delete`: the workspace and what went with it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeletedWorkspaceView {
+    #[serde(flatten)]
+    pub workspace: WorkspaceView,
+    pub users_deleted: i64,
+    pub groups_deleted: i64,
+    pub tokens_deleted: i64,
+}
+
+impl From<v1::DeleteWorkspaceResponse> for DeletedWorkspaceView {
+    fn from(response: v1::DeleteWorkspaceResponse) -> Self {
+        Self {
+            workspace: WorkspaceView::from(response.workspace.unwrap_or_default()),
+            users_deleted: response.users_deleted,
+            groups_deleted: response.groups_deleted,
+            tokens_deleted: response.tokens_deleted,
+        }
+    }
+}
+
+impl TableRow for DeletedWorkspaceView {
+    const HEADERS: &'static [&'static str] = &[
+        "id",
+        "slug",
+        "users_deleted",
+        "groups_deleted",
+        "tokens_deleted",
+    ];
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.workspace.id.clone(),
+            self.workspace.slug.clone(),
+            self.users_deleted.to_string(),
+            self.groups_deleted.to_string(),
+            self.tokens_deleted.to_string(),
+        ]
     }
 }
 

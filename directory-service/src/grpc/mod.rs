@@ -128,6 +128,23 @@ impl Directory for DirectoryService {
         reply(result, convert::workspace)
     }
 
+    async fn delete_workspace(
+        &self,
+        req: Request<pb::DeleteWorkspaceRequest>,
+    ) -> RpcResult<pb::DeleteWorkspaceResponse> {
+        let req = req.into_inner();
+        let id = parse_resource_id("workspace", &req.id)?;
+        reply(
+            ops::workspaces::delete_workspace(&self.db, id, &req.confirm_slug).await,
+            |(workspace, counts)| pb::DeleteWorkspaceResponse {
+                workspace: Some(convert::workspace(workspace)),
+                users_deleted: counts.users as i64,
+                groups_deleted: counts.groups as i64,
+                tokens_deleted: counts.tokens as i64,
+            },
+        )
+    }
+
     async fn list_workspaces(
         &self,
         _req: Request<pb::ListWorkspacesRequest>,

@@ -22,3 +22,22 @@ pub async fn get_workspace_by_slug(db: &Db, slug: &str) -> DomainResult<Workspac
 pub async fn list_workspaces(db: &Db) -> DomainResult<Vec<Workspace>> {
     store::workspaces::list(db).await
 }
+
+/// Deletes a workspace and everything in it, once the caller has repeated its slug.
+pub async fn delete_workspace(
+    db: &Db,
+    id: Uuid,
+    confirm_slug: &str,
+) -> DomainResult<(Workspace, store::workspaces::DeletedCounts)> {
+    let tx = store::begin_write(db).await?;
+    let workspace = store::workspaces::lock(&tx, id).await?;
+    if workspace.slug != confirm_slug {
+        return Err(crate::domain::DomainError::InvalidValue(format!(
+            "confirm_slug must repeat the workspace's slug {:?}",
+            workspace.slug
+        )));
+    }
+    let counts = store::workspaces::delete(&tx, id).await?;
+    tx.commit().await.map_err(store::db_error)?;
+    Ok((workspace, counts))
+}

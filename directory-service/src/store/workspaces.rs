@@ -5,7 +5,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::db_error;
-use super::entity::workspace;
+use super::entity::{group, scim_token, user, workspace};
 use crate::domain::{DomainError, DomainResult};
 
 pub type Workspace = workspace::Model;
@@ -64,4 +64,43 @@ pub async fn lock(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<Workspace
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::NotFound(format!("workspace {id} not found")))
+}
+
+/// What [`delete`] removed besides the workspace row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeletedCounts {
+    pub users: u64,
+    pub groups: u64,
+    pub tokens: u64,
+}
+
+/// Deletes the workspace row; every table that belongs to a workspace references it with
+/// `ON DELETE CASCADE`, so its users, groups, memberships, tokens, mappings and
+/// subscriptions go with it. Run inside the caller's transaction.
+pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<DeletedCounts> {
+    use sea_orm::PaginatorTrait as _;
+    let users = user::Entity::find()
+        .filter(user::Column::WorkspaceId.eq(id))
+        .count(db)
+        .await
+        .map_err(db_error)?;
+    let groups = group::Entity::find()
+        .filter(group::Column::WorkspaceId.eq(id))
+        .count(db)
+        .await
+        .map_err(db_error)?;
+    let tokens = scim_token::Entity::find()
+        .filter(scim_token::Column::WorkspaceId.eq(id))
+        .count(db)
+        .await
+        .map_err(db_error)?;
+    workspace::Entity::delete_by_id(id)
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(DeletedCounts {
+        users,
+        groups,
+        tokens,
+    })
 }

@@ -59,6 +59,7 @@ all_backends!(
     imported_members_are_found_not_duplicated,
     role_mappings_from_idp_values_and_group_names,
     attribute_mappings_feed_metadata_and_the_organization_role,
+    deleting_a_workspace_removes_its_rows_only,
 );
 
 use groups_suite::*;

@@ -508,3 +508,52 @@ pub async fn workspace_slugs_are_unique(db: &Db) {
     ));
     assert_eq!(ops::workspaces::list_workspaces(db).await.unwrap().len(), 1);
 }
+
+pub async fn deleting_a_workspace_removes_its_rows_only(db: &Db) {
+    use directory_service::domain::groups::GroupProfile;
+    let mut kept_and_doomed = Vec::new();
+    for slug in ["kept", "doomed"] {
+        let ws = workspace(db, slug).await;
+        let user = ops::users::create_user(db, ws, profile("a@x.test"))
+            .await
+            .unwrap();
+        let group = GroupProfile {
+            display_name: "Engineering".into(),
+            ..Default::default()
+        };
+        ops::groups::create_group(db, ws, group, &[user.id.to_string()])
+            .await
+            .unwrap();
+        ops::tokens::issue_token(db, ws, "okta", None)
+            .await
+            .unwrap();
+        kept_and_doomed.push(ws);
+    }
+    let [kept, doomed] = kept_and_doomed[..] else {
+        unreachable!()
+    };
+    assert!(matches!(
+        ops::workspaces::delete_workspace(db, doomed, "kept").await,
+        Err(DomainError::InvalidValue(_))
+    ));
+    let (deleted, counts) = ops::workspaces::delete_workspace(db, doomed, "doomed")
+        .await
+        .unwrap();
+    assert_eq!(deleted.slug, "doomed");
+    assert_eq!((counts.users, counts.groups, counts.tokens), (1, 1, 1));
+    assert!(matches!(
+        ops::workspaces::get_workspace_by_id(db, doomed).await,
+        Err(DomainError::NotFound(_))
+    ));
+    // The kept workspace still has its user, group (with its member) and token.
+    let users = ops::users::list_users(db, kept, None, None, PageRequest::index(1, None))
+        .await
+        .unwrap();
+    assert_eq!(users.total_results, 1);
+    let groups = ops::groups::list_groups(db, kept, None, None, PageRequest::index(1, None), true)
+        .await
+        .unwrap();
+    assert_eq!(groups.total_results, 1);
+    assert_eq!(groups.groups[0].members.as_ref().map(Vec::len), Some(1));
+    assert_eq!(ops::tokens::list_tokens(db, kept).await.unwrap().len(), 1);
+}

@@ -345,3 +345,86 @@ async fn user_show_exit_codes_and_completions() {
         );
     }
 }
+
+#[tokio::test]
+async fn workspace_delete_removes_that_workspace_only() {
+    let stack = Stack::start().await.unwrap();
+    // "acme" (the stack's) keeps its user, group and token.
+    let alice = stack.create_user("alice@acme.test").await;
+    stack.create_group("Acme Engineering", &[&alice]).await;
+    // "doomed" gets the same kinds of rows, through its own token.
+    let doomed = stack.new_workspace("doomed").await.unwrap();
+    let (_, doomed_token) = stack.issue_token(&doomed, "okta").await.unwrap();
+    let auth = format!("Bearer {doomed_token}");
+    let created = stack
+        .request(
+            "POST",
+            "/Users",
+            Some(
+                serde_json::json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "alice@acme.test"
+                })
+                .to_string(),
+            ),
+            &[("authorization", &auth)],
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+
+    // Without --yes and without a terminal: refused as a usage error, nothing deleted.
+    let refused = stack.scimctl(&["workspace", "delete", "doomed"]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    let still = stack.scimctl(&["workspace", "list"]);
+    assert!(String::from_utf8_lossy(&still.stdout).contains("doomed"));
+
+    // The RPC itself refuses a wrong confirmation.
+    let wrong = stack
+        .grpc()
+        .await
+        .unwrap()
+        .delete_workspace(directory_proto::v1::DeleteWorkspaceRequest {
+            id: doomed.clone(),
+            confirm_slug: "acme".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), tonic::Code::InvalidArgument);
+
+    let deleted =
+        json_of(&stack.scimctl(&["--output", "json", "workspace", "delete", "doomed", "--yes"]));
+    assert_eq!(deleted["slug"], "doomed");
+    assert_eq!(deleted["users_deleted"], 1);
+    assert_eq!(deleted["groups_deleted"], 0);
+    assert_eq!(deleted["tokens_deleted"], 1);
+
+    let listed = json_of(&stack.scimctl(&["--output", "json", "workspace", "list"]));
+    let slugs: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["acme"]);
+    let denied = stack
+        .grpc()
+        .await
+        .unwrap()
+        .authenticate_token(directory_proto::v1::AuthenticateTokenRequest {
+            token: doomed_token.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), tonic::Code::Unauthenticated);
+
+    // acme is untouched.
+    let users = stack.scim("GET", "/Users", None).await;
+    assert_eq!(users.status, 200);
+    assert_eq!(users.body["totalResults"], 1);
+    let groups = stack
+        .scim("GET", "/Groups?excludedAttributes=members", None)
+        .await;
+    assert_eq!(groups.body["totalResults"], 1);
+    let again = stack.scimctl(&["workspace", "delete", "doomed", "--yes"]);
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
+}
