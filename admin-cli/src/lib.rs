@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::attribute_mappings::AttributeMappingCommand;
 use crate::commands::attributes::AttributeCommand;
+use crate::commands::groups::GroupCommand;
 use crate::commands::licenses::LicenseCommand;
 use crate::commands::members::MemberCommand;
 use crate::commands::role_mappings::RoleMappingCommand;
@@ -70,6 +71,9 @@ pub enum Command {
     /// Inspect users; import members who existed before SCIM
     #[command(subcommand, alias = "users")]
     User(UserCommand),
+    /// Inspect groups: member counts, role and license groups
+    #[command(subcommand, alias = "groups")]
+    Group(GroupCommand),
     /// Manage custom user attributes (extension schemas) of a workspace
     #[command(subcommand, alias = "attributes")]
     Attribute(AttributeCommand),
@@ -198,6 +202,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     commands::tokens::run(&mut client, command, format).await
                 }
                 Command::User(command) => commands::users::run(&mut client, command, format).await,
+                Command::Group(command) => {
+                    commands::groups::run(&mut client, command, format).await
+                }
                 Command::Attribute(command) => {
                     commands::attributes::run(&mut client, command, format).await
                 }

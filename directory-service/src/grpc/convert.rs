@@ -224,6 +224,9 @@ pub fn group(view: GroupView) -> pb::Group {
         last_modified: Some(timestamp(g.last_modified)),
         version: g.version,
         members_included,
+        role: role_to_pb(g.role) as i32,
+        license_subscription_id: g.license_subscription.unwrap_or_default(),
+        member_count: None,
     }
 }
 

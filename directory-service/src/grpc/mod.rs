@@ -80,6 +80,23 @@ fn check_credential(expected: &str, req: Request<()>) -> Result<Request<()>, Sta
 
 type RpcResult<T> = Result<Response<T>, Status>;
 
+impl DirectoryService {
+    /// Fills `member_count` of each group (one grouped count for all of them).
+    async fn count_members(&self, groups: &mut [pb::Group]) -> Result<(), Status> {
+        let ids = groups
+            .iter()
+            .map(|group| parse_resource_id("group", &group.id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let counts = ops::groups::member_counts(&self.db, &ids)
+            .await
+            .map_err(to_status)?;
+        for (group, id) in groups.iter_mut().zip(ids) {
+            group.member_count = Some(counts.get(&id).copied().unwrap_or(0) as i64);
+        }
+        Ok(())
+    }
+}
+
 /// Cursor paging when the request carries a cursor (even empty), index paging otherwise.
 fn page_request(
     cursor: Option<&str>,
@@ -304,10 +321,14 @@ impl Directory for DirectoryService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("group", &req.id)?;
-        reply(
-            ops::groups::get_group(&self.db, workspace_id, id, !req.exclude_members).await,
-            convert::group,
-        )
+        let mut group = ops::groups::get_group(&self.db, workspace_id, id, !req.exclude_members)
+            .await
+            .map(convert::group)
+            .map_err(to_status)?;
+        if req.include_member_count {
+            self.count_members(std::slice::from_mut(&mut group)).await?;
+        }
+        Ok(Response::new(group))
     }
 
     async fn list_groups(
@@ -327,12 +348,18 @@ impl Directory for DirectoryService {
             !req.exclude_members,
         )
         .await;
-        reply(result, |page| pb::ListGroupsResponse {
-            groups: page.groups.into_iter().map(convert::group).collect(),
-            total_results: page.total_results as i64,
-            start_index: page.start_index as i64,
-            next_cursor: page.next_cursor.unwrap_or_default(),
-        })
+        let mut response = result
+            .map(|page| pb::ListGroupsResponse {
+                groups: page.groups.into_iter().map(convert::group).collect(),
+                total_results: page.total_results as i64,
+                start_index: page.start_index as i64,
+                next_cursor: page.next_cursor.unwrap_or_default(),
+            })
+            .map_err(to_status)?;
+        if req.include_member_count {
+            self.count_members(&mut response.groups).await?;
+        }
+        Ok(Response::new(response))
     }
 
     async fn replace_group(&self, req: Request<pb::ReplaceGroupRequest>) -> RpcResult<pb::Group> {

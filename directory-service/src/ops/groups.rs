@@ -132,6 +132,14 @@ pub async fn get_group(
     view(db, group, include_members).await
 }
 
+/// Member counts of groups of the workspace (for admin views).
+pub async fn member_counts(
+    db: &Db,
+    group_ids: &[Uuid],
+) -> DomainResult<std::collections::HashMap<Uuid, u64>> {
+    store::groups::member_counts(db, group_ids).await
+}
+
 pub struct GroupPage {
     pub groups: Vec<GroupView>,
     pub total_results: u64,

@@ -179,6 +179,31 @@ pub async fn members_of(
     Ok(members)
 }
 
+/// How many members each of `group_ids` has (groups without members are absent).
+pub async fn member_counts(
+    db: &impl ConnectionTrait,
+    group_ids: &[Uuid],
+) -> DomainResult<HashMap<Uuid, u64>> {
+    let mut counts = HashMap::new();
+    for chunk in group_ids.chunks(ID_CHUNK) {
+        let rows: Vec<(Uuid, i64)> = group_member::Entity::find()
+            .select_only()
+            .column(group_member::Column::GroupId)
+            .column_as(group_member::Column::UserId.count(), "members")
+            .filter(group_member::Column::GroupId.is_in(chunk.iter().copied()))
+            .group_by(group_member::Column::GroupId)
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(db_error)?;
+        counts.extend(
+            rows.into_iter()
+                .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0))),
+        );
+    }
+    Ok(counts)
+}
+
 /// The groups each of `user_ids` is a direct member of: (group id, displayName).
 pub async fn groups_of_users(
     db: &impl ConnectionTrait,

@@ -84,6 +84,7 @@ async fn fetch(
             workspace_id: ctx.workspace_id.clone(),
             id: id.to_owned(),
             exclude_members,
+            include_member_count: false,
         })
         .await
         .map_err(|s| directory_error(&s))?
@@ -156,6 +157,7 @@ pub(super) async fn list_page(
             cursor: query.cursor.clone(),
             exclude_members: !query.projection.returns("members"),
             sort: query.sort.clone(),
+            include_member_count: false,
         })
         .await
         .map_err(|s| directory_error(&s))?

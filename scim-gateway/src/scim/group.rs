@@ -548,6 +548,7 @@ mod tests {
             }),
             version: 4,
             members_included,
+            ..Default::default()
         }
     }
 

@@ -428,3 +428,84 @@ async fn workspace_delete_removes_that_workspace_only() {
     let again = stack.scimctl(&["workspace", "delete", "doomed", "--yes"]);
     assert_eq!(again.status.code(), Some(3), "{again:?}");
 }
+
+#[tokio::test]
+async fn group_list_and_show_give_counts_and_kinds() {
+    let stack = Stack::start().await.unwrap();
+    let alice = stack.create_user("alice@acme.test").await;
+    let bob = stack.create_user("bob@acme.test").await;
+    let created = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "subscription",
+        "create",
+        "--workspace",
+        "acme",
+        "--subscription-id",
+        "sub_9",
+        "--plan",
+        "Pro",
+        "--product",
+        "AWS",
+        "--seats",
+        "5",
+    ]));
+    let license_group_name = created["group_name"].as_str().unwrap().to_owned();
+    let admins = stack.create_group("Acme Admins", &[&alice, &bob]).await;
+    stack.create_group(&license_group_name, &[&bob]).await;
+    stack.create_group("Engineering", &[]).await;
+
+    let listed =
+        json_of(&stack.scimctl(&["--output", "json", "group", "list", "--workspace", "acme"]));
+    assert_eq!(listed["total_results"], 3);
+    let by_name = |name: &str| {
+        listed["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["display_name"] == name)
+            .unwrap_or_else(|| panic!("{name} listed"))
+            .clone()
+    };
+    let admin_group = by_name("Acme Admins");
+    assert_eq!(admin_group["member_count"], 2);
+    assert_eq!(admin_group["kind"], "admin");
+    let license = by_name(&license_group_name);
+    assert_eq!(license["member_count"], 1);
+    assert_eq!(license["kind"], "license");
+    assert_eq!(license["license_subscription_id"], "sub_9");
+    let plain = by_name("Engineering");
+    assert_eq!(plain["member_count"], 0);
+    assert_eq!(plain["kind"], "plain");
+
+    let filtered = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "group",
+        "list",
+        "--workspace",
+        "acme",
+        "--filter",
+        "admin",
+    ]));
+    assert_eq!(filtered["total_results"], 1);
+    assert_eq!(filtered["groups"][0]["id"], admins.as_str());
+
+    for reference in [admins.as_str(), "Acme Admins"] {
+        let shown = json_of(&stack.scimctl(&[
+            "--output",
+            "json",
+            "group",
+            "show",
+            "--workspace",
+            "acme",
+            "--group",
+            reference,
+        ]));
+        assert_eq!(shown["id"], admins.as_str());
+        assert_eq!(shown["member_count"], 2);
+        assert_eq!(shown["kind"], "admin");
+    }
+    let missing = stack.scimctl(&["group", "show", "--workspace", "acme", "--group", "Nope"]);
+    assert_eq!(missing.status.code(), Some(3), "{missing:?}");
+}
