@@ -92,6 +92,8 @@ pub enum Command {
     /// Map SCIM values into profile fields, public metadata or the organization role
     #[command(subcommand, alias = "attribute-mappings")]
     AttributeMapping(AttributeMappingCommand),
+    /// Print the SCIM base URL to give IdP admins (the directory's --public-base-url)
+    Endpoint,
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
     /// Print shell completions: `scimctl completions bash > /etc/bash_completion.d/scimctl`
@@ -223,6 +225,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::AttributeMapping(command) => {
                     commands::attribute_mappings::run(&mut client, command, format).await
                 }
+                Command::Endpoint => commands::workspaces::endpoint(&mut client, format).await,
                 Command::Up(_) | Command::Completions { .. } => unreachable!("handled above"),
             };
             result

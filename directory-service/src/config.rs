@@ -46,4 +46,8 @@ pub struct ServeArgs {
     /// Do not run migrations at start (when a `migrate` Job owns them).
     #[arg(long, env = "DIRECTORY_SKIP_MIGRATIONS")]
     pub skip_migrations: bool,
+    /// The gateway's public URL as IdPs reach it, e.g. https://scim.example.com; served
+    /// with /scim/v2 by GetScimEndpoint for the product to show its customers.
+    #[arg(long, env = "DIRECTORY_PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
 }

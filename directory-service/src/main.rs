@@ -34,7 +34,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("LISTENING {addr}");
             std::io::stdout().flush()?;
             tracing::info!(%addr, "directory listening");
-            directory_service::serve(listener, db, args.credential, shutdown_signal()).await?;
+            let endpoint = args
+                .public_base_url
+                .as_deref()
+                .map(directory_service::domain::workspaces::ScimEndpoint::parse)
+                .transpose()
+                .context("--public-base-url")?;
+            directory_service::serve(listener, db, args.credential, endpoint, shutdown_signal())
+                .await?;
             tracing::info!("directory stopped");
         }
     }

@@ -128,18 +128,19 @@ async fn start_stack(
     credential: &str,
 ) -> anyhow::Result<Stack> {
     let database_url = sqlite_database_url(&args.data_dir);
-    let mut directory = ChildProcess::spawn(
-        DIRECTORY_BIN,
-        directory_bin,
-        &[
-            "serve",
-            "--listen",
-            &args.directory_listen,
-            "--database-url",
-            &database_url,
-        ],
-        credential,
-    )?;
+    let mut directory_args = vec![
+        "serve".to_owned(),
+        "--listen".to_owned(),
+        args.directory_listen.clone(),
+        "--database-url".to_owned(),
+        database_url.clone(),
+    ];
+    if let Some(public_url) = public_base_url(&args.gateway_listen) {
+        directory_args.extend(["--public-base-url".to_owned(), public_url]);
+    }
+    let directory_args: Vec<&str> = directory_args.iter().map(String::as_str).collect();
+    let mut directory =
+        ChildProcess::spawn(DIRECTORY_BIN, directory_bin, &directory_args, credential)?;
     let directory_addr = match directory.wait_listening(LISTENING_TIMEOUT).await {
         Ok(addr) => addr,
         Err(error) => {
@@ -596,6 +597,13 @@ pub fn parse_listening_line(line: &str) -> Option<Result<SocketAddr, String>> {
 }
 
 /// A listener bound to 0.0.0.0 or [::] is reached through loopback.
+/// The gateway's URL for `GetScimEndpoint`, when its port is fixed in advance (a port of
+/// 0 is only known once the gateway listens, after the directory has started).
+pub fn public_base_url(gateway_listen: &str) -> Option<String> {
+    let addr: SocketAddr = gateway_listen.parse().ok()?;
+    (addr.port() != 0).then(|| format!("http://{}", dialable(addr)))
+}
+
 pub fn dialable(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => {
@@ -718,6 +726,16 @@ Press Ctrl-C to stop.
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_base_url_from_a_fixed_gateway_port() {
+        assert_eq!(
+            public_base_url("0.0.0.0:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(public_base_url("127.0.0.1:0"), None);
+        assert_eq!(public_base_url("not an address"), None);
+    }
 
     #[test]
     fn listening_line_parsing() {

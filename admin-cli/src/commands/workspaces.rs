@@ -77,6 +77,20 @@ pub async fn run(
     }
 }
 
+/// `scimctl endpoint`: the one SCIM base URL of this deployment.
+pub async fn endpoint(client: &mut Client, format: OutputFormat) -> anyhow::Result<String> {
+    let endpoint = client
+        .get_scim_endpoint(v1::GetScimEndpointRequest {})
+        .await
+        .rpc_context(|| "get the SCIM endpoint".to_owned())?;
+    match format {
+        OutputFormat::Json => output::render_json(&serde_json::json!({
+            "base_url": endpoint.base_url,
+        })),
+        OutputFormat::Table => Ok(format!("{}\n", endpoint.base_url)),
+    }
+}
+
 /// Reads the slug back from the terminal; anything else (or no terminal) aborts.
 fn confirm_slug(slug: &str) -> anyhow::Result<()> {
     use std::io::{BufRead as _, IsTerminal as _, Write as _};

@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
 use crate::domain::paging::PageRequest;
+use crate::domain::workspaces::ScimEndpoint;
 use crate::ops;
 use crate::store::Db;
 use convert::{parse_id, parse_resource_id};
@@ -21,6 +22,8 @@ use status::{invalid, to_status};
 
 pub struct DirectoryService {
     db: Db,
+    /// The deployment's public SCIM base URL, if the operator configured one.
+    endpoint: Option<ScimEndpoint>,
 }
 
 /// Serves the directory on `listener` until `shutdown` resolves.
@@ -28,6 +31,7 @@ pub async fn serve(
     listener: TcpListener,
     db: Db,
     credential: String,
+    endpoint: Option<ScimEndpoint>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -44,9 +48,10 @@ pub async fn serve(
     let reflection = tonic::service::interceptor::InterceptedService::new(reflection, move |req| {
         check_credential(&reflection_credential, req)
     });
-    let directory = DirectoryServer::with_interceptor(DirectoryService { db }, move |req| {
-        check_credential(&credential, req)
-    });
+    let directory =
+        DirectoryServer::with_interceptor(DirectoryService { db, endpoint }, move |req| {
+            check_credential(&credential, req)
+        });
     tonic::transport::Server::builder()
         .trace_fn(crate::telemetry::grpc_request_span)
         .add_service(health_service)
@@ -160,6 +165,21 @@ impl Directory for DirectoryService {
                 tokens_deleted: counts.tokens as i64,
             },
         )
+    }
+
+    async fn get_scim_endpoint(
+        &self,
+        _req: Request<pb::GetScimEndpointRequest>,
+    ) -> RpcResult<pb::ScimEndpoint> {
+        match &self.endpoint {
+            Some(endpoint) => Ok(Response::new(pb::ScimEndpoint {
+                base_url: endpoint.as_str().to_owned(),
+            })),
+            None => Err(Status::failed_precondition(
+                "no public base URL is configured: start the directory with --public-base-url \
+                 (DIRECTORY_PUBLIC_BASE_URL), e.g. https://scim.example.com",
+            )),
+        }
     }
 
     async fn list_workspaces(

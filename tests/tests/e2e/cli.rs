@@ -509,3 +509,36 @@ async fn group_list_and_show_give_counts_and_kinds() {
     let missing = stack.scimctl(&["group", "show", "--workspace", "acme", "--group", "Nope"]);
     assert_eq!(missing.status.code(), Some(3), "{missing:?}");
 }
+
+#[tokio::test]
+async fn endpoint_prints_the_configured_scim_base_url() {
+    let database = e2e_tests::fresh_postgres_database().await.unwrap();
+    let stack = Stack::start_with_env(
+        database,
+        &[("DIRECTORY_PUBLIC_BASE_URL", "https://scim.example.com/")],
+    )
+    .await
+    .unwrap();
+    let shown = json_of(&stack.scimctl(&["--output", "json", "endpoint"]));
+    assert_eq!(shown["base_url"], "https://scim.example.com/scim/v2");
+    let table = stack.scimctl(&["endpoint"]);
+    assert_eq!(
+        String::from_utf8_lossy(&table.stdout),
+        "https://scim.example.com/scim/v2\n"
+    );
+    let over_grpc = stack
+        .grpc()
+        .await
+        .unwrap()
+        .get_scim_endpoint(directory_proto::v1::GetScimEndpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(over_grpc.base_url, "https://scim.example.com/scim/v2");
+
+    // Not configured: a clear refusal, exit code 4.
+    let bare = Stack::start().await.unwrap();
+    let out = bare.scimctl(&["endpoint"]);
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--public-base-url"));
+}
