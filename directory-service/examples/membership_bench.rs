@@ -15,7 +15,7 @@ use chrono::Utc;
 use directory_service::domain::filter::{AttrPath, CompareOp, Filter, FilterValue};
 use directory_service::domain::groups::GroupProfile;
 use directory_service::domain::paging::PageRequest;
-use directory_service::domain::patch::{PatchOp, PatchOperation};
+use directory_service::domain::patch::{PatchOp, PatchOperation, PatchValue};
 use directory_service::domain::users::{User, UserProfile};
 use directory_service::{ops, store};
 use uuid::Uuid;
@@ -28,7 +28,7 @@ fn members(op: PatchOp, id: Uuid) -> PatchOperation {
             ..Default::default()
         },
         value_filter: None,
-        value: Some(serde_json::json!([{"value": id.to_string()}])),
+        value: Some(PatchValue::Members(vec![id.to_string()])),
     }
 }
 

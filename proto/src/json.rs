@@ -49,7 +49,7 @@ pub fn struct_to_json(s: Struct) -> serde_json::Map<String, serde_json::Value> {
         .collect()
 }
 
-fn number_to_json(n: f64) -> serde_json::Value {
+pub fn number_to_json(n: f64) -> serde_json::Value {
     // 2^53: beyond it f64 no longer holds every integer exactly.
     const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
     if n.fract() == 0.0 && n.abs() <= MAX_EXACT {

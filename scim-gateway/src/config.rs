@@ -5,9 +5,6 @@ use std::net::SocketAddr;
 
 use crate::scim::BulkLimits;
 
-/// Longest the gateway may cache a token → workspace answer (the directory may ask for less).
-pub const MAX_TOKEN_CACHE_TTL_MS: u64 = 5000;
-
 #[derive(Clone, clap::Parser)]
 #[command(
     name = "scim-gateway",
@@ -59,15 +56,18 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_RATE_LIMIT_BURST", default_value_t = 1000)]
     pub rate_limit_burst: u32,
 
-    /// How long a token → workspace answer is cached, in milliseconds (at most 5000).
-    #[arg(long, env = "GATEWAY_TOKEN_CACHE_TTL_MS", default_value_t = MAX_TOKEN_CACHE_TTL_MS)]
-    pub token_cache_ttl_ms: u64,
+    /// Caps how long a token → workspace answer is cached, in milliseconds. The directory
+    /// sets the bound on each answer (`cache_for_millis`, at most 5 s); by default the
+    /// gateway uses it as is.
+    #[arg(long, env = "GATEWAY_TOKEN_CACHE_TTL_MS")]
+    pub token_cache_ttl_ms: Option<u64>,
 }
 
 impl Config {
-    /// The cache TTL after clamping to [`MAX_TOKEN_CACHE_TTL_MS`].
+    /// The local cap on the token cache (unbounded here: the directory's answer bounds it).
     pub fn token_cache_ttl(&self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.token_cache_ttl_ms.min(MAX_TOKEN_CACHE_TTL_MS))
+        self.token_cache_ttl_ms
+            .map_or(std::time::Duration::MAX, std::time::Duration::from_millis)
     }
 
     /// The limits of `POST /Bulk`.
@@ -132,7 +132,8 @@ mod tests {
                 max_payload_bytes: 1_048_576
             }
         );
-        assert_eq!(config.token_cache_ttl().as_millis(), 5000);
+        // a local cap only; the directory's `cache_for_millis` bounds every entry
+        assert_eq!(config.token_cache_ttl().as_millis(), 60000);
         assert_eq!(
             config.public_origin().as_deref(),
             Some("https://scim.example.com")

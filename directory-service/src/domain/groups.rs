@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::filter::{AttrPath, CompareOp, Filter, FilterValue};
-use super::patch::{PatchOp, PatchOperation};
+use super::filter::AttrPath;
+use super::patch::{PatchOp, PatchOperation, PatchValue, Scalar};
 use super::{DomainError, DomainResult};
 
 pub const CORE_GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -165,8 +165,8 @@ fn string_value(operation: &PatchOperation) -> DomainResult<Option<String>> {
         return Ok(None);
     }
     match &operation.value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        None | Some(PatchValue::Scalar(Scalar::Null)) => Ok(None),
+        Some(PatchValue::Scalar(Scalar::String(s))) => Ok(Some(s.clone())),
         Some(_) => Err(DomainError::InvalidValue(format!(
             "{} must be a string",
             operation.path.attribute
@@ -174,94 +174,36 @@ fn string_value(operation: &PatchOperation) -> DomainResult<Option<String>> {
     }
 }
 
-/// `members` operations in every dialect IdPs send:
-/// - add `{"path":"members","value":[{"value":id}]}` (Okta, Entra);
-/// - replace `{"path":"members","value":[...]}` (Okta full push) → the exact new set;
-/// - remove `{"path":"members[value eq \"id\"]"}` (Okta, Entra with the flag);
-/// - remove `{"path":"members","value":[{"value":id}]}` (Entra's default dialect): only
-///   the listed members, never all of them;
-/// - remove `{"path":"members"}` without a value: every member.
+/// A `members` operation: add these users, replace the member set with exactly these
+/// users, remove these users, or (a remove without a member list) remove every member.
 fn membership_change(operation: &PatchOperation) -> DomainResult<MembershipChange> {
-    if operation.path.has_sub_attribute() {
+    if operation.path.has_sub_attribute() || operation.value_filter.is_some() {
         return Err(DomainError::InvalidPath(
-            "members can only be addressed as members or members[value eq \"id\"]".into(),
+            "members are addressed as members, with the member ids as the value".into(),
         ));
     }
-    if let Some(filter) = &operation.value_filter {
-        if operation.op != PatchOp::Remove {
-            return Err(DomainError::InvalidPath(
-                "a members[...] filter path is only valid with remove".into(),
+    let ids = match &operation.value {
+        None | Some(PatchValue::Scalar(Scalar::Null)) => None,
+        Some(PatchValue::Members(ids)) => Some(ids.as_slice()),
+        Some(_) => {
+            return Err(DomainError::InvalidValue(
+                "members must be a list of user ids".into(),
             ));
         }
-        let mut ids = Vec::new();
-        collect_member_ids_from_filter(filter, &mut ids)?;
+    };
+    Ok(match (operation.op, ids) {
+        (PatchOp::Add, ids) => MembershipChange::Add(member_ids(ids.unwrap_or_default())?),
+        (PatchOp::Replace, ids) => {
+            MembershipChange::ReplaceAll(member_ids(ids.unwrap_or_default())?)
+        }
+        (PatchOp::Remove, None) => MembershipChange::RemoveAll,
         // An id that is not a UUID cannot be a member: removing it removes nothing.
-        return Ok(MembershipChange::Remove(
+        (PatchOp::Remove, Some(ids)) => MembershipChange::Remove(
             ids.iter()
-                .filter_map(|v| uuid::Uuid::parse_str(v.trim()).ok())
-                .collect(),
-        ));
-    }
-    let values = member_values(operation.value.as_ref())?;
-    Ok(match operation.op {
-        PatchOp::Add => MembershipChange::Add(member_ids(&values)?),
-        PatchOp::Replace => MembershipChange::ReplaceAll(member_ids(&values)?),
-        PatchOp::Remove if values.is_empty() => MembershipChange::RemoveAll,
-        PatchOp::Remove => MembershipChange::Remove(
-            values
-                .iter()
                 .filter_map(|v| uuid::Uuid::parse_str(v.trim()).ok())
                 .collect(),
         ),
     })
-}
-
-/// `[{"value": id, "display": ..}]`, a single object, or null.
-pub fn member_values(value: Option<&Value>) -> DomainResult<Vec<String>> {
-    let items = match value {
-        None | Some(Value::Null) => return Ok(Vec::new()),
-        Some(Value::Array(items)) => items.iter().collect::<Vec<_>>(),
-        Some(object @ Value::Object(_)) => vec![object],
-        Some(_) => {
-            return Err(DomainError::InvalidValue(
-                "members must be an array of {\"value\": id} objects".into(),
-            ));
-        }
-    };
-    items
-        .into_iter()
-        .map(|item| {
-            let value = item
-                .as_object()
-                .and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("value")))
-                .map(|(_, v)| v);
-            match value {
-                Some(Value::String(id)) => Ok(id.clone()),
-                _ => Err(DomainError::InvalidValue(
-                    "every member needs a string \"value\" (the user id)".into(),
-                )),
-            }
-        })
-        .collect()
-}
-
-fn collect_member_ids_from_filter(filter: &Filter, into: &mut Vec<String>) -> DomainResult<()> {
-    match filter {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value: FilterValue::String(id),
-        } if path.attribute_is("value") && !path.has_sub_attribute() => {
-            into.push(id.clone());
-            Ok(())
-        }
-        Filter::Or(parts) => parts
-            .iter()
-            .try_for_each(|p| collect_member_ids_from_filter(p, into)),
-        _ => Err(DomainError::InvalidFilter(
-            "members can be selected by value eq \"id\" (joined with or)".into(),
-        )),
-    }
 }
 
 fn apply_extension(profile: &mut GroupProfile, operation: &PatchOperation) -> DomainResult<()> {
@@ -282,7 +224,10 @@ fn apply_extension(profile: &mut GroupProfile, operation: &PatchOperation) -> Do
         _ => {
             object.insert(
                 operation.path.attribute.clone(),
-                operation.value.clone().unwrap_or(Value::Null),
+                operation
+                    .value
+                    .as_ref()
+                    .map_or(Value::Null, PatchValue::to_json),
             );
         }
     }
@@ -330,6 +275,8 @@ pub fn resolve_group_filter_attribute(path: &AttrPath) -> DomainResult<GroupFilt
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::filter::{CompareOp, Filter, FilterValue};
+    use crate::domain::patch::tests::typed;
     use serde_json::json;
 
     fn op(op: PatchOp, attribute: &str, value: Option<Value>) -> PatchOperation {
@@ -340,7 +287,16 @@ mod tests {
                 ..Default::default()
             },
             value_filter: None,
-            value,
+            value: value.map(typed),
+        }
+    }
+
+    fn members(op: PatchOp, ids: &[&str]) -> PatchOperation {
+        PatchOperation {
+            value: Some(PatchValue::Members(
+                ids.iter().map(|id| id.to_string()).collect(),
+            )),
+            ..self::op(op, "members", None)
         }
     }
 
@@ -359,27 +315,21 @@ mod tests {
     }
 
     #[test]
-    fn member_dialects_become_the_right_changes() {
-        let add = op(
-            PatchOp::Add,
-            "members",
-            Some(json!([{"value": A, "display": "a"}, {"value": B}])),
-        );
-        let replace = op(PatchOp::Replace, "members", Some(json!([{"value": A}])));
-        let entra_remove = op(PatchOp::Remove, "MEMBERS", Some(json!([{"value": B}])));
-        let mut okta_remove = op(PatchOp::Remove, "members", None);
-        okta_remove.value_filter = Some(Filter::Compare {
+    fn member_operations_become_the_right_changes() {
+        let add = members(PatchOp::Add, &[A, B]);
+        let replace = members(PatchOp::Replace, &[A]);
+        let remove_b = PatchOperation {
             path: AttrPath {
-                attribute: "value".into(),
+                attribute: "MEMBERS".into(),
                 ..Default::default()
             },
-            op: CompareOp::Eq,
-            value: FilterValue::String(A.into()),
-        });
+            ..members(PatchOp::Remove, &[B, "not-a-user"])
+        };
+        let remove_none = members(PatchOp::Remove, &[]);
         let remove_all = op(PatchOp::Remove, "members", None);
         let plan = plan_group_patch(
             &profile(),
-            &[add, replace, entra_remove, okta_remove, remove_all],
+            &[add, replace, remove_b, remove_none, remove_all],
         )
         .unwrap();
         assert_eq!(
@@ -388,10 +338,29 @@ mod tests {
                 MembershipChange::Add(vec![id(A), id(B)]),
                 MembershipChange::ReplaceAll(vec![id(A)]),
                 MembershipChange::Remove(vec![id(B)]),
-                MembershipChange::Remove(vec![id(A)]),
+                MembershipChange::Remove(vec![]),
                 MembershipChange::RemoveAll,
             ]
         );
+        // Members are never SCIM objects or filters here: the gateway resolves those.
+        let objects = op(PatchOp::Add, "members", Some(json!([{"value": A}])));
+        assert!(matches!(
+            plan_group_patch(&profile(), &[objects]),
+            Err(DomainError::InvalidValue(_))
+        ));
+        let mut filtered = members(PatchOp::Remove, &[]);
+        filtered.value_filter = Some(Filter::Compare {
+            path: AttrPath {
+                attribute: "value".into(),
+                ..Default::default()
+            },
+            op: CompareOp::Eq,
+            value: FilterValue::String(A.into()),
+        });
+        assert!(matches!(
+            plan_group_patch(&profile(), &[filtered]),
+            Err(DomainError::InvalidPath(_))
+        ));
     }
 
     #[test]
@@ -403,11 +372,7 @@ mod tests {
         .unwrap();
         assert_eq!(plan.profile.display_name, "Eng");
         assert!(plan.membership.is_empty());
-        let bad_member = op(
-            PatchOp::Add,
-            "members",
-            Some(json!([{"value": "not-a-user"}])),
-        );
+        let bad_member = members(PatchOp::Add, &["not-a-user"]);
         assert!(matches!(
             plan_group_patch(&profile(), &[bad_member]),
             Err(DomainError::InvalidValue(_))

@@ -1,5 +1,10 @@
 //! RFC 7644 §3.5.2 PATCH applied to a user profile. Operations apply in order to a copy;
 //! the caller stores the result only when every operation succeeded (all or nothing).
+//!
+//! Operations arrive typed (`PatchValue`): the gateway has already resolved the SCIM JSON
+//! dialects of every IdP. What stays here is the RFC semantics on typed values: add,
+//! replace and remove on single- and multi-valued attributes, value filters selecting
+//! entries, one primary value.
 
 use serde_json::{Map, Value};
 
@@ -20,7 +25,65 @@ pub struct PatchOperation {
     pub path: AttrPath,
     /// `emails[type eq "work"]`: which values of a multi-valued attribute are targeted.
     pub value_filter: Option<Filter>,
-    pub value: Option<Value>,
+    pub value: Option<PatchValue>,
+}
+
+/// A single value: what a simple attribute or a sub-attribute holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scalar {
+    Null,
+    String(String),
+    Bool(bool),
+    Number(serde_json::Number),
+}
+
+impl Scalar {
+    pub fn to_json(&self) -> Value {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::String(s) => Value::String(s.clone()),
+            Scalar::Bool(b) => Value::Bool(*b),
+            Scalar::Number(n) => Value::Number(n.clone()),
+        }
+    }
+}
+
+/// The typed value of a PATCH operation (`directory.v1.PatchValue`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum PatchValue {
+    Scalar(Scalar),
+    /// One complex value: sub-attribute name → simple value.
+    Complex(Map<String, Value>),
+    ComplexList(Vec<Map<String, Value>>),
+    ScalarList(Vec<Scalar>),
+    /// Group members by user id.
+    Members(Vec<String>),
+}
+
+impl PatchValue {
+    pub fn is_null(&self) -> bool {
+        matches!(self, PatchValue::Scalar(Scalar::Null))
+    }
+
+    /// The value as the directory keeps it for attributes stored verbatim (extensions,
+    /// addresses, roles, ...).
+    pub fn to_json(&self) -> Value {
+        match self {
+            PatchValue::Scalar(scalar) => scalar.to_json(),
+            PatchValue::Complex(object) => Value::Object(object.clone()),
+            PatchValue::ComplexList(items) => {
+                Value::Array(items.iter().cloned().map(Value::Object).collect())
+            }
+            PatchValue::ScalarList(items) => {
+                Value::Array(items.iter().map(Scalar::to_json).collect())
+            }
+            PatchValue::Members(ids) => Value::Array(
+                ids.iter()
+                    .map(|id| serde_json::json!({ "value": id }))
+                    .collect(),
+            ),
+        }
+    }
 }
 
 /// Applies `operations` to `profile` and returns the validated result.
@@ -36,14 +99,6 @@ pub fn apply_patch(
 }
 
 const READ_ONLY: &[&str] = &["id", "meta", "groups", "schemas"];
-const ENTERPRISE_ATTRIBUTES: &[&str] = &[
-    "employeeNumber",
-    "costCenter",
-    "organization",
-    "division",
-    "department",
-    "manager",
-];
 const KEPT_VERBATIM: &[&str] = &[
     "addresses",
     "ims",
@@ -79,11 +134,7 @@ fn apply_operation(profile: &mut UserProfile, operation: &PatchOperation) -> Dom
             op_name(operation.op)
         )));
     }
-    // No core attribute has these names, so an unqualified path means the enterprise
-    // extension's (Entra's older `"path": "manager"`).
-    if path.is_enterprise_user()
-        || (path.schema.is_empty() && ENTERPRISE_ATTRIBUTES.iter().any(|a| path.attribute_is(a)))
-    {
+    if path.is_enterprise_user() {
         return apply_enterprise(profile, operation);
     }
     if !path.is_core_user() {
@@ -96,26 +147,22 @@ fn apply_operation(profile: &mut UserProfile, operation: &PatchOperation) -> Dom
             path.attribute
         )));
     }
-    if attribute == "password" {
-        // Accepted for Okta's password sync; the directory keeps no passwords.
-        return Ok(());
-    }
     if let Some(field) = simple_string_field(profile, &attribute) {
         no_sub_attribute_or_filter(operation)?;
-        *field = string_value(operation, "")?;
+        *field = string_value(operation)?;
         return Ok(());
     }
     match attribute.as_str() {
         "username" => {
             no_sub_attribute_or_filter(operation)?;
-            profile.user_name = string_value(operation, "")?.unwrap_or_default();
+            profile.user_name = string_value(operation)?.unwrap_or_default();
             Ok(())
         }
         "active" => {
             no_sub_attribute_or_filter(operation)?;
             profile.active = match (&operation.op, &operation.value) {
-                (PatchOp::Remove, _) | (_, Some(Value::Null)) => None,
-                (_, Some(Value::Bool(b))) => Some(*b),
+                (PatchOp::Remove, _) | (_, Some(PatchValue::Scalar(Scalar::Null))) => None,
+                (_, Some(PatchValue::Scalar(Scalar::Bool(b)))) => Some(*b),
                 _ => return Err(invalid_type(path, "a boolean")),
             };
             Ok(())
@@ -183,36 +230,15 @@ fn invalid_type(path: &AttrPath, expected: &str) -> DomainError {
 }
 
 /// The new value of a single-valued string attribute: None for remove and for null.
-/// `key` names the field to take when the value is an object (`{"value": ..}`).
-fn string_value(operation: &PatchOperation, key: &str) -> DomainResult<Option<String>> {
+fn string_value(operation: &PatchOperation) -> DomainResult<Option<String>> {
     if operation.op == PatchOp::Remove {
         return Ok(None);
     }
     match &operation.value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        // `[{"value": id}]`: a reference given as a one-element list (Entra's manager).
-        Some(Value::Array(items)) if !key.is_empty() && items.len() <= 1 => {
-            let single = PatchOperation {
-                value: Some(items.first().cloned().unwrap_or(Value::Null)),
-                ..operation.clone()
-            };
-            string_value(&single, key)
-        }
-        Some(Value::Object(object)) if !key.is_empty() => match get_ci(object, key) {
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            None | Some(Value::Null) => Ok(None),
-            Some(_) => Err(invalid_type(&operation.path, "a string")),
-        },
+        None | Some(PatchValue::Scalar(Scalar::Null)) => Ok(None),
+        Some(PatchValue::Scalar(Scalar::String(s))) => Ok(Some(s.clone())),
         Some(_) => Err(invalid_type(&operation.path, "a string")),
     }
-}
-
-fn get_ci<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    object
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v)
 }
 
 fn apply_name(name: &mut Name, operation: &PatchOperation) -> DomainResult<()> {
@@ -221,25 +247,27 @@ fn apply_name(name: &mut Name, operation: &PatchOperation) -> DomainResult<()> {
     }
     if operation.path.has_sub_attribute() {
         let field = name_part(name, &operation.path.sub_attribute)?;
-        *field = string_value(operation, "")?;
+        *field = string_value(operation)?;
         return Ok(());
     }
     match (&operation.op, &operation.value) {
-        (PatchOp::Remove, _) | (_, Some(Value::Null)) => *name = Name::default(),
+        (PatchOp::Remove, _) | (_, Some(PatchValue::Scalar(Scalar::Null))) => {
+            *name = Name::default()
+        }
         // add and replace of a complex attribute set the given sub-attributes and leave the
         // others as they are (RFC 7644 §3.5.2.1, §3.5.2.3).
-        (_, Some(Value::Object(object))) => {
+        (_, Some(PatchValue::Complex(object))) => {
             for (key, value) in object {
-                let part = PatchOperation {
-                    op: operation.op,
-                    path: AttrPath {
-                        sub_attribute: key.clone(),
-                        ..operation.path.clone()
-                    },
-                    value_filter: None,
-                    value: Some(value.clone()),
+                *name_part(name, key)? = match value {
+                    Value::Null => None,
+                    Value::String(s) => Some(s.clone()),
+                    _ => {
+                        return Err(DomainError::InvalidValue(format!(
+                            "{}.{key} must be a string",
+                            operation.path
+                        )));
+                    }
                 };
-                *name_part(name, key)? = string_value(&part, "")?;
             }
         }
         _ => return Err(invalid_type(&operation.path, "an object")),
@@ -278,12 +306,10 @@ fn apply_enterprise(profile: &mut UserProfile, operation: &PatchOperation) -> Do
         "division" => &mut enterprise.division,
         "department" => &mut enterprise.department,
         "manager" => {
-            // Entra sends the manager as a bare id string; RFC 7643 §4.3 as {"value": id}.
-            let value = match (
-                path.sub_attribute.to_ascii_lowercase().as_str(),
-                &operation.value,
-            ) {
-                ("" | "value", _) => string_value(operation, "value")?,
+            // The manager's id (`manager` or `manager.value`); the gateway resolves the
+            // shapes IdPs send it in.
+            let value = match path.sub_attribute.to_ascii_lowercase().as_str() {
+                "" | "value" => string_value(operation)?,
                 _ => {
                     return Err(DomainError::InvalidPath(format!(
                         "{} is not a writable sub-attribute of manager",
@@ -310,7 +336,7 @@ fn apply_enterprise(profile: &mut UserProfile, operation: &PatchOperation) -> Do
             path.attribute
         )));
     }
-    *field = string_value(operation, "")?;
+    *field = string_value(operation)?;
     Ok(())
 }
 
@@ -364,9 +390,9 @@ fn apply_json(
             operation.path
         )));
     }
-    *slot = match operation.op {
-        PatchOp::Remove => Value::Null,
-        _ => operation.value.clone().unwrap_or(Value::Null),
+    *slot = match (&operation.op, &operation.value) {
+        (PatchOp::Remove, _) | (_, None) => Value::Null,
+        (_, Some(value)) => value.to_json(),
     };
     Ok(())
 }
@@ -436,8 +462,13 @@ fn patch_items(items: &mut Vec<Value>, operation: &PatchOperation) -> DomainResu
         sub.is_empty(),
     ) {
         (PatchOp::Remove, false, true) => match &operation.value {
-            // Entra removes members by listing them in the value: remove only those.
-            Some(Value::Array(victims)) if !victims.is_empty() => {
+            // A remove that lists values removes only those (an empty list: none).
+            Some(
+                value @ (PatchValue::Complex(_)
+                | PatchValue::ComplexList(_)
+                | PatchValue::ScalarList(_)),
+            ) => {
+                let victims = values_of(operation.op, &operation.path, Some(value))?;
                 items.retain(|item| !victims.iter().any(|v| same_value(item, v)));
             }
             _ => items.clear(),
@@ -458,7 +489,7 @@ fn patch_items(items: &mut Vec<Value>, operation: &PatchOperation) -> DomainResu
             }
         }
         (PatchOp::Add, false, true) => {
-            for value in values_of(operation)? {
+            for value in values_of(operation.op, &operation.path, operation.value.as_ref())? {
                 if let Some(existing) = items.iter().position(|item| *item == value) {
                     touched.push(existing);
                 } else {
@@ -468,12 +499,12 @@ fn patch_items(items: &mut Vec<Value>, operation: &PatchOperation) -> DomainResu
             }
         }
         (PatchOp::Replace, false, true) => {
-            *items = values_of(operation)?;
+            *items = values_of(operation.op, &operation.path, operation.value.as_ref())?;
             touched = (0..items.len()).collect();
         }
         (_, true, true) => {
             // Replace (or add to) the selected values with the given object's sub-attributes.
-            let Some(Value::Object(patch)) = &operation.value else {
+            let Some(PatchValue::Complex(patch)) = &operation.value else {
                 return Err(invalid_type(&operation.path, "an object"));
             };
             if selected.is_empty() {
@@ -499,7 +530,16 @@ fn patch_items(items: &mut Vec<Value>, operation: &PatchOperation) -> DomainResu
         }
         (_, _, false) => {
             // `emails[type eq "work"].value` or `emails.value`: set one sub-attribute.
-            let value = operation.value.clone().unwrap_or(Value::Null);
+            let value = match &operation.value {
+                None => Value::Null,
+                Some(PatchValue::Scalar(scalar)) => scalar.to_json(),
+                Some(_) => {
+                    return Err(DomainError::InvalidValue(format!(
+                        "{}.{sub} must be a single value",
+                        operation.path.attribute
+                    )));
+                }
+            };
             let targets = if selected.is_empty() {
                 items.push(new_item_from_filter(operation)?);
                 vec![items.len() - 1]
@@ -519,12 +559,19 @@ fn patch_items(items: &mut Vec<Value>, operation: &PatchOperation) -> DomainResu
     Ok(())
 }
 
-fn values_of(operation: &PatchOperation) -> DomainResult<Vec<Value>> {
-    match &operation.value {
-        Some(Value::Array(values)) => Ok(values.clone()),
-        Some(Value::Null) | None => Ok(Vec::new()),
-        Some(value @ Value::Object(_)) => Ok(vec![value.clone()]),
-        Some(_) => Err(invalid_type(&operation.path, "an array of objects")),
+/// The values an add, a replace or a remove lists for a multi-valued attribute.
+fn values_of(op: PatchOp, path: &AttrPath, value: Option<&PatchValue>) -> DomainResult<Vec<Value>> {
+    match value {
+        Some(PatchValue::ComplexList(items)) => {
+            Ok(items.iter().cloned().map(Value::Object).collect())
+        }
+        Some(PatchValue::ScalarList(items)) => Ok(items.iter().map(Scalar::to_json).collect()),
+        Some(PatchValue::Complex(item)) => Ok(vec![Value::Object(item.clone())]),
+        Some(PatchValue::Scalar(Scalar::Null)) | None => Ok(Vec::new()),
+        Some(_) => Err(DomainError::InvalidValue(format!(
+            "{} of {path} needs a list of values",
+            op_name(op)
+        ))),
     }
 }
 
@@ -597,7 +644,7 @@ fn keep_one_primary(items: &mut [Value], touched: &[usize]) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::filter::ENTERPRISE_USER_SCHEMA;
     use serde_json::json;
@@ -616,6 +663,30 @@ mod tests {
         }
     }
 
+    /// A value typed the way the gateway types a JSON value of the same shape.
+    pub(crate) fn typed(value: Value) -> PatchValue {
+        fn scalar(value: Value) -> Scalar {
+            match value {
+                Value::Null => Scalar::Null,
+                Value::Bool(b) => Scalar::Bool(b),
+                Value::Number(n) => Scalar::Number(n),
+                Value::String(s) => Scalar::String(s),
+                other => panic!("not a simple value: {other}"),
+            }
+        }
+        match value {
+            Value::Array(items) if items.iter().all(Value::is_object) => PatchValue::ComplexList(
+                items
+                    .into_iter()
+                    .map(|item| item.as_object().cloned().unwrap())
+                    .collect(),
+            ),
+            Value::Array(items) => PatchValue::ScalarList(items.into_iter().map(scalar).collect()),
+            Value::Object(object) => PatchValue::Complex(object),
+            other => PatchValue::Scalar(scalar(other)),
+        }
+    }
+
     fn op(op: PatchOp, attribute: &str, sub: &str, value: Option<Value>) -> PatchOperation {
         PatchOperation {
             op,
@@ -625,7 +696,7 @@ mod tests {
                 sub_attribute: sub.into(),
             },
             value_filter: None,
-            value,
+            value: value.map(typed),
         }
     }
 
@@ -765,23 +836,62 @@ mod tests {
     }
 
     #[test]
-    fn enterprise_manager_accepts_a_bare_string_or_an_object() {
+    fn enterprise_manager_takes_the_id_and_nothing_else() {
         let mut bare = op(PatchOp::Add, "manager", "", Some(json!("mgr-1")));
         bare.path.schema = ENTERPRISE_USER_SCHEMA.into();
         let patched = apply_patch(&base(), &[bare]).unwrap();
         assert_eq!(patched.enterprise.manager.unwrap().value, "mgr-1");
-        let mut object = op(
-            PatchOp::Replace,
-            "manager",
-            "",
-            Some(json!({"value": "mgr-2"})),
-        );
-        object.path.schema = ENTERPRISE_USER_SCHEMA.into();
+        let mut by_value = op(PatchOp::Replace, "manager", "value", Some(json!("mgr-2")));
+        by_value.path.schema = ENTERPRISE_USER_SCHEMA.into();
         let mut department = op(PatchOp::Replace, "department", "", Some(json!("R&D")));
         department.path.schema = ENTERPRISE_USER_SCHEMA.into();
-        let patched = apply_patch(&base(), &[object, department]).unwrap();
+        let patched = apply_patch(&base(), &[by_value, department]).unwrap();
         assert_eq!(patched.enterprise.manager.unwrap().value, "mgr-2");
         assert_eq!(patched.enterprise.department.as_deref(), Some("R&D"));
+        // The SCIM shapes of a manager ({"value": id}, Entra's list) are the gateway's to
+        // resolve; here they are a type error.
+        let mut object = op(PatchOp::Replace, "manager", "", Some(json!({"value": "m"})));
+        object.path.schema = ENTERPRISE_USER_SCHEMA.into();
+        assert!(matches!(
+            apply_patch(&base(), &[object]),
+            Err(DomainError::InvalidValue(_))
+        ));
+        // Unqualified, `manager` is no attribute of the core schema.
+        let unqualified = op(PatchOp::Replace, "manager", "", Some(json!("m")));
+        assert!(matches!(
+            apply_patch(&base(), &[unqualified]),
+            Err(DomainError::InvalidPath(_))
+        ));
+    }
+
+    #[test]
+    fn a_remove_listing_values_removes_only_those() {
+        let mut profile = base();
+        profile.emails.push(MultiValue {
+            value: "home@example.com".into(),
+            kind: Some("home".into()),
+            primary: false,
+            display: None,
+        });
+        let listed = op(
+            PatchOp::Remove,
+            "emails",
+            "",
+            Some(json!([{"value": "home@example.com"}])),
+        );
+        let patched = apply_patch(&profile, &[listed]).unwrap();
+        assert_eq!(patched.emails.len(), 1);
+        assert_eq!(patched.emails[0].value, "alice@example.com");
+        let none_listed = PatchOperation {
+            value: Some(PatchValue::ComplexList(Vec::new())),
+            ..op(PatchOp::Remove, "emails", "", None)
+        };
+        assert_eq!(
+            apply_patch(&profile, &[none_listed]).unwrap().emails.len(),
+            2
+        );
+        let all = op(PatchOp::Remove, "emails", "", None);
+        assert!(apply_patch(&profile, &[all]).unwrap().emails.is_empty());
     }
 
     #[test]

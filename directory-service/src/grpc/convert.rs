@@ -1,7 +1,7 @@
 //! proto ⇄ domain conversions. Wire types stop here.
 
 use chrono::{DateTime, Utc};
-use directory_proto::json::{struct_from_json, struct_to_json, value_to_json};
+use directory_proto::json::{number_to_json, struct_from_json, struct_to_json};
 use directory_proto::v1 as pb;
 use tonic::Status;
 use uuid::Uuid;
@@ -11,7 +11,7 @@ use crate::domain::attribute_mappings::{AttributeMapping, Destination};
 use crate::domain::custom_attributes::{AttributeKind, CustomAttribute};
 use crate::domain::filter::{AttrPath, CompareOp, Filter, FilterValue, Sort};
 use crate::domain::groups::GroupProfile;
-use crate::domain::patch::{PatchOp, PatchOperation};
+use crate::domain::patch::{PatchOp, PatchOperation, PatchValue, Scalar};
 use crate::domain::roles::{GroupRole, MappingSource, RoleMapping};
 use crate::domain::users::{EnterpriseUser, Manager, MultiValue, Name, User, UserProfile};
 use crate::ops::groups::GroupView;
@@ -327,8 +327,49 @@ pub fn patch_from_pb(op: pb::PatchOperation) -> Result<PatchOperation, Status> {
         op: kind,
         path: path_from_pb(op.path),
         value_filter: op.value_filter.map(filter_from_pb).transpose()?,
-        value: op.value.map(value_to_json),
+        value: op.value.map(patch_value_from_pb).transpose()?,
     })
+}
+
+fn patch_value_from_pb(value: pb::PatchValue) -> Result<PatchValue, Status> {
+    use pb::patch_value::Kind;
+    Ok(
+        match value
+            .kind
+            .ok_or_else(|| invalid("patch value without kind"))?
+        {
+            Kind::Scalar(scalar) => PatchValue::Scalar(scalar_from_pb(scalar)),
+            Kind::Complex(complex) => PatchValue::Complex(complex_from_pb(complex)),
+            Kind::ComplexList(list) => {
+                PatchValue::ComplexList(list.values.into_iter().map(complex_from_pb).collect())
+            }
+            Kind::ScalarList(list) => {
+                PatchValue::ScalarList(list.values.into_iter().map(scalar_from_pb).collect())
+            }
+            Kind::Members(members) => PatchValue::Members(members.ids),
+        },
+    )
+}
+
+fn scalar_from_pb(scalar: pb::ScalarValue) -> Scalar {
+    use pb::scalar_value::Kind;
+    match scalar.kind {
+        None | Some(Kind::NullValue(_)) => Scalar::Null,
+        Some(Kind::StringValue(s)) => Scalar::String(s),
+        Some(Kind::BoolValue(b)) => Scalar::Bool(b),
+        Some(Kind::NumberValue(n)) => match number_to_json(n) {
+            serde_json::Value::Number(n) => Scalar::Number(n),
+            _ => Scalar::Null,
+        },
+    }
+}
+
+fn complex_from_pb(complex: pb::ComplexValue) -> serde_json::Map<String, serde_json::Value> {
+    complex
+        .sub_attributes
+        .into_iter()
+        .map(|(name, value)| (name, scalar_from_pb(value).to_json()))
+        .collect()
 }
 
 pub fn custom_attribute_from_pb(

@@ -9,6 +9,8 @@ use directory_service::domain::users::{MultiValue, UserProfile};
 use directory_service::ops;
 use directory_service::store::Db;
 use serde_json::json;
+
+use crate::harness::{member_ids, typed};
 use uuid::Uuid;
 
 async fn workspace(db: &Db, slug: &str) -> Uuid {
@@ -34,7 +36,17 @@ fn group(name: &str) -> GroupProfile {
     }
 }
 
+/// A `members` operation; a JSON array of `{"value": id}` stands for the id list.
 fn members_op(op: PatchOp, value: Option<serde_json::Value>) -> PatchOperation {
+    let value = value.map(|value| match value {
+        serde_json::Value::Array(items) => member_ids(
+            &items
+                .iter()
+                .map(|item| item["value"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>(),
+        ),
+        other => typed(other),
+    });
     PatchOperation {
         op,
         path: AttrPath {
@@ -177,9 +189,9 @@ pub async fn membership_patches_in_every_dialect(db: &Db) {
         .unwrap();
     assert_eq!(member_names(db, ws, g.id).await, ["a@x.test", "c@x.test"]);
 
-    // Okta: remove by filter and add in one PATCH, plus the repeated same-name rename.
-    let mut okta_remove = members_op(PatchOp::Remove, None);
-    okta_remove.value_filter = Some(compare("value", "", CompareOp::Eq, &a.to_string()));
+    // Okta: remove by filter (the gateway sends the filtered ids) and add in one PATCH,
+    // plus the repeated same-name rename.
+    let okta_remove = members_op(PatchOp::Remove, Some(json!([{"value": a.to_string()}])));
     let okta_add = members_op(
         PatchOp::Add,
         Some(json!([{"value": b.to_string(), "display": "b@x.test"}])),
@@ -191,7 +203,7 @@ pub async fn membership_patches_in_every_dialect(db: &Db) {
             ..Default::default()
         },
         value_filter: None,
-        value: Some(json!("Team")),
+        value: Some(typed(json!("Team"))),
     };
     ops::groups::patch_group(
         db,
@@ -481,7 +493,7 @@ pub async fn users_are_found_by_email_and_sorted(db: &Db) {
             ..Default::default()
         },
         value_filter: Some(compare("type", "", CompareOp::Eq, "work")),
-        value: Some(json!("zed@new.test")),
+        value: Some(typed(json!("zed@new.test"))),
     };
     ops::users::patch_user(db, ws, zed.id, &[change], None)
         .await

@@ -2,6 +2,7 @@
 //! test on the server named by TEST_DATABASE_URL (`./scripts/test.sh` starts a throwaway
 //! one). With CI=true a missing Postgres fails the test instead of skipping it.
 
+use directory_service::domain::patch::{PatchValue, Scalar};
 use directory_service::store::{self, Db};
 use sea_orm::{ConnectionTrait, Database};
 
@@ -58,4 +59,34 @@ fn database_url_replaces_only_the_database() {
         database_url("postgres://p@h:1/db?sslmode=disable", "x"),
         "postgres://p@h:1/x?sslmode=disable"
     );
+}
+
+/// A PATCH value typed the way the gateway types a JSON value of the same shape.
+pub fn typed(value: serde_json::Value) -> PatchValue {
+    use serde_json::Value;
+    fn scalar(value: Value) -> Scalar {
+        match value {
+            Value::Null => Scalar::Null,
+            Value::Bool(b) => Scalar::Bool(b),
+            Value::Number(n) => Scalar::Number(n),
+            Value::String(s) => Scalar::String(s),
+            other => panic!("not a simple value: {other}"),
+        }
+    }
+    match value {
+        Value::Array(items) if items.iter().all(Value::is_object) => PatchValue::ComplexList(
+            items
+                .into_iter()
+                .map(|item| item.as_object().cloned().unwrap())
+                .collect(),
+        ),
+        Value::Array(items) => PatchValue::ScalarList(items.into_iter().map(scalar).collect()),
+        Value::Object(object) => PatchValue::Complex(object),
+        other => PatchValue::Scalar(scalar(other)),
+    }
+}
+
+/// Group members by id.
+pub fn member_ids<T: ToString>(ids: &[T]) -> PatchValue {
+    PatchValue::Members(ids.iter().map(ToString::to_string).collect())
 }

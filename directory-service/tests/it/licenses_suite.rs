@@ -11,6 +11,8 @@ use directory_service::domain::users::UserProfile;
 use directory_service::ops;
 use directory_service::store::Db;
 use serde_json::json;
+
+use crate::harness::{member_ids, typed};
 use uuid::Uuid;
 
 const SUB: &str = "sub_1RqpMYGCs0LNOzY9UszOGJkL";
@@ -52,11 +54,7 @@ fn add(ids: &[Uuid]) -> PatchOperation {
             ..Default::default()
         },
         value_filter: None,
-        value: Some(json!(
-            ids.iter()
-                .map(|id| json!({"value": id.to_string()}))
-                .collect::<Vec<_>>()
-        )),
+        value: Some(member_ids(ids)),
     }
 }
 
@@ -68,7 +66,7 @@ fn active(value: bool) -> PatchOperation {
             ..Default::default()
         },
         value_filter: None,
-        value: Some(json!(value)),
+        value: Some(typed(json!(value))),
     }
 }
 
@@ -274,7 +272,7 @@ pub async fn granted_admins_count_for_the_last_admin_rule(db: &Db) {
     .group;
     let remove_a = PatchOperation {
         op: PatchOp::Remove,
-        value: Some(json!([{"value": a.to_string()}])),
+        value: Some(member_ids(&[a])),
         ..add(&[])
     };
     assert!(matches!(

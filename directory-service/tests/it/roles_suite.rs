@@ -1,7 +1,7 @@
 //! Workspace role rules (seeds 000/001): role groups, one role per user, last admin.
 
 use directory_service::domain::DomainError;
-use directory_service::domain::filter::{AttrPath, CompareOp, Filter, FilterValue};
+use directory_service::domain::filter::AttrPath;
 use directory_service::domain::groups::GroupProfile;
 use directory_service::domain::patch::{PatchOp, PatchOperation};
 use directory_service::domain::roles::{GroupRole, LAST_ADMIN};
@@ -9,6 +9,8 @@ use directory_service::domain::users::UserProfile;
 use directory_service::ops;
 use directory_service::store::Db;
 use serde_json::json;
+
+use crate::harness::{member_ids, typed};
 use uuid::Uuid;
 
 async fn workspace(db: &Db) -> Uuid {
@@ -40,11 +42,8 @@ async fn group(db: &Db, ws: Uuid, name: &str, members: &[Uuid]) -> Uuid {
         .id
 }
 
+/// A `members` operation; no ids: a remove of every member.
 fn members_op(op: PatchOp, ids: &[Uuid]) -> PatchOperation {
-    let value: Vec<_> = ids
-        .iter()
-        .map(|id| json!({"value": id.to_string()}))
-        .collect();
     PatchOperation {
         op,
         path: AttrPath {
@@ -55,23 +54,14 @@ fn members_op(op: PatchOp, ids: &[Uuid]) -> PatchOperation {
         value: if ids.is_empty() {
             None
         } else {
-            Some(json!(value))
+            Some(member_ids(ids))
         },
     }
 }
 
+/// Okta's `members[value eq "id"]` remove, as the gateway sends it.
 fn remove_by_filter(id: Uuid) -> PatchOperation {
-    PatchOperation {
-        value_filter: Some(Filter::Compare {
-            path: AttrPath {
-                attribute: "value".into(),
-                ..Default::default()
-            },
-            op: CompareOp::Eq,
-            value: FilterValue::String(id.to_string()),
-        }),
-        ..members_op(PatchOp::Remove, &[])
-    }
+    members_op(PatchOp::Remove, &[id])
 }
 
 fn replace(attribute: &str, value: serde_json::Value) -> PatchOperation {
@@ -82,7 +72,7 @@ fn replace(attribute: &str, value: serde_json::Value) -> PatchOperation {
             ..Default::default()
         },
         value_filter: None,
-        value: Some(value),
+        value: Some(typed(value)),
     }
 }
 

@@ -9,6 +9,8 @@ use directory_service::domain::users::{MultiValue, UserProfile};
 use directory_service::ops;
 use directory_service::store::Db;
 use serde_json::json;
+
+use crate::harness::typed;
 use uuid::Uuid;
 
 async fn workspace(db: &Db, slug: &str) -> Uuid {
@@ -309,7 +311,7 @@ pub async fn failed_patch_changes_nothing(db: &Db) {
                 ..Default::default()
             },
             value_filter: None,
-            value: Some(json!("changed")),
+            value: Some(typed(json!("changed"))),
         },
         PatchOperation {
             op: PatchOp::Replace,
@@ -318,7 +320,7 @@ pub async fn failed_patch_changes_nothing(db: &Db) {
                 ..Default::default()
             },
             value_filter: None,
-            value: Some(json!("x")),
+            value: Some(typed(json!("x"))),
         },
     ];
     let result = ops::users::patch_user(db, ws, user.id, &operations, None).await;
@@ -333,7 +335,7 @@ pub async fn failed_patch_changes_nothing(db: &Db) {
             ..Default::default()
         },
         value_filter: None,
-        value: Some(json!(false)),
+        value: Some(typed(json!(false))),
     }];
     let patched = ops::users::patch_user(db, ws, user.id, &deactivate, None)
         .await

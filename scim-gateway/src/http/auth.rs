@@ -1,6 +1,8 @@
 //! Bearer authentication: `Authorization: Bearer <token>` → `AuthenticateToken` → workspace.
 //!
-//! Successful answers are cached for min(configured TTL ≤ 5 s, `cache_for_millis`), keyed by
+//! Successful answers are cached for `cache_for_millis` — the directory owns that bound
+//! (at most 5 s, less when the token expires sooner) — or less when the operator set a
+//! lower `--token-cache-ttl-ms`, keyed by
 //! the SHA-256 of the token: the token itself is never stored or logged. Failures are not
 //! cached.
 
@@ -55,9 +57,9 @@ impl TokenCache {
 
     fn insert(&self, digest: TokenDigest, workspace_id: String, cache_for: Duration, now: Instant) {
         let ttl = self.ttl.min(cache_for);
-        if ttl.is_zero() {
+        let Some(expires_at) = now.checked_add(ttl).filter(|_| !ttl.is_zero()) else {
             return;
-        }
+        };
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= CACHE_CAPACITY && !entries.contains_key(&digest) {
             entries.retain(|_, entry| entry.expires_at > now);
@@ -69,7 +71,7 @@ impl TokenCache {
             digest,
             CachedWorkspace {
                 workspace_id,
-                expires_at: now + ttl,
+                expires_at,
             },
         );
     }
@@ -196,6 +198,22 @@ mod tests {
 
         cache.insert(d, "w1".into(), Duration::ZERO, now);
         assert_eq!(cache.get(&d, now), None, "cache_for 0 is not cached");
+    }
+
+    #[test]
+    fn without_a_local_cap_the_directory_answer_bounds_the_entry() {
+        let cache = TokenCache::new(Duration::MAX);
+        let now = Instant::now();
+        let d = digest("scim_secret");
+        cache.insert(d, "w1".into(), Duration::from_millis(5000), now);
+        assert_eq!(
+            cache.get(&d, now + Duration::from_millis(4900)),
+            Some("w1".into())
+        );
+        assert_eq!(cache.get(&d, now + Duration::from_millis(5001)), None);
+        // an answer too large for the clock is not cached rather than overflowing
+        cache.insert(d, "w1".into(), Duration::MAX, now);
+        assert_eq!(cache.get(&d, now), None);
     }
 
     #[test]

@@ -30,8 +30,8 @@ use super::response::{self, HttpResponse};
 use super::routes::Route;
 use super::{AppState, RequestContext, body, groups, users};
 use crate::scim::etag::{IfMatch, TagList};
+use crate::scim::json::{self, validate_schemas};
 use crate::scim::projection::Projection;
-use crate::scim::user::validate_schemas;
 use crate::scim::{BASE_PATH, BULK_RESPONSE_SCHEMA, ScimError, ScimType, resource_location};
 
 /// How an operation names the resource an earlier POST of the request created.
@@ -398,14 +398,10 @@ fn required_string(member: &str, value: Option<Value>) -> Result<String, ScimErr
         .ok_or_else(|| ScimError::invalid_syntax(format!("each operation needs a '{member}'")))
 }
 
+/// A member of the Bulk envelope: a wrong type is a malformed request (invalidSyntax).
 fn optional_string(member: &str, value: Option<Value>) -> Result<Option<String>, ScimError> {
-    match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => Ok(Some(text)),
-        Some(_) => Err(ScimError::invalid_syntax(format!(
-            "'{member}' must be a string"
-        ))),
-    }
+    json::optional_string(member, value.unwrap_or(Value::Null))
+        .map_err(|e| ScimError::invalid_syntax(e.detail))
 }
 
 /// One entry of the BulkResponse.

@@ -14,7 +14,8 @@ use super::response::{self, HttpResponse};
 use super::{AppState, Query, RequestContext, directory_error, expected_version};
 use crate::scim::ScimError;
 use crate::scim::etag::weak_etag;
-use crate::scim::group::{group_attributes_from_json, group_location, group_to_json};
+use crate::scim::group::{group_attributes_from_json, group_to_json};
+use crate::scim::group_location;
 use crate::scim::list::{ListPage, ListQuery, page_response};
 use crate::scim::patch::group_patch_operations_from_json;
 

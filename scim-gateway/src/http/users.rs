@@ -13,7 +13,8 @@ use super::{AppState, Query, RequestContext, directory_error, expected_version};
 use crate::scim::ScimError;
 use crate::scim::list::{ListPage, ListQuery, page_response};
 use crate::scim::patch::patch_operations_from_json;
-use crate::scim::user::{user_attributes_from_json, user_etag, user_location, user_to_json};
+use crate::scim::user::{user_attributes_from_json, user_etag, user_to_json};
+use crate::scim::user_location;
 
 fn user_response(ctx: &RequestContext, status: StatusCode, user: &User) -> HttpResponse {
     let body = ctx.projection.apply(user_to_json(user, &ctx.base_url));
@@ -181,20 +182,9 @@ pub async fn patch(
     id: &str,
     body: Value,
 ) -> Result<HttpResponse, ScimError> {
+    // May be empty (a PATCH of only `password`, which the gateway drops): the directory
+    // then changes nothing, checks the version and answers the user.
     let operations = patch_operations_from_json(body)?;
-    if operations.is_empty() {
-        // Only dropped operations (password): nothing to change, answer with the user
-        // (after checking If-Match against it).
-        let user = fetch(state, ctx, id).await?;
-        if let Some(expected) = expected_version(&ctx.if_match, async { Ok(user.version) }).await?
-            && expected != user.version
-        {
-            return Err(ScimError::precondition_failed(
-                "If-Match does not match the current version",
-            ));
-        }
-        return Ok(user_response(ctx, StatusCode::OK, &user));
-    }
     let expected_version = expected(state, ctx, id).await?;
     let user = state
         .directory

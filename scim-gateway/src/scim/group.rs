@@ -9,10 +9,10 @@ use directory_proto::v1::{Group, GroupAttributes, GroupMember, GroupRef};
 use serde_json::{Map, Value};
 
 use super::etag::weak_etag;
-use super::user::{timestamp_to_rfc3339, user_location, validate_schemas};
+use super::json::{merge_extension, optional_string, timestamp_to_rfc3339, validate_schemas};
 use super::{
-    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ScimError, USER_SCHEMA, is_group_extension_urn,
-    resource_location,
+    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ScimError, USER_SCHEMA, group_location,
+    is_group_extension_urn, user_location,
 };
 
 /// Attribute names (lower case) the typed fields or the server own: an `extensions` entry
@@ -25,11 +25,6 @@ const OWNED_ATTRIBUTES: &[&str] = &[
     "displayname",
     "members",
 ];
-
-/// `<base>/scim/v2/Groups/<id>`.
-pub fn group_location(base_url: &str, id: &str) -> String {
-    resource_location(base_url, "Groups", id)
-}
 
 /// Parses a POST/PUT body into the attributes a create or a full replacement carries
 /// (members included: a PUT replaces the member list).
@@ -173,33 +168,6 @@ fn is_user_schema_key(lower: &str) -> bool {
                 .strip_prefix(&schema)
                 .is_some_and(|rest| rest.starts_with(':'))
     })
-}
-
-/// Adds the members of `value` to the extension object stored under `schema` (matched
-/// case-insensitively), creating it when absent.
-fn merge_extension(extensions: &mut Map<String, Value>, schema: &str, value: Value) {
-    let existing_key = extensions
-        .keys()
-        .find(|k| k.eq_ignore_ascii_case(schema))
-        .cloned()
-        .unwrap_or_else(|| schema.to_owned());
-    let entry = extensions
-        .entry(existing_key)
-        .or_insert_with(|| Value::Object(Map::new()));
-    match (entry, value) {
-        (Value::Object(existing), Value::Object(new)) => existing.extend(new),
-        (entry, value) => *entry = value,
-    }
-}
-
-fn optional_string(attribute: &str, value: Value) -> Result<Option<String>, ScimError> {
-    match value {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s)),
-        _ => Err(ScimError::invalid_value(format!(
-            "attribute '{attribute}' must be a string"
-        ))),
-    }
 }
 
 /// `[{"value": id, "display": .., "$ref": .., "type": ..}]`; `null` means no members.

@@ -6,8 +6,8 @@ use directory_proto::v1::{Filter, Sort};
 use serde_json::{Value, json};
 
 use super::filter::{parse_attribute_path, parse_filter};
+use super::json::{optional_string, validate_schemas};
 use super::projection::Projection;
-use super::user::validate_schemas;
 use super::{DEFAULT_COUNT, LIST_RESPONSE_SCHEMA, MAX_RESULTS, ScimError};
 
 /// Everything a list or search request asks for, translated.
@@ -113,16 +113,6 @@ pub fn parse_sort(
         by: Some(by),
         descending,
     }))
-}
-
-fn optional_string(name: &str, value: Value) -> Result<Option<String>, ScimError> {
-    match value {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s)),
-        _ => Err(ScimError::invalid_value(format!(
-            "'{name}' must be a string"
-        ))),
-    }
 }
 
 fn integer(name: &str, value: &Value) -> Result<Option<i64>, ScimError> {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod etag;
 pub mod filter;
 pub mod group;
+pub mod json;
 pub mod list;
 pub mod patch;
 pub mod projection;
@@ -87,6 +88,16 @@ const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b'}');
 
 /// `<base>/scim/v2/<endpoint>/<id>` with the id escaped as a path segment.
+/// `<base>/scim/v2/Users/<id>`.
+pub fn user_location(base_url: &str, id: &str) -> String {
+    resource_location(base_url, "Users", id)
+}
+
+/// `<base>/scim/v2/Groups/<id>`.
+pub fn group_location(base_url: &str, id: &str) -> String {
+    resource_location(base_url, "Groups", id)
+}
+
 pub(crate) fn resource_location(base_url: &str, endpoint: &str, id: &str) -> String {
     format!(
         "{base_url}{BASE_PATH}/{endpoint}/{}",

@@ -1,19 +1,36 @@
 //! RFC 7644 §3.5.2 PatchOp bodies → typed `PatchOperation`s, including the dialects Okta
 //! and Entra really send (capitalised ops, path-less objects with dotted and URN keys,
-//! `"False"` strings, `id` inside the value object), for users and for groups.
+//! `"False"` strings, `id` inside the value object, unqualified enterprise attributes, the
+//! manager as a bare id, member shapes), for users and for groups.
 //!
-//! Group member operations reach the directory as `path.attribute = "members"` with
-//! add/replace/remove and a `value` array of `{"value": id}` objects, or as remove with a
-//! `value_filter` (`members[value eq "id"]`); the directory applies them O(changed).
+//! This is the only place that knows those dialects: the directory receives typed values
+//! (`PatchValue`: scalars, complex values, lists, member ids) and applies the RFC
+//! semantics. Group member operations reach it as `members` with a `MemberIds` value
+//! (add, replace = the exact new set, remove = only those) or as a remove without a
+//! value (every member); the directory applies them O(changed).
 
-use directory_proto::json::{value_from_json, value_to_json};
-use directory_proto::v1::{AttributePath, Filter, PatchOp, PatchOperation};
+use directory_proto::v1::filter::Node;
+use directory_proto::v1::{
+    AttributePath, CompareOp, ComplexValue, ComplexValues, Filter, MemberIds, PatchOp,
+    PatchOperation, PatchValue, ScalarValue, ScalarValues, filter_value, patch_value, scalar_value,
+};
 use serde_json::{Map, Value};
 
 use super::filter::{parse_attribute_path, parse_patch_path};
 use super::group::member_value;
-use super::user::{boolean_from_string, validate_schemas};
-use super::{GROUP_SCHEMA, ScimError, USER_SCHEMA, is_group_extension_urn, is_user_extension_urn};
+use super::json::{boolean_from_string, validate_schemas};
+use super::{
+    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ScimError, USER_SCHEMA, is_group_extension_urn,
+    is_user_extension_urn,
+};
+
+/// One operation with its path resolved and its JSON value not yet typed.
+struct RawOperation {
+    op: PatchOp,
+    path: AttributePath,
+    value_filter: Option<Filter>,
+    value: Option<Value>,
+}
 
 /// What differs between the User and the Group PATCH translation.
 struct Resource {
@@ -42,74 +59,248 @@ const GROUP: Resource = Resource {
 };
 
 /// Translates a User PatchOp body. The result may be empty when every operation targeted
-/// `password` (which the gateway drops).
+/// `password` (which the gateway drops); the directory then only checks the version.
 pub fn patch_operations_from_json(body: Value) -> Result<Vec<PatchOperation>, ScimError> {
-    translate_body(&USER, body)
+    translate_body(&USER, body)?
+        .into_iter()
+        .map(typed_user_operation)
+        .collect()
 }
 
 /// Translates a Group PatchOp body. Paths qualified with the core Group URN become core
-/// paths; `members` values are normalised to `[{"value": id}, ..]` (a single object is
-/// wrapped; `$ref`, `display` and `type` are dropped; a member without a string `value` is
-/// 400 invalidValue). A remove whose value is an empty member array removes nothing and is
-/// dropped (the directory reads a remove without members as "remove all"), so the result
-/// may be empty.
+/// paths; `members` values become member id lists (a single object is wrapped; `$ref`,
+/// `display` and `type` are dropped; a member without a string `value` is 400
+/// invalidValue); `members[value eq "id" or ...]` removes become removes of those ids.
 pub fn group_patch_operations_from_json(body: Value) -> Result<Vec<PatchOperation>, ScimError> {
-    let operations = translate_body(&GROUP, body)?;
-    let mut out = Vec::with_capacity(operations.len());
-    for mut operation in operations {
-        if let Some(path) = operation.path.as_mut()
-            && path.schema.eq_ignore_ascii_case(GROUP_SCHEMA)
-        {
-            path.schema.clear();
-        }
-        let targets_members = operation.path.as_ref().is_some_and(|p| {
-            p.schema.is_empty()
-                && p.attribute.eq_ignore_ascii_case("members")
-                && p.sub_attribute.is_empty()
-        }) && operation.value_filter.is_none();
-        if targets_members && let Some(value) = operation.value.take() {
-            match normalise_members(value_to_json(value)) {
-                Ok(Some(members)) => {
-                    let is_remove = operation.op == PatchOp::Remove as i32;
-                    if is_remove && members.as_array().is_some_and(Vec::is_empty) {
-                        continue;
-                    }
-                    operation.value = Some(value_from_json(members));
-                }
-                Ok(None) => operation.value = Some(value_from_json(Value::Null)),
-                Err(detail) => {
-                    return Err(ScimError::invalid_value(format!("members: {detail}")));
-                }
-            }
-        }
-        out.push(operation);
-    }
-    Ok(out)
+    translate_body(&GROUP, body)?
+        .into_iter()
+        .map(typed_group_operation)
+        .collect()
 }
 
-/// `[{"value": id, ...}, ..]` or one such object → `[{"value": id}, ..]`; `null` stays
-/// `null` (`Ok(None)`).
-fn normalise_members(value: Value) -> Result<Option<Value>, String> {
+/// The enterprise extension's attributes. No core attribute has these names, so an
+/// unqualified path means the extension's (Entra's older `"path": "manager"`).
+const ENTERPRISE_ATTRIBUTES: &[&str] = &[
+    "employeeNumber",
+    "costCenter",
+    "organization",
+    "division",
+    "department",
+    "manager",
+];
+
+fn typed_user_operation(mut raw: RawOperation) -> Result<PatchOperation, ScimError> {
+    if raw.path.schema.is_empty()
+        && ENTERPRISE_ATTRIBUTES
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&raw.path.attribute))
+    {
+        raw.path.schema = ENTERPRISE_USER_SCHEMA.to_owned();
+    }
+    let targets_manager = raw.path.schema.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA)
+        && raw.path.attribute.eq_ignore_ascii_case("manager")
+        && raw.path.sub_attribute.is_empty();
+    if targets_manager && let Some(value) = raw.value.take() {
+        raw.value = Some(manager_id(value)?);
+    }
+    typed(raw)
+}
+
+/// Entra sends the manager as a bare id string (or `[{"value": id}]`); RFC 7643 §4.3 as
+/// `{"value": id}`. All become the id (or null).
+fn manager_id(value: Value) -> Result<Value, ScimError> {
+    match value {
+        Value::Null | Value::String(_) => Ok(value),
+        Value::Array(items) if items.len() <= 1 => {
+            manager_id(items.into_iter().next().unwrap_or(Value::Null))
+        }
+        Value::Object(object) => {
+            match object
+                .into_iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("value"))
+            {
+                None | Some((_, Value::Null)) => Ok(Value::Null),
+                Some((_, id @ Value::String(_))) => Ok(id),
+                Some(_) => Err(ScimError::invalid_value("manager.value must be a string")),
+            }
+        }
+        _ => Err(ScimError::invalid_value(
+            "manager must be a user id or {\"value\": \"<user id>\"}",
+        )),
+    }
+}
+
+fn typed_group_operation(mut raw: RawOperation) -> Result<PatchOperation, ScimError> {
+    if raw.path.schema.eq_ignore_ascii_case(GROUP_SCHEMA) {
+        raw.path.schema.clear();
+    }
+    let targets_members = raw.path.schema.is_empty()
+        && raw.path.attribute.eq_ignore_ascii_case("members")
+        && raw.path.sub_attribute.is_empty();
+    if !targets_members {
+        return typed(raw);
+    }
+    if let Some(filter) = raw.value_filter.take() {
+        // `members[value eq "id" or value eq "id2"]` (Okta, Entra with the flag).
+        if raw.op != PatchOp::Remove {
+            return Err(ScimError::invalid_path(
+                "a members[...] filter path is only valid with remove",
+            ));
+        }
+        let mut ids = Vec::new();
+        member_ids_from_filter(&filter, &mut ids)?;
+        return Ok(operation(raw.op, raw.path, None, Some(members(ids))));
+    }
+    let value = match raw.value {
+        None => None,
+        Some(Value::Null) => Some(scalar(scalar_value::Kind::NullValue(true))),
+        Some(value) => {
+            Some(members(normalise_members(value).map_err(|detail| {
+                ScimError::invalid_value(format!("members: {detail}"))
+            })?))
+        }
+    };
+    Ok(operation(raw.op, raw.path, None, value))
+}
+
+fn members(ids: Vec<String>) -> PatchValue {
+    PatchValue {
+        kind: Some(patch_value::Kind::Members(MemberIds { ids })),
+    }
+}
+
+/// The ids of `value eq "id"` terms joined with `or`.
+fn member_ids_from_filter(filter: &Filter, into: &mut Vec<String>) -> Result<(), ScimError> {
+    let unsupported =
+        || ScimError::invalid_filter("members can be selected by value eq \"id\" (joined with or)");
+    match &filter.node {
+        Some(Node::Compare(comparison))
+            if comparison.op == CompareOp::Eq as i32
+                && comparison.path.as_ref().is_some_and(|p| {
+                    p.attribute.eq_ignore_ascii_case("value") && p.sub_attribute.is_empty()
+                }) =>
+        {
+            match comparison.value.as_ref().and_then(|v| v.kind.as_ref()) {
+                Some(filter_value::Kind::StringValue(id)) => {
+                    into.push(id.clone());
+                    Ok(())
+                }
+                _ => Err(unsupported()),
+            }
+        }
+        Some(Node::Or(list)) => list
+            .filters
+            .iter()
+            .try_for_each(|f| member_ids_from_filter(f, into)),
+        _ => Err(unsupported()),
+    }
+}
+
+/// `[{"value": id, ...}, ..]` or one such object → the ids (null items are skipped).
+fn normalise_members(value: Value) -> Result<Vec<String>, String> {
     let items = match value {
-        Value::Null => return Ok(None),
         Value::Array(items) => items,
         object @ Value::Object(_) => vec![object],
         _ => return Err("the value must be an array of {\"value\": \"<user id>\"} objects".into()),
     };
-    let mut members = Vec::with_capacity(items.len());
+    let mut ids = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         if item.is_null() {
             continue;
         }
-        let id = member_value(item).map_err(|detail| format!("member {index}: {detail}"))?;
-        let mut member = Map::new();
-        member.insert("value".into(), Value::String(id));
-        members.push(Value::Object(member));
+        ids.push(member_value(item).map_err(|detail| format!("member {index}: {detail}"))?);
     }
-    Ok(Some(Value::Array(members)))
+    Ok(ids)
 }
 
-fn translate_body(resource: &Resource, body: Value) -> Result<Vec<PatchOperation>, ScimError> {
+/// Types the JSON value by its shape: a simple value, one complex value (an object of
+/// simple sub-attributes), or a list of either.
+fn typed(raw: RawOperation) -> Result<PatchOperation, ScimError> {
+    let value = raw
+        .value
+        .map(|value| typed_value(&raw.path, value))
+        .transpose()?;
+    Ok(operation(raw.op, raw.path, raw.value_filter, value))
+}
+
+fn typed_value(path: &AttributePath, value: Value) -> Result<PatchValue, ScimError> {
+    let kind = match value {
+        Value::Array(items) if items.iter().all(Value::is_object) => {
+            patch_value::Kind::ComplexList(ComplexValues {
+                values: items
+                    .into_iter()
+                    .map(|item| complex_value(path, item))
+                    .collect::<Result<_, _>>()?,
+            })
+        }
+        Value::Array(items) => patch_value::Kind::ScalarList(ScalarValues {
+            values: items
+                .into_iter()
+                .map(|item| {
+                    scalar_of(item).ok_or_else(|| {
+                        ScimError::invalid_value(format!(
+                            "{}: a list holds either simple values or objects",
+                            display_path(path)
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        }),
+        object @ Value::Object(_) => patch_value::Kind::Complex(complex_value(path, object)?),
+        simple => patch_value::Kind::Scalar(scalar_of(simple).expect("a simple JSON value")),
+    };
+    Ok(PatchValue { kind: Some(kind) })
+}
+
+fn complex_value(path: &AttributePath, object: Value) -> Result<ComplexValue, ScimError> {
+    let Value::Object(object) = object else {
+        unreachable!("only called with objects");
+    };
+    let mut sub_attributes = std::collections::HashMap::with_capacity(object.len());
+    for (key, value) in object {
+        let scalar = scalar_of(value).ok_or_else(|| {
+            ScimError::invalid_value(format!(
+                "{}.{key} must be a simple value (string, number, boolean or null)",
+                display_path(path)
+            ))
+        })?;
+        sub_attributes.insert(key, scalar);
+    }
+    Ok(ComplexValue { sub_attributes })
+}
+
+fn scalar_of(value: Value) -> Option<ScalarValue> {
+    let kind = match value {
+        Value::Null => scalar_value::Kind::NullValue(true),
+        Value::Bool(b) => scalar_value::Kind::BoolValue(b),
+        Value::Number(n) => scalar_value::Kind::NumberValue(n.as_f64()?),
+        Value::String(s) => scalar_value::Kind::StringValue(s),
+        Value::Array(_) | Value::Object(_) => return None,
+    };
+    Some(ScalarValue { kind: Some(kind) })
+}
+
+fn scalar(kind: scalar_value::Kind) -> PatchValue {
+    PatchValue {
+        kind: Some(patch_value::Kind::Scalar(ScalarValue { kind: Some(kind) })),
+    }
+}
+
+fn display_path(path: &AttributePath) -> String {
+    let mut out = String::new();
+    if !path.schema.is_empty() {
+        out.push_str(&path.schema);
+        out.push(':');
+    }
+    out.push_str(&path.attribute);
+    if !path.sub_attribute.is_empty() {
+        out.push('.');
+        out.push_str(&path.sub_attribute);
+    }
+    out
+}
+
+fn translate_body(resource: &Resource, body: Value) -> Result<Vec<RawOperation>, ScimError> {
     let Value::Object(body) = body else {
         return Err(ScimError::invalid_syntax(
             "the request body must be a JSON object",
@@ -148,7 +339,7 @@ fn translate_operation(
     resource: &Resource,
     index: usize,
     operation: Value,
-    out: &mut Vec<PatchOperation>,
+    out: &mut Vec<RawOperation>,
 ) -> Result<(), ScimError> {
     let Value::Object(fields) = operation else {
         return Err(ScimError::invalid_syntax(format!(
@@ -223,7 +414,7 @@ fn translate_with_path(
     op: PatchOp,
     path_text: &str,
     value: Option<Value>,
-    out: &mut Vec<PatchOperation>,
+    out: &mut Vec<RawOperation>,
 ) -> Result<(), ScimError> {
     let path_text = path_text.trim();
     if op != PatchOp::Remove && value.is_none() {
@@ -248,18 +439,22 @@ fn translate_with_path(
             Some(Value::Object(map)) if op != PatchOp::Remove => {
                 expand_value_object(resource, op, map, Some(path_text), out)
             }
-            value => {
-                out.push(operation(
+            // Remove of a whole extension clears it.
+            _ if op == PatchOp::Remove => {
+                out.push(raw(
                     op,
                     AttributePath {
                         schema: path_text.to_owned(),
                         ..Default::default()
                     },
                     None,
-                    value,
+                    None,
                 ));
                 Ok(())
             }
+            _ => Err(ScimError::invalid_path(format!(
+                "Operations[{index}]: '{path_text}' can only be the target of add or replace with an object value"
+            ))),
         };
     }
     let parsed = parse_patch_path(path_text).map_err(|e| {
@@ -271,7 +466,7 @@ fn translate_with_path(
         return Ok(());
     }
     let value = value.map(|v| normalise_booleans(&parsed.path, v));
-    out.push(operation(op, parsed.path, parsed.value_filter, value));
+    out.push(raw(op, parsed.path, parsed.value_filter, value));
     Ok(())
 }
 
@@ -283,7 +478,7 @@ fn expand_value_object(
     op: PatchOp,
     map: Map<String, Value>,
     schema: Option<&str>,
-    out: &mut Vec<PatchOperation>,
+    out: &mut Vec<RawOperation>,
 ) -> Result<(), ScimError> {
     for (key, value) in map {
         if schema.is_none() {
@@ -303,15 +498,11 @@ fn expand_value_object(
                     Value::Object(inner) => {
                         expand_value_object(resource, op, inner, Some(&key), out)?
                     }
-                    other => out.push(operation(
-                        op,
-                        AttributePath {
-                            schema: key.clone(),
-                            ..Default::default()
-                        },
-                        None,
-                        Some(other),
-                    )),
+                    _ => {
+                        return Err(ScimError::invalid_path(format!(
+                            "'{key}' must be an object of the extension's attributes"
+                        )));
+                    }
                 }
                 continue;
             }
@@ -343,7 +534,7 @@ fn expand_value_object(
             continue;
         }
         let value = normalise_booleans(&path, value);
-        out.push(operation(op, path, None, Some(value)));
+        out.push(raw(op, path, None, Some(value)));
     }
     Ok(())
 }
@@ -361,17 +552,31 @@ fn op_name(op: PatchOp) -> &'static str {
     }
 }
 
-fn operation(
+fn raw(
     op: PatchOp,
     path: AttributePath,
     value_filter: Option<Filter>,
     value: Option<Value>,
+) -> RawOperation {
+    RawOperation {
+        op,
+        path,
+        value_filter,
+        value,
+    }
+}
+
+fn operation(
+    op: PatchOp,
+    path: AttributePath,
+    value_filter: Option<Filter>,
+    value: Option<PatchValue>,
 ) -> PatchOperation {
     PatchOperation {
         op: op as i32,
         path: Some(path),
         value_filter,
-        value: value.map(value_from_json),
+        value,
     }
 }
 
@@ -437,10 +642,43 @@ mod tests {
                     p.attribute,
                     p.sub_attribute,
                     o.value_filter.is_some(),
-                    o.value.map(value_to_json),
+                    o.value.map(value_json),
                 )
             })
             .collect()
+    }
+
+    /// A typed value back as JSON (members as `[{"value": id}]`), to compare briefly.
+    fn value_json(value: PatchValue) -> Value {
+        fn scalar_json(s: ScalarValue) -> Value {
+            match s.kind {
+                None | Some(scalar_value::Kind::NullValue(_)) => Value::Null,
+                Some(scalar_value::Kind::StringValue(s)) => json!(s),
+                Some(scalar_value::Kind::BoolValue(b)) => json!(b),
+                Some(scalar_value::Kind::NumberValue(n)) => json!(n),
+            }
+        }
+        fn complex_json(c: ComplexValue) -> Value {
+            Value::Object(
+                c.sub_attributes
+                    .into_iter()
+                    .map(|(k, v)| (k, scalar_json(v)))
+                    .collect(),
+            )
+        }
+        match value.kind.expect("a typed value") {
+            patch_value::Kind::Scalar(s) => scalar_json(s),
+            patch_value::Kind::Complex(c) => complex_json(c),
+            patch_value::Kind::ComplexList(l) => {
+                Value::Array(l.values.into_iter().map(complex_json).collect())
+            }
+            patch_value::Kind::ScalarList(l) => {
+                Value::Array(l.values.into_iter().map(scalar_json).collect())
+            }
+            patch_value::Kind::Members(m) => {
+                Value::Array(m.ids.into_iter().map(|id| json!({ "value": id })).collect())
+            }
+        }
     }
 
     fn flat(op: PatchOp, schema: &str, attr: &str, sub: &str, value: Option<Value>) -> Flat {
@@ -540,15 +778,103 @@ mod tests {
             ops,
             vec![
                 flat(PatchOp::Add, ENT, "department", "", Some(json!("x"))),
-                flat(
-                    PatchOp::Add,
+                flat(PatchOp::Add, ENT, "manager", "", Some(json!("m-1"))),
+            ]
+        );
+    }
+
+    #[test]
+    fn entra_manager_dialects_and_unqualified_enterprise_paths_resolve() {
+        for value in [
+            json!("m-1"),
+            json!({"value": "m-1"}),
+            json!([{"value": "m-1"}]),
+        ] {
+            assert_eq!(
+                translate(body(
+                    json!([{"op": "Replace", "path": "manager", "value": value}])
+                )),
+                vec![flat(
+                    PatchOp::Replace,
                     ENT,
                     "manager",
                     "",
-                    Some(json!({"value": "m-1"}))
-                ),
-            ]
+                    Some(json!("m-1"))
+                )],
+                "{value}"
+            );
+        }
+        for value in [json!(null), json!([]), json!({"display": "x"})] {
+            assert_eq!(
+                translate(body(
+                    json!([{"op": "replace", "path": "manager", "value": value}])
+                )),
+                vec![flat(
+                    PatchOp::Replace,
+                    ENT,
+                    "manager",
+                    "",
+                    Some(Value::Null)
+                )],
+                "{value}"
+            );
+        }
+        assert_eq!(
+            translate(body(
+                json!([{"op": "replace", "path": "department", "value": "R&D"}])
+            )),
+            vec![flat(
+                PatchOp::Replace,
+                ENT,
+                "department",
+                "",
+                Some(json!("R&D"))
+            )]
         );
+        for value in [
+            json!(5),
+            json!([{"value": "a"}, {"value": "b"}]),
+            json!({"value": 5}),
+        ] {
+            let err = patch_operations_from_json(body(
+                json!([{"op": "replace", "path": "manager", "value": value}]),
+            ))
+            .unwrap_err();
+            assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{value}");
+        }
+    }
+
+    #[test]
+    fn values_are_typed_by_shape_and_nested_objects_are_refused() {
+        let ops = patch_operations_from_json(body(json!([
+            {"op": "add", "path": "emails", "value": [{"value": "a@x", "primary": true}]},
+            {"op": "add", "path": "name", "value": {"givenName": "G"}},
+            {"op": "add", "path": "urn:example:x:2.0:User:tags", "value": ["a", "b"]},
+            {"op": "add", "path": "title", "value": "T"},
+        ])))
+        .unwrap();
+        let kinds: Vec<_> = ops
+            .into_iter()
+            .map(|o| match o.value.unwrap().kind.unwrap() {
+                patch_value::Kind::ComplexList(_) => "complex_list",
+                patch_value::Kind::Complex(_) => "complex",
+                patch_value::Kind::ScalarList(_) => "scalar_list",
+                patch_value::Kind::Scalar(_) => "scalar",
+                patch_value::Kind::Members(_) => "members",
+            })
+            .collect();
+        assert_eq!(kinds, ["complex_list", "complex", "scalar_list", "scalar"]);
+        for value in [
+            json!([{"value": {"nested": 1}}]),
+            json!(["a", {"value": "b"}]),
+            json!({"givenName": ["x"]}),
+        ] {
+            let err = patch_operations_from_json(body(
+                json!([{"op": "add", "path": "emails", "value": value}]),
+            ))
+            .unwrap_err();
+            assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{value}");
+        }
     }
 
     #[test]
@@ -581,17 +907,14 @@ mod tests {
         assert_eq!(ops.len(), 1);
         assert_eq!(ops[0].path, Some(path("", "emails", "value")));
         assert_eq!(ops[0].value_filter, Some(eq_str("type", "work")));
-        assert_eq!(
-            ops[0].value.clone().map(value_to_json),
-            Some(json!("a@x.com"))
-        );
+        assert_eq!(ops[0].value.clone().map(value_json), Some(json!("a@x.com")));
 
         let ops = patch_operations_from_json(body(json!([{"op": "remove",
-            "path": "members[value eq \"u1\"]"}])))
+            "path": "emails[type eq \"work\"]"}])))
         .unwrap();
         assert_eq!(ops[0].op, PatchOp::Remove as i32);
-        assert_eq!(ops[0].path, Some(path("", "members", "")));
-        assert_eq!(ops[0].value_filter, Some(eq_str("value", "u1")));
+        assert_eq!(ops[0].path, Some(path("", "emails", "")));
+        assert_eq!(ops[0].value_filter, Some(eq_str("type", "work")));
         assert_eq!(ops[0].value, None);
     }
 
@@ -658,17 +981,29 @@ mod tests {
     const U1: &str = "89bb1940-b905-4575-9e7f-6f887cfb368e";
     const U2: &str = "23a35c27-23d3-4c03-b4c5-6443c09e7173";
 
+    /// The operation the directory receives; a `members` JSON array of `{"value": id}`
+    /// stands for the member id list.
     fn typed(
         op: PatchOp,
         attribute: &str,
         value_filter: Option<Filter>,
         value: Option<Value>,
     ) -> PatchOperation {
+        let path = path("", attribute, "");
+        let value = value.map(|value| match value {
+            Value::Array(items) if attribute == "members" => members(
+                items
+                    .iter()
+                    .map(|item| item["value"].as_str().unwrap().to_owned())
+                    .collect(),
+            ),
+            other => typed_value(&path, other).unwrap(),
+        });
         PatchOperation {
             op: op as i32,
-            path: Some(path("", attribute, "")),
+            path: Some(path),
             value_filter,
-            value: value.map(value_from_json),
+            value,
         }
     }
 
@@ -686,7 +1021,12 @@ mod tests {
         assert_eq!(
             ops,
             vec![
-                typed(PatchOp::Remove, "members", Some(eq_str("value", U1)), None),
+                typed(
+                    PatchOp::Remove,
+                    "members",
+                    None,
+                    Some(json!([{"value": U1}]))
+                ),
                 typed(PatchOp::Add, "members", None, Some(json!([{"value": U2}]))),
             ]
         );
@@ -806,8 +1146,8 @@ mod tests {
             vec![typed(
                 PatchOp::Remove,
                 "members",
-                Some(eq_str("value", id)),
-                None
+                None,
+                Some(json!([{ "value": id }]))
             )]
         );
         // remove without value: every member
@@ -863,21 +1203,42 @@ mod tests {
                 typed(PatchOp::Replace, "externalId", None, Some(json!("x"))),
             ]
         );
-        // removing "no members" removes nothing (never "all")
-        assert!(
+        // removing "no members" is an empty id list (the directory removes nothing), not
+        // a remove without a value (every member)
+        assert_eq!(
             group_ops(body(
                 json!([{"op": "Remove", "path": "members", "value": []}])
-            ))
-            .is_empty()
+            )),
+            vec![typed(PatchOp::Remove, "members", None, Some(json!([])))]
         );
-        // an `or` of members in a filter path passes through
+        // an `or` of members in a filter path becomes the list of their ids
         let ops = group_ops(body(json!([{"op": "remove",
             "path": format!("members[value eq \"{U1}\" or value eq \"{U2}\"]")}])));
-        assert_eq!(ops.len(), 1);
-        assert!(matches!(
-            ops[0].value_filter.as_ref().and_then(|f| f.node.as_ref()),
-            Some(directory_proto::v1::filter::Node::Or(_))
-        ));
+        assert_eq!(
+            ops,
+            vec![typed(
+                PatchOp::Remove,
+                "members",
+                None,
+                Some(json!([{"value": U1}, {"value": U2}]))
+            )]
+        );
+        // other member filters and filter paths on add are refused
+        for (op, filter, scim_type) in [
+            (
+                "remove",
+                "members[display eq \"x\"]",
+                ScimType::InvalidFilter,
+            ),
+            ("remove", "members[value co \"x\"]", ScimType::InvalidFilter),
+            ("add", "members[value eq \"x\"]", ScimType::InvalidPath),
+        ] {
+            let err = group_patch_operations_from_json(body(
+                json!([{"op": op, "path": filter, "value": [{"value": U1}]}]),
+            ))
+            .unwrap_err();
+            assert_eq!(err.scim_type, Some(scim_type), "{op} {filter}");
+        }
         // group extensions expand like user ones
         let acme = "urn:example:acme:2.0:Group";
         assert_eq!(
@@ -886,7 +1247,7 @@ mod tests {
                 op: PatchOp::Add as i32,
                 path: Some(path(acme, "cost", "")),
                 value_filter: None,
-                value: Some(value_from_json(json!(7))),
+                value: Some(scalar(scalar_value::Kind::NumberValue(7.0))),
             }]
         );
     }

@@ -4,16 +4,17 @@
 //! unassigned, Entra's `"True"`/`"False"` strings, Entra's bare-string manager, Okta's
 //! `password` and `groups` accepted and ignored) and strict about JSON types.
 
-use chrono::{DateTime, SecondsFormat};
 use directory_proto::json::{struct_from_json, struct_to_json};
 use directory_proto::v1::{EnterpriseUser, Manager, MultiValue, Name, User, UserAttributes};
 use serde_json::{Map, Value};
 
 use super::etag::weak_etag;
 use super::group::user_groups_to_json;
-use super::{
-    ENTERPRISE_USER_SCHEMA, ScimError, USER_SCHEMA, is_user_extension_urn, resource_location,
+use super::json::{
+    merge_extension, optional_bool, optional_string, timestamp_to_rfc3339, type_error,
+    validate_schemas,
 };
+use super::{ENTERPRISE_USER_SCHEMA, ScimError, USER_SCHEMA, is_user_extension_urn, user_location};
 
 /// Complex core attributes without typed fields, kept verbatim in `extensions` under their
 /// canonical RFC 7643 spelling.
@@ -49,11 +50,6 @@ const OWNED_ATTRIBUTES: &[&str] = &[
     "password",
     "groups",
 ];
-
-/// `<base>/scim/v2/Users/<id>`.
-pub fn user_location(base_url: &str, id: &str) -> String {
-    resource_location(base_url, "Users", id)
-}
 
 /// The weak entity tag derived from the directory's version counter.
 pub fn user_etag(version: i64) -> String {
@@ -198,68 +194,6 @@ impl UserBuilder {
             attributes.extensions = Some(struct_from_json(self.extensions));
         }
         Ok(attributes)
-    }
-}
-
-/// Adds the members of `value` to the extension object stored under `schema` (matched
-/// case-insensitively), creating it when absent.
-fn merge_extension(extensions: &mut Map<String, Value>, schema: &str, value: Value) {
-    let existing_key = extensions
-        .keys()
-        .find(|k| k.eq_ignore_ascii_case(schema))
-        .cloned()
-        .unwrap_or_else(|| schema.to_owned());
-    let entry = extensions
-        .entry(existing_key)
-        .or_insert_with(|| Value::Object(Map::new()));
-    match (entry, value) {
-        (Value::Object(existing), Value::Object(new)) => existing.extend(new),
-        (entry, value) => *entry = value,
-    }
-}
-
-fn type_error(attribute: &str, expected: &str) -> ScimError {
-    ScimError::invalid_value(format!("attribute '{attribute}' must be {expected}"))
-}
-
-/// `schemas` content is not enforced, but it must be an array of strings.
-pub(crate) fn validate_schemas(value: &Value) -> Result<(), ScimError> {
-    match value {
-        Value::Array(items) if items.iter().all(Value::is_string) => Ok(()),
-        _ => Err(ScimError::invalid_syntax(
-            "'schemas' must be an array of schema URNs",
-        )),
-    }
-}
-
-fn optional_string(attribute: &str, value: Value) -> Result<Option<String>, ScimError> {
-    match value {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s)),
-        _ => Err(type_error(attribute, "a string")),
-    }
-}
-
-/// JSON booleans, plus the strings `"True"`/`"False"` (any case) that Entra sends.
-fn optional_bool(attribute: &str, value: Value) -> Result<Option<bool>, ScimError> {
-    match value {
-        Value::Null => Ok(None),
-        Value::Bool(b) => Ok(Some(b)),
-        Value::String(s) => match boolean_from_string(&s) {
-            Some(b) => Ok(Some(b)),
-            None => Err(type_error(attribute, "a boolean")),
-        },
-        _ => Err(type_error(attribute, "a boolean")),
-    }
-}
-
-pub(crate) fn boolean_from_string(s: &str) -> Option<bool> {
-    if s.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if s.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
     }
 }
 
@@ -523,12 +457,6 @@ fn multi_values_to_json(values: &[MultiValue]) -> Value {
 }
 
 /// RFC 3339 in UTC (`2026-01-02T03:04:05.123Z`).
-pub fn timestamp_to_rfc3339(ts: &prost_types::Timestamp) -> Option<String> {
-    let nanos = u32::try_from(ts.nanos).ok()?;
-    DateTime::from_timestamp(ts.seconds, nanos)
-        .map(|t| t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -566,9 +566,24 @@ async fn group_remove_member_value_in_body() {
     .await;
     assert_eq!(
         stack.member_ids(&group).await,
-        vec![b],
+        vec![b.clone()],
         "only the member in the value is removed"
     );
+    // An empty member list removes nobody; a remove without a value removes everyone.
+    patch_ok(
+        &stack,
+        &format!("/Groups/{group}"),
+        json!([{"op": "Remove", "path": "members", "value": []}]),
+    )
+    .await;
+    assert_eq!(stack.member_ids(&group).await, vec![b]);
+    patch_ok(
+        &stack,
+        &format!("/Groups/{group}"),
+        json!([{"op": "remove", "path": "members"}]),
+    )
+    .await;
+    assert!(stack.member_ids(&group).await.is_empty());
 }
 
 #[tokio::test]

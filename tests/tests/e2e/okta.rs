@@ -519,3 +519,49 @@ async fn delete_group() {
             .is_none_or(|g| g.as_array().is_none_or(Vec::is_empty))
     );
 }
+
+/// Okta's password sync (`replace password`): the gateway drops the password, so the PATCH
+/// changes nothing, yet If-Match is still checked — by the directory, on an empty typed
+/// operation list.
+#[tokio::test]
+async fn password_sync_patch_changes_nothing_and_honours_if_match() {
+    let stack = Stack::start().await.unwrap();
+    let id = stack.create_user("pw@okta.local").await;
+    let before = stack.scim("GET", &format!("/Users/{id}"), None).await;
+    let etag = before.header("etag").unwrap().to_owned();
+    let auth = format!("Bearer {}", stack.token);
+    let body = patch(json!([{"op": "replace", "value": {"password": "n3w-Passw0rd"}}]));
+    let ok = stack
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(body.to_string()),
+            &[("authorization", &auth), ("if-match", &etag)],
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.raw);
+    assert_eq!(ok.header("etag"), Some(etag.as_str()), "nothing changed");
+    assert!(ok.body.get("password").is_none());
+    assert_eq!(ok.body["meta"], before.body["meta"]);
+
+    // Another write moves the version on: the same password PATCH is now stale.
+    let renamed = stack
+        .scim(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(patch(
+                json!([{"op": "replace", "path": "title", "value": "T"}]),
+            )),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.raw);
+    let stale = stack
+        .request(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(body.to_string()),
+            &[("authorization", &auth), ("if-match", &etag)],
+        )
+        .await;
+    assert_scim_error(&stale, 412, None);
+}
