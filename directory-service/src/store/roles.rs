@@ -9,8 +9,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::db_error;
 use super::entity::{group, group_member, role_grant, role_mapping, user};
+use super::{WriteTx, db_error};
 use crate::domain::DomainResult;
 use crate::domain::roles::{GroupRole, MappingSource, RoleMapping};
 use crate::domain::users::User;
@@ -90,6 +90,20 @@ pub async fn count_active_admins(
         .count(db)
         .await
         .map_err(db_error)
+}
+
+/// Whether the workspace has at least one active admin (stops at the first).
+pub async fn any_active_admin(db: &impl ConnectionTrait, workspace_id: Uuid) -> DomainResult<bool> {
+    let first: Option<Uuid> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(active_admins(workspace_id))
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    Ok(first.is_some())
 }
 
 pub async fn list_active_admins(
@@ -183,12 +197,13 @@ pub async fn granted_role(
 
 /// Sets (or with `GroupRole::None`, withdraws) the user's direct role grant.
 pub async fn set_grant(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     user_id: Uuid,
     role: GroupRole,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
+    let db = tx.conn();
     role_grant::Entity::delete_by_id(user_id)
         .exec(db)
         .await
@@ -253,12 +268,13 @@ fn mapping_from_row(row: role_mapping::Model) -> RoleMapping {
 }
 
 pub async fn set_mapping(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     mapping: &RoleMapping,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    delete_mapping(db, workspace_id, mapping.source, &mapping.value).await?;
+    let db = tx.conn();
+    delete_mapping(tx, workspace_id, mapping.source, &mapping.value).await?;
     role_mapping::ActiveModel {
         workspace_id: Set(workspace_id),
         source: Set(mapping.source.as_str().to_owned()),
@@ -273,11 +289,12 @@ pub async fn set_mapping(
 }
 
 pub async fn delete_mapping(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     source: MappingSource,
     value: &str,
 ) -> DomainResult<u64> {
+    let db = tx.conn();
     Ok(role_mapping::Entity::delete_many()
         .filter(role_mapping::Column::WorkspaceId.eq(workspace_id))
         .filter(role_mapping::Column::Source.eq(source.as_str()))

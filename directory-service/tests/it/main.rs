@@ -52,7 +52,7 @@ all_backends!(
     the_last_admin_cannot_be_removed_in_any_shape,
     workspaces_without_admins_are_not_blocked,
     license_groups_give_seats_up_to_the_count,
-    deactivation_frees_seats_and_reactivation_needs_one,
+    reactivation_into_a_full_subscription_waits_for_a_seat,
     direct_and_group_licenses_share_one_seat,
     a_license_group_pushed_early_is_linked_later,
     granted_admins_count_for_the_last_admin_rule,
