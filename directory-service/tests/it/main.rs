@@ -4,6 +4,7 @@ mod groups_suite;
 mod harness;
 mod licenses_suite;
 mod roles_suite;
+mod rules_suite;
 mod suite;
 
 macro_rules! store_suite {
@@ -59,11 +60,14 @@ all_backends!(
     imported_members_are_found_not_duplicated,
     role_mappings_from_idp_values_and_group_names,
     attribute_mappings_feed_metadata_and_the_organization_role,
+    case_insensitive_filters_fold_non_ascii_letters,
+    a_group_push_reevaluates_mappings_and_roles,
 );
 
 use groups_suite::*;
 use licenses_suite::*;
 use roles_suite::*;
+use rules_suite::*;
 use suite::*;
 
 /// Postgres only: SQLite serialises every writer, so nothing would overlap.
@@ -71,5 +75,12 @@ use suite::*;
 async fn postgres_concurrent_removals_never_remove_the_last_admin() {
     if let Some(db) = harness::postgres().await {
         concurrent_removals_never_remove_the_last_admin(&db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_profile_writes_do_not_wait_for_the_workspace_lock() {
+    if let Some(db) = harness::postgres().await {
+        profile_writes_do_not_wait_for_the_workspace_lock(&db).await;
     }
 }
