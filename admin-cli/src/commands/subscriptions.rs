@@ -64,6 +64,10 @@ pub struct HoldersArgs {
     /// Maximum number of holders to show (default: the server's page size)
     #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
     pub count: Option<i64>,
+    /// Show the members waiting for a seat instead (reactivated while every seat was
+    /// taken), longest-waiting first: the next freed seat goes to the first
+    #[arg(long)]
+    pub waiting: bool,
 }
 
 pub async fn run(
@@ -96,6 +100,7 @@ pub async fn run(
                         subscription_id: subscription.subscription_id.clone(),
                         start_index: 1,
                         count: Some(LIST_HOLDERS_COUNT),
+                        waiting: false,
                     })
                     .await
                     .rpc_context(|| {
@@ -140,6 +145,7 @@ pub fn holders_request(
         subscription_id: args.subscription_id.clone(),
         start_index: args.start_index,
         count: args.count,
+        waiting: args.waiting,
     }
 }
 

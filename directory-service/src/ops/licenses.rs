@@ -146,3 +146,22 @@ pub async fn list_holders(
         store::licenses::list_holders(db, workspace_id, subscription_id, offset, limit).await?;
     Ok((users, total))
 }
+
+/// Members waiting for a seat, longest-waiting first.
+pub async fn list_waiting(
+    db: &Db,
+    workspace_id: Uuid,
+    subscription_id: &str,
+    page: PageRequest,
+) -> DomainResult<(Vec<User>, u64)> {
+    store::licenses::find(db, workspace_id, subscription_id).await?;
+    let total = store::licenses::count_waiting(db, workspace_id, subscription_id).await?;
+    let PageRequest::Index { offset, limit } = page else {
+        return Err(DomainError::InvalidValue(
+            "waiting members are paged by index".into(),
+        ));
+    };
+    let users =
+        store::licenses::list_waiting(db, workspace_id, subscription_id, offset, limit).await?;
+    Ok((users, total))
+}

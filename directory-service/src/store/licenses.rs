@@ -337,6 +337,37 @@ pub async fn seat_longest_waiting(
     Ok(next)
 }
 
+/// Entitled members waiting for a seat, longest-waiting first.
+pub async fn list_waiting(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    subscription_id: &str,
+    offset: u64,
+    limit: u64,
+) -> DomainResult<Vec<User>> {
+    user::Entity::find()
+        .join_rev(
+            sea_orm::JoinType::InnerJoin,
+            license_wait::Entity::belongs_to(user::Entity)
+                .from(license_wait::Column::UserId)
+                .to(user::Column::Id)
+                .into(),
+        )
+        .filter(license_wait::Column::WorkspaceId.eq(workspace_id))
+        .filter(license_wait::Column::SubscriptionId.eq(subscription_id))
+        .filter(entitled_condition(workspace_id, subscription_id))
+        .order_by_asc(license_wait::Column::Since)
+        .order_by_asc(user::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(super::users::to_domain)
+        .collect()
+}
+
 /// Subscriptions the user waits for a seat of.
 pub async fn waits_of_user(
     db: &impl ConnectionTrait,
