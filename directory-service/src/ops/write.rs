@@ -26,13 +26,13 @@
 //! Only this module opens and commits a `store::WriteTx` (a test below enforces it), and
 //! every store function that writes takes a `&WriteTx`: a write cannot bypass the step.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use chrono::Utc;
 use uuid::Uuid;
 
 use crate::domain::attribute_mappings::{AttributeMapping, apply_attribute_mappings};
-use crate::domain::licenses::{Subscription, check_seats};
+use crate::domain::licenses::check_seats;
 use crate::domain::roles::{GroupRole, check_admins_remain, dual_role_conflict};
 use crate::domain::users::User;
 use crate::domain::{DomainError, DomainResult};
@@ -133,7 +133,6 @@ impl Change {
 /// What the rules compare the state after the change with.
 struct Before {
     had_admin: bool,
-    seats: Vec<(Subscription, u64)>,
 }
 
 pub struct Write {
@@ -153,7 +152,6 @@ impl Write {
         store::workspaces::lock(tx.conn(), workspace_id).await?;
         let before = Before {
             had_admin: store::roles::any_active_admin(tx.conn(), workspace_id).await?,
-            seats: seats_taken(&tx, workspace_id).await?,
         };
         Ok(Write {
             tx,
@@ -221,7 +219,7 @@ impl Write {
             }
             Some(before) => {
                 self.reevaluate_mappings_of_touched_members().await?;
-                self.settle_seats(&before.seats).await?;
+                self.settle_seats().await?;
                 self.check_one_role_group_at_a_time().await?;
                 check_admins_remain(
                     u64::from(before.had_admin),
@@ -298,60 +296,97 @@ impl Write {
 
     /// Seats after the change: reactivated members wait when their subscription is full,
     /// freed seats go to the longest-waiting, and a change that adds holders beyond the
-    /// seats is refused (naming the subscription).
-    async fn settle_seats(&mut self, before: &[(Subscription, u64)]) -> DomainResult<()> {
-        let reactivated: Vec<Uuid> = self
-            .changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::UserReactivated { user_id } => Some(*user_id),
-                _ => None,
-            })
-            .collect();
-        let held_before: HashMap<&str, u64> = before
-            .iter()
-            .map(|(s, n)| (s.subscription_id.as_str(), *n))
-            .collect();
+    /// seats is refused (naming the subscription). Only subscriptions the change can add
+    /// holders to, and those with members waiting, are counted.
+    async fn settle_seats(&mut self) -> DomainResult<()> {
+        let conn = self.tx.conn();
+        let workspace_id = self.workspace_id;
+        // Subscriptions this change may add holders to.
+        let mut adding: BTreeSet<String> = BTreeSet::new();
+        let mut reactivated = Vec::new();
+        for change in &self.changes {
+            match change {
+                Change::MembersAdded { group_id, .. } => {
+                    let group = store::groups::find(conn, workspace_id, *group_id, false).await?;
+                    adding.extend(group.license_subscription);
+                }
+                Change::LicenseAssigned {
+                    subscription_id, ..
+                }
+                | Change::SubscriptionChanged { subscription_id } => {
+                    adding.insert(subscription_id.clone());
+                }
+                Change::UserReactivated { user_id } => {
+                    reactivated.push(*user_id);
+                    adding.extend(
+                        store::licenses::subscriptions_of_user(conn, workspace_id, *user_id)
+                            .await?,
+                    );
+                }
+                _ => {}
+            }
+        }
+        let with_waiters = store::licenses::subscriptions_with_waiters(conn, workspace_id).await?;
         let now = Utc::now();
-        for (subscription, _) in store::licenses::list(self.tx.conn(), self.workspace_id).await? {
-            let id = subscription.subscription_id.clone();
+        for subscription_id in adding
+            .iter()
+            .chain(with_waiters.iter())
+            .collect::<BTreeSet<_>>()
+        {
+            let subscription =
+                match store::licenses::find(self.tx.conn(), workspace_id, subscription_id).await {
+                    Ok((subscription, _)) => subscription,
+                    // Deleted in this write: no seats left to settle.
+                    Err(DomainError::NotFound(_)) => continue,
+                    Err(other) => return Err(other),
+                };
             let seats = subscription.seats.max(0) as u64;
             let mut held =
-                store::licenses::count_holders(self.tx.conn(), self.workspace_id, &id).await?;
+                store::licenses::count_holders(self.tx.conn(), workspace_id, subscription_id)
+                    .await?;
             for user_id in &reactivated {
                 if held > seats
-                    && store::licenses::holds(self.tx.conn(), self.workspace_id, &id, *user_id)
-                        .await?
+                    && store::licenses::holds(
+                        self.tx.conn(),
+                        workspace_id,
+                        subscription_id,
+                        *user_id,
+                    )
+                    .await?
                 {
-                    store::licenses::start_waiting(&self.tx, self.workspace_id, &id, *user_id, now)
-                        .await?;
+                    store::licenses::start_waiting(
+                        &self.tx,
+                        workspace_id,
+                        subscription_id,
+                        *user_id,
+                        now,
+                    )
+                    .await?;
                     held -= 1;
-                    self.record(Change::LicenseWaiting {
-                        subscription_id: id.clone(),
+                    self.changes.push(Change::LicenseWaiting {
+                        subscription_id: subscription_id.clone(),
                         user_id: *user_id,
                     });
                 }
             }
-            store::licenses::drop_stale_waits(&self.tx, self.workspace_id, &id).await?;
+            store::licenses::drop_stale_waits(&self.tx, workspace_id, subscription_id).await?;
             while held < seats {
-                match store::licenses::seat_longest_waiting(&self.tx, self.workspace_id, &id)
+                match store::licenses::seat_longest_waiting(&self.tx, workspace_id, subscription_id)
                     .await?
                 {
                     Some(user_id) => {
                         held += 1;
-                        self.record(Change::LicenseSeated {
-                            subscription_id: id.clone(),
+                        self.changes.push(Change::LicenseSeated {
+                            subscription_id: subscription_id.clone(),
                             user_id,
                         });
                     }
                     None => break,
                 }
             }
-            check_seats(
-                &subscription,
-                held_before.get(id.as_str()).copied().unwrap_or(0),
-                held,
-            )?;
+            if adding.contains(subscription_id) {
+                check_seats(&subscription, seats, held)?;
+            }
         }
         Ok(())
     }
@@ -380,18 +415,6 @@ impl Write {
         }
         Ok(())
     }
-}
-
-/// Seats taken per subscription.
-async fn seats_taken(tx: &WriteTx, workspace_id: Uuid) -> DomainResult<Vec<(Subscription, u64)>> {
-    let mut taken = Vec::new();
-    for (subscription, _) in store::licenses::list(tx.conn(), workspace_id).await? {
-        let n =
-            store::licenses::count_holders(tx.conn(), workspace_id, &subscription.subscription_id)
-                .await?;
-        taken.push((subscription, n));
-    }
-    Ok(taken)
 }
 
 #[cfg(test)]

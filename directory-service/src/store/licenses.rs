@@ -368,6 +368,22 @@ pub async fn list_waiting(
         .collect()
 }
 
+/// Subscriptions of the workspace that have members waiting for a seat.
+pub async fn subscriptions_with_waiters(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+) -> DomainResult<Vec<String>> {
+    license_wait::Entity::find()
+        .select_only()
+        .column(license_wait::Column::SubscriptionId)
+        .distinct()
+        .filter(license_wait::Column::WorkspaceId.eq(workspace_id))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)
+}
+
 /// Subscriptions the user waits for a seat of.
 pub async fn waits_of_user(
     db: &impl ConnectionTrait,

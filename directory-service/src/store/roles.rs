@@ -92,18 +92,87 @@ pub async fn count_active_admins(
         .map_err(db_error)
 }
 
-/// Whether the workspace has at least one active admin (stops at the first).
+/// Whether the workspace has at least one active admin. Driven from the few admin sources
+/// (admin role groups' members, admin grants, IdP role values mapped to admin) through
+/// their indexes, stopping at the first: every locked write asks it twice, so it must not
+/// walk a million users when there are few admins or none.
 pub async fn any_active_admin(db: &impl ConnectionTrait, workspace_id: Uuid) -> DomainResult<bool> {
-    let first: Option<Uuid> = user::Entity::find()
+    let via_group: Option<Uuid> = group_member::Entity::find()
         .select_only()
-        .column(user::Column::Id)
-        .filter(active_admins(workspace_id))
+        .column(group_member::Column::UserId)
+        .join_rev(
+            JoinType::InnerJoin,
+            group::Entity::belongs_to(group_member::Entity)
+                .from(group::Column::Id)
+                .to(group_member::Column::GroupId)
+                .into(),
+        )
+        .join_rev(
+            JoinType::InnerJoin,
+            user::Entity::belongs_to(group_member::Entity)
+                .from(user::Column::Id)
+                .to(group_member::Column::UserId)
+                .into(),
+        )
+        .filter(group::Column::WorkspaceId.eq(workspace_id))
+        .filter(group::Column::Role.eq(GroupRole::Admin.as_str()))
+        .filter(user::Column::Active.eq(true))
         .limit(1)
         .into_tuple()
         .one(db)
         .await
         .map_err(db_error)?;
-    Ok(first.is_some())
+    if via_group.is_some() {
+        return Ok(true);
+    }
+    let via_grant: Option<Uuid> = role_grant::Entity::find()
+        .select_only()
+        .column(role_grant::Column::UserId)
+        .join_rev(
+            JoinType::InnerJoin,
+            user::Entity::belongs_to(role_grant::Entity)
+                .from(user::Column::Id)
+                .to(role_grant::Column::UserId)
+                .into(),
+        )
+        .filter(role_grant::Column::WorkspaceId.eq(workspace_id))
+        .filter(role_grant::Column::Role.eq(GroupRole::Admin.as_str()))
+        .filter(user::Column::Active.eq(true))
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    if via_grant.is_some() {
+        return Ok(true);
+    }
+    let admin_values: Vec<String> = role_mapping::Entity::find()
+        .select_only()
+        .column(role_mapping::Column::SourceValue)
+        .filter(role_mapping::Column::WorkspaceId.eq(workspace_id))
+        .filter(role_mapping::Column::Source.eq(MappingSource::IdpRole.as_str()))
+        .filter(role_mapping::Column::Role.eq(GroupRole::Admin.as_str()))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    for value in admin_values {
+        let via_value: Option<Uuid> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::WorkspaceId.eq(workspace_id))
+            .filter(user::Column::IdpRole.eq(value))
+            .filter(user::Column::Active.eq(true))
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await
+            .map_err(db_error)?;
+        if via_value.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub async fn list_active_admins(
