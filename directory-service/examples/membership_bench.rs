@@ -52,7 +52,7 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     let mut ids = Vec::with_capacity(n + 1);
-    let tx = store::begin_write(&db).await?;
+    let mut write = ops::write::Write::profile(&db, ws).await?;
     let now = Utc::now();
     for i in 0..=n {
         let user = User {
@@ -68,9 +68,11 @@ async fn main() -> anyhow::Result<()> {
             version: 1,
             groups: Vec::new(),
         };
-        ids.push(store::users::insert(&tx, &user).await?.id);
+        let id = store::users::insert(write.tx(), &user).await?.id;
+        write.record(ops::write::Change::UserCreated { user_id: id });
+        ids.push(id);
     }
-    tx.commit().await?;
+    write.commit().await?;
     println!(
         "setup: {} users inserted in {:.1?}",
         n + 1,

@@ -149,7 +149,8 @@ pub fn role_name(role: i32) -> &'static str {
 
 /// A user's access. `role` is the effective role (none while inactive), `granted_role` the
 /// direct grant, `custom_role` the custom role an IdP role value maps to (null unless the
-/// role is none otherwise); `licenses` are subscription ids.
+/// role is none otherwise); `licenses` are subscription ids held, `waiting_licenses` those
+/// the user waits for a seat of (reactivated while every seat was taken).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserAccessView {
     pub user_id: String,
@@ -159,6 +160,7 @@ pub struct UserAccessView {
     pub granted_role: &'static str,
     pub custom_role: Option<String>,
     pub licenses: Vec<String>,
+    pub waiting_licenses: Vec<String>,
 }
 
 impl UserAccessView {
@@ -171,6 +173,7 @@ impl UserAccessView {
             granted_role: role_name(access.granted_role),
             custom_role: Some(access.custom_role).filter(|role| !role.is_empty()),
             licenses: access.licenses,
+            waiting_licenses: access.waiting_licenses,
         }
     }
 }
@@ -184,6 +187,7 @@ impl TableRow for UserAccessView {
         "granted_role",
         "custom_role",
         "licenses",
+        "waiting_licenses",
     ];
     fn cells(&self) -> Vec<String> {
         vec![
@@ -194,6 +198,7 @@ impl TableRow for UserAccessView {
             self.granted_role.to_owned(),
             output::text_cell(self.custom_role.as_deref()),
             output::text_cell(Some(&self.licenses.join(", "))),
+            output::text_cell(Some(&self.waiting_licenses.join(", "))),
         ]
     }
 }
@@ -282,6 +287,7 @@ mod tests {
             granted_role: v1::WorkspaceRole::None as i32,
             licenses: licenses.iter().map(|l| (*l).to_owned()).collect(),
             custom_role: String::new(),
+            waiting_licenses: Vec::new(),
         }
     }
 
@@ -302,7 +308,8 @@ mod tests {
                 "role": "admin",
                 "granted_role": "none",
                 "custom_role": null,
-                "licenses": ["sub_1"]
+                "licenses": ["sub_1"],
+                "waiting_licenses": []
             })
         );
         assert_eq!(role_name(v1::WorkspaceRole::Member as i32), "member");
@@ -327,12 +334,22 @@ mod tests {
                 "ROLE",
                 "GRANTED_ROLE",
                 "CUSTOM_ROLE",
-                "LICENSES"
+                "LICENSES",
+                "WAITING_LICENSES"
             ]
         );
         assert_eq!(
             lines[1].split_whitespace().collect::<Vec<_>>(),
-            ["u-1", "alice@x.test", "false", "none", "none", "-", "-"]
+            [
+                "u-1",
+                "alice@x.test",
+                "false",
+                "none",
+                "none",
+                "-",
+                "-",
+                "-"
+            ]
         );
         let view = UserAccessView::new(
             access(true, v1::WorkspaceRole::Member, &["sub_1", "sub_2"]),

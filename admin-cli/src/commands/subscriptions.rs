@@ -64,6 +64,10 @@ pub struct HoldersArgs {
     /// Maximum number of holders to show (default: the server's page size)
     #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
     pub count: Option<i64>,
+    /// Show the members waiting for a seat instead (reactivated while every seat was
+    /// taken), longest-waiting first: the next freed seat goes to the first
+    #[arg(long)]
+    pub waiting: bool,
 }
 
 pub async fn run(
@@ -96,6 +100,7 @@ pub async fn run(
                         subscription_id: subscription.subscription_id.clone(),
                         start_index: 1,
                         count: Some(LIST_HOLDERS_COUNT),
+                        waiting: false,
                     })
                     .await
                     .rpc_context(|| {
@@ -140,6 +145,7 @@ pub fn holders_request(
         subscription_id: args.subscription_id.clone(),
         start_index: args.start_index,
         count: args.count,
+        waiting: args.waiting,
     }
 }
 
@@ -151,6 +157,8 @@ pub struct SubscriptionView {
     pub product: String,
     pub seats: i64,
     pub seats_used: i64,
+    /// Entitled members waiting for a seat (reactivated while every seat was taken).
+    pub seats_waiting: i64,
     /// The exact displayName of the license group the IdP must push.
     pub group_name: String,
     /// The pushed license group, `null` until it exists.
@@ -168,6 +176,7 @@ impl From<v1::Subscription> for SubscriptionView {
             product: subscription.product,
             seats: subscription.seats,
             seats_used: subscription.seats_used,
+            seats_waiting: subscription.seats_waiting,
             group_name: subscription.group_name,
             group_id: Some(subscription.group_id).filter(|id| !id.is_empty()),
         }
@@ -175,9 +184,16 @@ impl From<v1::Subscription> for SubscriptionView {
 }
 
 impl SubscriptionView {
-    /// `used/total`, e.g. `3/10`.
+    /// `used/total`, e.g. `3/10`, and `(+N waiting)` when members wait for a seat.
     pub fn seats_cell(&self) -> String {
-        format!("{}/{}", self.seats_used, self.seats)
+        if self.seats_waiting > 0 {
+            format!(
+                "{}/{} (+{} waiting)",
+                self.seats_used, self.seats, self.seats_waiting
+            )
+        } else {
+            format!("{}/{}", self.seats_used, self.seats)
+        }
     }
 }
 
@@ -295,6 +311,7 @@ mod tests {
             seats_used,
             group_name: "Enterprise Plan-AWS-sub_1RqpMYGCs0LNOzY9UszOGJkL".into(),
             group_id: group_id.into(),
+            seats_waiting: 0,
             created: Some(prost_types::Timestamp {
                 seconds: 1_735_689_600,
                 nanos: 0,
@@ -441,6 +458,7 @@ mod tests {
                 "product": "AWS",
                 "seats": 10,
                 "seats_used": 0,
+                "seats_waiting": 0,
                 "group_name": "Enterprise Plan-AWS-sub_1RqpMYGCs0LNOzY9UszOGJkL",
                 "group_id": null,
                 "created": "2025-01-01T00:00:00Z"
@@ -491,6 +509,7 @@ mod tests {
                 "product": "AWS",
                 "seats": 10,
                 "seats_used": 2,
+                "seats_waiting": 0,
                 "group_name": "Enterprise Plan-AWS-sub_1RqpMYGCs0LNOzY9UszOGJkL",
                 "group_id": "g-1",
                 "created": "2025-01-01T00:00:00Z",

@@ -84,10 +84,25 @@ impl AttributeMapping {
     }
 }
 
+impl AttributeMapping {
+    /// Whether the mapping's value can depend on the user's groups (its source is under
+    /// `groups`, or its template reads them): a group push must re-evaluate it.
+    pub fn reads_groups(&self) -> bool {
+        let source = self.source.trim().to_ascii_lowercase();
+        source == "groups"
+            || source.starts_with("groups.")
+            || source.starts_with("groups[")
+            || self
+                .template
+                .as_deref()
+                .is_some_and(|t| t.to_ascii_lowercase().contains("groups"))
+    }
+}
+
 fn environment() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
     // Liquid spellings the seed's examples use.
-    env.add_filter("downcase", |s: String| s.to_lowercase());
+    env.add_filter("downcase", |s: String| super::fold_case(&s));
     env.add_filter("upcase", |s: String| s.to_uppercase());
     env
 }

@@ -155,7 +155,7 @@ fn compare_json(
     }
     let ordering = match (actual, expected) {
         (J::String(a), FilterValue::String(b)) => {
-            let (a, b) = (a.to_lowercase(), b.to_lowercase());
+            let (a, b) = (super::fold_case(a), super::fold_case(b));
             match op {
                 CompareOp::Co => return Ok(a.contains(&b)),
                 CompareOp::Sw => return Ok(a.starts_with(&b)),

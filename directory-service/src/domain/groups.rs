@@ -44,7 +44,7 @@ impl GroupProfile {
 /// Group displayNames are unique per workspace, case-insensitively: Entra matches groups by
 /// displayName and breaks on duplicates.
 pub fn display_name_key(display_name: &str) -> String {
-    display_name.trim().to_lowercase()
+    super::case_key(display_name)
 }
 
 /// A stored group without its members.

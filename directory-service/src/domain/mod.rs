@@ -55,6 +55,19 @@ pub enum DomainError {
 
 pub type DomainResult<T> = Result<T, DomainError>;
 
+/// The one case folding for every case-insensitive comparison (`caseExact: false`
+/// attributes, role and group names): Unicode lowercase, computed in Rust so Postgres and
+/// SQLite agree (SQL `lower()` is ASCII-only on SQLite). Not full case folding: `ß` stays.
+pub fn fold_case(text: &str) -> String {
+    text.to_lowercase()
+}
+
+/// The stored, indexed key of a case-insensitive value, and what a filter value is
+/// compared with: trimmed, then folded.
+pub fn case_key(text: &str) -> String {
+    fold_case(text.trim())
+}
+
 /// Checks the optimistic-concurrency precondition (SCIM If-Match).
 pub fn check_version(expected: Option<i64>, current: i64) -> DomainResult<()> {
     match expected {

@@ -28,7 +28,7 @@ pub enum GroupRole {
 
 impl GroupRole {
     pub fn from_display_name(display_name: &str) -> Self {
-        let lower = display_name.to_lowercase();
+        let lower = super::fold_case(display_name);
         match (lower.contains("admin"), lower.contains("member")) {
             (true, false) => GroupRole::Admin,
             (false, true) => GroupRole::Member,
@@ -59,6 +59,18 @@ impl GroupRole {
             GroupRole::Member => Some(GroupRole::Admin),
             GroupRole::None => None,
         }
+    }
+}
+
+/// The effective role: admin over member over none, and none while inactive. The sources
+/// (role groups, direct grants, IdP role values mapped to a role) are gathered by the
+/// caller; this is the one place that decides between them.
+pub fn resolve_role(active: bool, holds_admin: bool, holds_member: bool) -> GroupRole {
+    match (active, holds_admin, holds_member) {
+        (false, _, _) => GroupRole::None,
+        (true, true, _) => GroupRole::Admin,
+        (true, false, true) => GroupRole::Member,
+        (true, false, false) => GroupRole::None,
     }
 }
 

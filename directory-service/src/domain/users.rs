@@ -168,7 +168,7 @@ impl UserProfile {
 /// `Alice@Example.com` and `alice@example.com` are the same user. Computed here rather than
 /// with SQL lower(), which is ASCII-only on SQLite. Unicode lowercase, not full case folding.
 pub fn user_name_key(user_name: &str) -> String {
-    user_name.trim().to_lowercase()
+    super::case_key(user_name)
 }
 
 /// The user attributes a filter may name, each backed by an indexed or narrow column.

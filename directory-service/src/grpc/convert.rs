@@ -431,6 +431,7 @@ pub fn subscription(
         product: s.product,
         seats: s.seats,
         seats_used: view.seats_used as i64,
+        seats_waiting: view.seats_waiting as i64,
         group_name,
         group_id: view.group_id.map(|id| id.to_string()).unwrap_or_default(),
         created: Some(timestamp(view.created)),
@@ -463,6 +464,7 @@ pub fn user_access(access: crate::ops::roles::UserAccess) -> pb::UserAccess {
         role: role_to_pb(access.role) as i32,
         granted_role: role_to_pb(access.granted_role) as i32,
         licenses: access.licenses,
+        waiting_licenses: access.waiting_licenses,
         custom_role: access.custom_role.unwrap_or_default(),
     }
 }

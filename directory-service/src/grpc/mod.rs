@@ -552,7 +552,13 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let page = PageRequest::index(req.start_index, req.count);
         reply(
-            ops::licenses::list_holders(&self.db, workspace_id, &req.subscription_id, page).await,
+            if req.waiting {
+                ops::licenses::list_waiting(&self.db, workspace_id, &req.subscription_id, page)
+                    .await
+            } else {
+                ops::licenses::list_holders(&self.db, workspace_id, &req.subscription_id, page)
+                    .await
+            },
             |(users, total)| pb::ListUsersResponse {
                 users: users.into_iter().map(convert::user).collect(),
                 total_results: total as i64,

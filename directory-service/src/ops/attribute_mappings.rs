@@ -1,9 +1,10 @@
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::write::{Change, Write};
 use crate::domain::attribute_mappings::{AttributeMapping, Destination};
 use crate::domain::{DomainError, DomainResult};
-use crate::store::{self, Db, db_error};
+use crate::store::{self, Db};
 
 /// Sets the mapping for its destination (replacing any). It applies to users from their
 /// next create or update on.
@@ -13,11 +14,11 @@ pub async fn set_attribute_mapping(
     mapping: AttributeMapping,
 ) -> DomainResult<Vec<AttributeMapping>> {
     let mapping = mapping.validated()?;
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    store::attribute_mappings::set(&tx, workspace_id, &mapping, Utc::now()).await?;
-    let all = store::attribute_mappings::list(&tx, workspace_id).await?;
-    tx.commit().await.map_err(db_error)?;
+    let mut write = Write::workspace(db, workspace_id).await?;
+    store::attribute_mappings::set(write.tx(), workspace_id, &mapping, Utc::now()).await?;
+    write.record(Change::AttributeMappingsChanged);
+    let all = store::attribute_mappings::list(write.conn(), workspace_id).await?;
+    write.commit().await?;
     Ok(all)
 }
 
@@ -27,15 +28,16 @@ pub async fn delete_attribute_mapping(
     destination: &str,
 ) -> DomainResult<Vec<AttributeMapping>> {
     let destination = Destination::parse(destination)?.as_string();
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    if store::attribute_mappings::delete(&tx, workspace_id, &destination).await? == 0 {
+    let mut write = Write::workspace(db, workspace_id).await?;
+    if store::attribute_mappings::delete(write.tx(), workspace_id, &destination).await? == 0 {
+        write.abandon().await?;
         return Err(DomainError::NotFound(format!(
             "no attribute mapping to {destination}"
         )));
     }
-    let all = store::attribute_mappings::list(&tx, workspace_id).await?;
-    tx.commit().await.map_err(db_error)?;
+    write.record(Change::AttributeMappingsChanged);
+    let all = store::attribute_mappings::list(write.conn(), workspace_id).await?;
+    write.commit().await?;
     Ok(all)
 }
 

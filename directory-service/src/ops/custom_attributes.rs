@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::write::{Change, Write};
 use crate::domain::DomainResult;
 use crate::domain::custom_attributes::CustomAttribute;
 use crate::store::{self, Db};
@@ -11,8 +12,12 @@ pub async fn declare_custom_attribute(
     attribute: CustomAttribute,
 ) -> DomainResult<(CustomAttribute, DateTime<Utc>)> {
     let attribute = attribute.validated()?;
-    store::workspaces::find_by_id(db, workspace_id).await?;
-    store::custom_attributes::insert(db, workspace_id, &attribute, Utc::now()).await
+    let mut write = Write::workspace(db, workspace_id).await?;
+    let declared =
+        store::custom_attributes::insert(write.tx(), workspace_id, &attribute, Utc::now()).await?;
+    write.record(Change::CustomAttributesChanged);
+    write.commit().await?;
+    Ok(declared)
 }
 
 pub async fn list_custom_attributes(
@@ -31,7 +36,11 @@ pub async fn delete_custom_attribute(
     schema: &str,
     name: &str,
 ) -> DomainResult<()> {
-    store::custom_attributes::delete(db, workspace_id, schema, name).await
+    let mut write = Write::workspace(db, workspace_id).await?;
+    store::custom_attributes::delete(write.tx(), workspace_id, schema, name).await?;
+    write.record(Change::CustomAttributesChanged);
+    write.commit().await?;
+    Ok(())
 }
 
 /// The workspace's declarations, for checking and filtering user writes and reads.

@@ -3,16 +3,16 @@ use std::collections::HashSet;
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::write::{Change, Write};
 use crate::domain::filter::{Filter, Sort};
 use crate::domain::groups::{
     Group, GroupProfile, Member, MembershipChange, member_ids, plan_group_patch,
 };
-use crate::domain::licenses::check_seats;
 use crate::domain::paging::{PageRequest, encode_cursor};
 use crate::domain::patch::PatchOperation;
-use crate::domain::roles::{GroupRole, check_admins_remain, dual_role_conflict};
+use crate::domain::roles::GroupRole;
 use crate::domain::{DomainResult, check_version};
-use crate::store::{self, Db, db_error};
+use crate::store::{self, Db};
 
 /// A group as read: members are loaded only when asked for (a group may have 100k).
 #[derive(Debug)]
@@ -48,78 +48,42 @@ pub async fn create_group(
 ) -> DomainResult<GroupView> {
     let profile = profile.validated()?;
     let members = unique(member_ids(members)?);
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
+    let mut write = Write::workspace(db, workspace_id).await?;
     let now = Utc::now();
     let license_subscription =
-        store::licenses::find_by_group_name(&tx, workspace_id, &profile.display_name).await?;
+        store::licenses::find_by_group_name(write.conn(), workspace_id, &profile.display_name)
+            .await?;
+    // An explicit group-name mapping decides; otherwise the displayName's words do.
+    let role =
+        match store::roles::group_name_role(write.conn(), workspace_id, &profile.display_name)
+            .await?
+        {
+            Some(role) => role,
+            None => GroupRole::from_display_name(&profile.display_name),
+        };
     let group = Group {
         id: Uuid::now_v7(),
         workspace_id,
-        // An explicit group-name mapping decides; otherwise the displayName's words do.
-        role: match store::roles::group_name_role(&tx, workspace_id, &profile.display_name).await? {
-            Some(role) => role,
-            None => GroupRole::from_display_name(&profile.display_name),
-        },
+        role,
         license_subscription,
         profile,
         created: now,
         last_modified: now,
         version: 1,
     };
-    let group = store::groups::insert(&tx, &group).await?;
-    let seats_before = seats_held(&tx, &group).await?;
-    store::groups::check_users_exist(&tx, workspace_id, &members).await?;
-    store::groups::add_members(&tx, workspace_id, group.id, &members, now).await?;
-    check_single_role(&tx, &group, &members).await?;
-    check_license_seats(&tx, &group, seats_before).await?;
-    let view = view(&tx, group, true).await?;
-    tx.commit().await.map_err(db_error)?;
+    let group = store::groups::insert(write.tx(), &group).await?;
+    write.record(Change::GroupCreated { group_id: group.id });
+    store::groups::check_users_exist(write.conn(), workspace_id, &members).await?;
+    store::groups::add_members(write.tx(), workspace_id, group.id, &members, now).await?;
+    if !members.is_empty() {
+        write.record(Change::MembersAdded {
+            group_id: group.id,
+            user_ids: members,
+        });
+    }
+    let view = view(write.conn(), group, true).await?;
+    write.commit().await?;
     Ok(view)
-}
-
-/// Seats taken of the group's subscription, when it is a license group.
-async fn seats_held(tx: &impl store::Conn, group: &Group) -> DomainResult<Option<u64>> {
-    match &group.license_subscription {
-        Some(subscription) => Ok(Some(
-            store::licenses::count_holders(tx, group.workspace_id, subscription).await?,
-        )),
-        None => Ok(None),
-    }
-}
-
-/// A license group may not give out more seats than its subscription has.
-async fn check_license_seats(
-    tx: &impl store::Conn,
-    group: &Group,
-    before: Option<u64>,
-) -> DomainResult<()> {
-    let (Some(subscription), Some(before)) = (&group.license_subscription, before) else {
-        return Ok(());
-    };
-    let (rules, _) = store::licenses::find(tx, group.workspace_id, subscription).await?;
-    let after = store::licenses::count_holders(tx, group.workspace_id, subscription).await?;
-    check_seats(&rules, before, after)
-}
-
-/// Members just added to a role group must not be in a group of the other role.
-async fn check_single_role(
-    tx: &impl store::Conn,
-    group: &Group,
-    added: &[Uuid],
-) -> DomainResult<()> {
-    let Some(other) = group.role.conflicting() else {
-        return Ok(());
-    };
-    match store::roles::first_member_with_role(tx, added, other).await? {
-        Some((user_name, other_group)) => Err(dual_role_conflict(
-            &user_name,
-            &group.profile.display_name,
-            &other_group,
-            group.role,
-        )),
-        None => Ok(()),
-    }
 }
 
 pub async fn get_group(
@@ -227,7 +191,7 @@ pub async fn patch_group(
 
 /// Loads and locks the group, applies the new profile and the membership changes in
 /// order, and bumps the version only if something really changed (Okta re-sends the same
-/// displayName with every membership update).
+/// displayName with every membership update). The rules run in `Write::commit`.
 async fn update_group_with(
     db: &Db,
     workspace_id: Uuid,
@@ -236,62 +200,70 @@ async fn update_group_with(
     include_members: bool,
     change: impl FnOnce(&GroupProfile) -> DomainResult<(GroupProfile, Vec<MembershipChange>)>,
 ) -> DomainResult<GroupView> {
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    let current = store::groups::find(&tx, workspace_id, id, true).await?;
+    let mut write = Write::workspace(db, workspace_id).await?;
+    let current = store::groups::find(write.conn(), workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let (profile, membership) = change(&current.profile)?;
-    // Only removals from an admin role group can cost the workspace its last admin.
-    let admins_before = if current.role == GroupRole::Admin {
-        Some(store::roles::count_active_admins(&tx, workspace_id).await?)
-    } else {
-        None
-    };
-    let seats_before = seats_held(&tx, &current).await?;
     let now = Utc::now();
     let mut members_changed = false;
-    let mut added = Vec::new();
     for change in membership {
-        let affected = match change {
+        let (added, removed) = match change {
             MembershipChange::Add(ids) => {
                 let ids = unique(ids);
-                store::groups::check_users_exist(&tx, workspace_id, &ids).await?;
-                let n = store::groups::add_members(&tx, workspace_id, id, &ids, now).await?;
-                added.extend(ids);
-                n
+                store::groups::check_users_exist(write.conn(), workspace_id, &ids).await?;
+                let n = store::groups::add_members(write.tx(), workspace_id, id, &ids, now).await?;
+                members_changed |= n > 0;
+                (ids, Vec::new())
             }
-            MembershipChange::Remove(ids) => store::groups::remove_members(&tx, id, &ids).await?,
-            MembershipChange::RemoveAll => store::groups::remove_all_members(&tx, id).await?,
+            MembershipChange::Remove(ids) => {
+                let ids = unique(ids);
+                members_changed |= store::groups::remove_members(write.tx(), id, &ids).await? > 0;
+                (Vec::new(), ids)
+            }
+            MembershipChange::RemoveAll => {
+                let ids = store::groups::member_ids(write.conn(), id).await?;
+                members_changed |= store::groups::remove_all_members(write.tx(), id).await? > 0;
+                (Vec::new(), ids)
+            }
             MembershipChange::ReplaceAll(ids) => {
                 let wanted: HashSet<Uuid> = unique(ids).into_iter().collect();
-                let existing: HashSet<Uuid> = store::groups::member_ids(&tx, id)
+                let existing: HashSet<Uuid> = store::groups::member_ids(write.conn(), id)
                     .await?
                     .into_iter()
                     .collect();
                 let to_add: Vec<Uuid> = wanted.difference(&existing).copied().collect();
                 let to_remove: Vec<Uuid> = existing.difference(&wanted).copied().collect();
-                store::groups::check_users_exist(&tx, workspace_id, &to_add).await?;
-                let n = store::groups::remove_members(&tx, id, &to_remove).await?
-                    + store::groups::add_members(&tx, workspace_id, id, &to_add, now).await?;
-                added.extend(to_add);
-                n
+                store::groups::check_users_exist(write.conn(), workspace_id, &to_add).await?;
+                let n = store::groups::remove_members(write.tx(), id, &to_remove).await?
+                    + store::groups::add_members(write.tx(), workspace_id, id, &to_add, now)
+                        .await?;
+                members_changed |= n > 0;
+                (to_add, to_remove)
             }
         };
-        members_changed |= affected > 0;
-    }
-    // Rules on the state after the change, still inside the transaction.
-    check_single_role(&tx, &current, &added).await?;
-    check_license_seats(&tx, &current, seats_before).await?;
-    if let Some(before) = admins_before {
-        check_admins_remain(
-            before,
-            store::roles::count_active_admins(&tx, workspace_id).await?,
-        )?;
+        if !added.is_empty() {
+            write.record(Change::MembersAdded {
+                group_id: id,
+                user_ids: added,
+            });
+        }
+        if !removed.is_empty() {
+            write.record(Change::MembersRemoved {
+                group_id: id,
+                user_ids: removed,
+            });
+        }
     }
     if profile == current.profile && !members_changed {
-        let view = view(&tx, current, include_members).await?;
-        tx.rollback().await.map_err(db_error)?;
+        let view = view(write.conn(), current, include_members).await?;
+        write.abandon().await?;
         return Ok(view);
+    }
+    if profile != current.profile {
+        write.record(Change::GroupUpdated {
+            group_id: id,
+            renamed: profile.display_name != current.profile.display_name,
+        });
     }
     let updated = Group {
         profile,
@@ -299,9 +271,10 @@ async fn update_group_with(
         version: current.version + 1,
         ..current
     };
-    let updated = store::groups::update(&tx, &updated).await?;
-    let view = view(&tx, updated, include_members).await?;
-    tx.commit().await.map_err(db_error)?;
+    let updated = store::groups::update(write.tx(), &updated).await?;
+    // The rules may refuse the change; the view is read before commit, in the transaction.
+    let view = view(write.conn(), updated, include_members).await?;
+    write.commit().await?;
     Ok(view)
 }
 
@@ -311,18 +284,15 @@ pub async fn delete_group(
     id: Uuid,
     expected_version: Option<i64>,
 ) -> DomainResult<()> {
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    let current = store::groups::find(&tx, workspace_id, id, true).await?;
+    let mut write = Write::workspace(db, workspace_id).await?;
+    let current = store::groups::find(write.conn(), workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
-    let admins_before = store::roles::count_active_admins(&tx, workspace_id).await?;
-    store::groups::delete(&tx, workspace_id, id).await?;
-    if current.role == GroupRole::Admin {
-        check_admins_remain(
-            admins_before,
-            store::roles::count_active_admins(&tx, workspace_id).await?,
-        )?;
-    }
-    tx.commit().await.map_err(db_error)?;
+    let members = store::groups::member_ids(write.conn(), id).await?;
+    store::groups::delete(write.tx(), workspace_id, id).await?;
+    write.record(Change::GroupDeleted {
+        group_id: id,
+        members,
+    });
+    write.commit().await?;
     Ok(())
 }

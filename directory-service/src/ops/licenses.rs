@@ -4,17 +4,20 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::domain::licenses::{Subscription, check_seats};
+use super::write::{Change, Write};
+use crate::domain::licenses::Subscription;
 use crate::domain::paging::PageRequest;
 use crate::domain::users::User;
 use crate::domain::{DomainError, DomainResult};
-use crate::store::{self, Db, db_error};
+use crate::store::{self, Db};
 
 #[derive(Debug)]
 pub struct SubscriptionView {
     pub subscription: Subscription,
     pub created: DateTime<Utc>,
     pub seats_used: u64,
+    /// Entitled members waiting for a seat (reactivated while all were taken).
+    pub seats_waiting: u64,
     pub group_id: Option<Uuid>,
 }
 
@@ -27,6 +30,12 @@ async fn view(
     Ok(SubscriptionView {
         seats_used: store::licenses::count_holders(db, workspace_id, &subscription.subscription_id)
             .await?,
+        seats_waiting: store::licenses::count_waiting(
+            db,
+            workspace_id,
+            &subscription.subscription_id,
+        )
+        .await?,
         group_id: store::licenses::license_group_id(
             db,
             workspace_id,
@@ -44,17 +53,15 @@ pub async fn create_subscription(
     subscription: Subscription,
 ) -> DomainResult<SubscriptionView> {
     let subscription = subscription.validated()?;
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
+    let mut write = Write::workspace(db, workspace_id).await?;
     let (subscription, created) =
-        store::licenses::insert(&tx, workspace_id, &subscription, Utc::now()).await?;
-    store::licenses::link_existing_group(&tx, workspace_id, &subscription).await?;
-    let seats_used =
-        store::licenses::count_holders(&tx, workspace_id, &subscription.subscription_id).await?;
-    check_seats(&subscription, 0, seats_used)?;
-    let view = view(&tx, workspace_id, subscription, created).await?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(view)
+        store::licenses::insert(write.tx(), workspace_id, &subscription, Utc::now()).await?;
+    store::licenses::link_existing_group(write.tx(), workspace_id, &subscription).await?;
+    write.record(Change::SubscriptionChanged {
+        subscription_id: subscription.subscription_id.clone(),
+    });
+    write.commit().await?;
+    view(db, workspace_id, subscription, created).await
 }
 
 pub async fn list_subscriptions(
@@ -77,17 +84,25 @@ pub async fn assign_license(
     subscription_id: &str,
     user_id: Uuid,
 ) -> DomainResult<SubscriptionView> {
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    let (subscription, created) = store::licenses::find(&tx, workspace_id, subscription_id).await?;
-    store::users::find(&tx, workspace_id, user_id, false).await?;
-    let before = store::licenses::count_holders(&tx, workspace_id, subscription_id).await?;
-    store::licenses::grant(&tx, workspace_id, subscription_id, user_id, Utc::now()).await?;
-    let after = store::licenses::count_holders(&tx, workspace_id, subscription_id).await?;
-    check_seats(&subscription, before, after)?;
-    let view = view(&tx, workspace_id, subscription, created).await?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(view)
+    let mut write = Write::workspace(db, workspace_id).await?;
+    let (subscription, created) =
+        store::licenses::find(write.conn(), workspace_id, subscription_id).await?;
+    store::users::find(write.conn(), workspace_id, user_id, false).await?;
+    store::licenses::grant(
+        write.tx(),
+        workspace_id,
+        subscription_id,
+        user_id,
+        Utc::now(),
+    )
+    .await?;
+    write.record(Change::LicenseAssigned {
+        subscription_id: subscription_id.to_owned(),
+        user_id,
+    });
+    // The seat rule runs at commit (and may seat waiting members): read the view after.
+    write.commit().await?;
+    view(db, workspace_id, subscription, created).await
 }
 
 /// Withdraws a direct assignment (membership of the license group is the IdP's to change).
@@ -97,17 +112,21 @@ pub async fn revoke_license(
     subscription_id: &str,
     user_id: Uuid,
 ) -> DomainResult<SubscriptionView> {
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    let (subscription, created) = store::licenses::find(&tx, workspace_id, subscription_id).await?;
-    if store::licenses::revoke(&tx, workspace_id, subscription_id, user_id).await? == 0 {
+    let mut write = Write::workspace(db, workspace_id).await?;
+    let (subscription, created) =
+        store::licenses::find(write.conn(), workspace_id, subscription_id).await?;
+    if store::licenses::revoke(write.tx(), workspace_id, subscription_id, user_id).await? == 0 {
+        write.abandon().await?;
         return Err(DomainError::NotFound(format!(
             "user {user_id} has no directly assigned license of {subscription_id}"
         )));
     }
-    let view = view(&tx, workspace_id, subscription, created).await?;
-    tx.commit().await.map_err(db_error)?;
-    Ok(view)
+    write.record(Change::LicenseRevoked {
+        subscription_id: subscription_id.to_owned(),
+        user_id,
+    });
+    write.commit().await?;
+    view(db, workspace_id, subscription, created).await
 }
 
 pub async fn list_holders(
@@ -128,29 +147,21 @@ pub async fn list_holders(
     Ok((users, total))
 }
 
-/// Seats taken per subscription, to compare after a change.
-pub(super) async fn seats_taken(
-    db: &impl store::Conn,
+/// Members waiting for a seat, longest-waiting first.
+pub async fn list_waiting(
+    db: &Db,
     workspace_id: Uuid,
-) -> DomainResult<Vec<(Subscription, u64)>> {
-    let mut taken = Vec::new();
-    for (subscription, _) in store::licenses::list(db, workspace_id).await? {
-        let n =
-            store::licenses::count_holders(db, workspace_id, &subscription.subscription_id).await?;
-        taken.push((subscription, n));
-    }
-    Ok(taken)
-}
-
-pub(super) async fn check_no_seat_overflow(
-    db: &impl store::Conn,
-    workspace_id: Uuid,
-    before: &[(Subscription, u64)],
-) -> DomainResult<()> {
-    for (subscription, held_before) in before {
-        let after =
-            store::licenses::count_holders(db, workspace_id, &subscription.subscription_id).await?;
-        check_seats(subscription, *held_before, after)?;
-    }
-    Ok(())
+    subscription_id: &str,
+    page: PageRequest,
+) -> DomainResult<(Vec<User>, u64)> {
+    store::licenses::find(db, workspace_id, subscription_id).await?;
+    let total = store::licenses::count_waiting(db, workspace_id, subscription_id).await?;
+    let PageRequest::Index { offset, limit } = page else {
+        return Err(DomainError::InvalidValue(
+            "waiting members are paged by index".into(),
+        ));
+    };
+    let users =
+        store::licenses::list_waiting(db, workspace_id, subscription_id, offset, limit).await?;
+    Ok((users, total))
 }

@@ -1,6 +1,6 @@
-//! One function per operation: opens the transaction, loads, applies the domain rules,
-//! writes, commits. Later steps (audit row, outbox event, derived roles and seats) join
-//! the same transaction here, in a fixed order.
+//! One function per operation: opens a [`write::Write`], loads, applies the domain rules,
+//! writes and records what changed, then `Write::commit` checks the workspace rules on the
+//! state after the change and commits. Reads use the pool directly.
 
 pub mod attribute_mappings;
 pub mod custom_attributes;
@@ -10,3 +10,4 @@ pub mod roles;
 pub mod tokens;
 pub mod users;
 pub mod workspaces;
+pub mod write;

@@ -4,12 +4,13 @@
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::write::{Change, Write};
 use crate::domain::DomainError;
 use crate::domain::DomainResult;
 use crate::domain::paging::PageRequest;
-use crate::domain::roles::{GroupRole, MappingSource, RoleMapping, check_admins_remain};
+use crate::domain::roles::{GroupRole, MappingSource, RoleMapping, resolve_role};
 use crate::domain::users::User;
-use crate::store::{self, Db, db_error};
+use crate::store::{self, Db};
 
 #[derive(Debug)]
 pub struct UserAccess {
@@ -22,6 +23,8 @@ pub struct UserAccess {
     pub granted_role: GroupRole,
     /// Subscription ids held (none while inactive).
     pub licenses: Vec<String>,
+    /// Subscription ids the user waits for a seat of (none while inactive).
+    pub waiting_licenses: Vec<String>,
 }
 
 pub async fn user_access(
@@ -31,15 +34,11 @@ pub async fn user_access(
 ) -> DomainResult<UserAccess> {
     let user = store::users::find(db, workspace_id, user_id, false).await?;
     let active = user.profile.is_active();
-    let role = if !active {
-        GroupRole::None
-    } else if store::roles::user_holds(db, user_id, GroupRole::Admin).await? {
-        GroupRole::Admin
-    } else if store::roles::user_holds(db, user_id, GroupRole::Member).await? {
-        GroupRole::Member
-    } else {
-        GroupRole::None
-    };
+    let role = resolve_role(
+        active,
+        active && store::roles::user_holds(db, user_id, GroupRole::Admin).await?,
+        active && store::roles::user_holds(db, user_id, GroupRole::Member).await?,
+    );
     let custom_role = if active && role == GroupRole::None {
         store::roles::mapped_custom_role(db, workspace_id, user.profile.role_value().as_deref())
             .await?
@@ -47,10 +46,13 @@ pub async fn user_access(
     } else {
         None
     };
-    let licenses = if active {
-        store::licenses::subscriptions_of_user(db, workspace_id, user_id).await?
+    let (licenses, waiting_licenses) = if active {
+        (
+            store::licenses::subscriptions_of_user(db, workspace_id, user_id).await?,
+            store::licenses::waits_of_user(db, workspace_id, user_id).await?,
+        )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     Ok(UserAccess {
         user_id,
@@ -61,6 +63,7 @@ pub async fn user_access(
             .await?
             .unwrap_or(GroupRole::None),
         licenses,
+        waiting_licenses,
     })
 }
 
@@ -80,17 +83,12 @@ pub async fn set_member_role(
     user_id: Uuid,
     role: GroupRole,
 ) -> DomainResult<UserAccess> {
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    store::users::find(&tx, workspace_id, user_id, false).await?;
-    let before = store::roles::count_active_admins(&tx, workspace_id).await?;
-    store::roles::set_grant(&tx, workspace_id, user_id, role, Utc::now()).await?;
-    check_admins_remain(
-        before,
-        store::roles::count_active_admins(&tx, workspace_id).await?,
-    )?;
-    let access = user_access(&tx, workspace_id, user_id).await?;
-    tx.commit().await.map_err(db_error)?;
+    let mut write = Write::workspace(db, workspace_id).await?;
+    store::users::find(write.conn(), workspace_id, user_id, false).await?;
+    store::roles::set_grant(write.tx(), workspace_id, user_id, role, Utc::now()).await?;
+    write.record(Change::RoleGranted { user_id, role });
+    let access = user_access(write.conn(), workspace_id, user_id).await?;
+    write.commit().await?;
     Ok(access)
 }
 
@@ -120,16 +118,11 @@ pub async fn set_role_mapping(
     mapping: RoleMapping,
 ) -> DomainResult<Vec<RoleMapping>> {
     let mapping = mapping.validated()?;
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    let before = store::roles::count_active_admins(&tx, workspace_id).await?;
-    store::roles::set_mapping(&tx, workspace_id, &mapping, Utc::now()).await?;
-    check_admins_remain(
-        before,
-        store::roles::count_active_admins(&tx, workspace_id).await?,
-    )?;
-    let all = store::roles::list_mappings(&tx, workspace_id).await?;
-    tx.commit().await.map_err(db_error)?;
+    let mut write = Write::workspace(db, workspace_id).await?;
+    store::roles::set_mapping(write.tx(), workspace_id, &mapping, Utc::now()).await?;
+    write.record(Change::RoleMappingsChanged);
+    let all = store::roles::list_mappings(write.conn(), workspace_id).await?;
+    write.commit().await?;
     Ok(all)
 }
 
@@ -139,21 +132,17 @@ pub async fn delete_role_mapping(
     source: MappingSource,
     value: &str,
 ) -> DomainResult<Vec<RoleMapping>> {
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    let before = store::roles::count_active_admins(&tx, workspace_id).await?;
-    if store::roles::delete_mapping(&tx, workspace_id, source, value).await? == 0 {
+    let mut write = Write::workspace(db, workspace_id).await?;
+    if store::roles::delete_mapping(write.tx(), workspace_id, source, value).await? == 0 {
+        write.abandon().await?;
         return Err(DomainError::NotFound(format!(
             "no {} mapping for {value:?}",
             source.as_str()
         )));
     }
-    check_admins_remain(
-        before,
-        store::roles::count_active_admins(&tx, workspace_id).await?,
-    )?;
-    let all = store::roles::list_mappings(&tx, workspace_id).await?;
-    tx.commit().await.map_err(db_error)?;
+    write.record(Change::RoleMappingsChanged);
+    let all = store::roles::list_mappings(write.conn(), workspace_id).await?;
+    write.commit().await?;
     Ok(all)
 }
 

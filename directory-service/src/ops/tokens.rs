@@ -1,9 +1,10 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+use super::write::{Change, Write};
 use crate::domain::tokens::{self as rules, MintedToken};
 use crate::domain::{DomainError, DomainResult};
-use crate::store::{self, Db, db_error, tokens::Token};
+use crate::store::{self, Db, tokens::Token};
 
 pub async fn issue_token(
     db: &Db,
@@ -14,14 +15,14 @@ pub async fn issue_token(
     let now = Utc::now();
     let name = rules::validate_token_name(name)?;
     rules::validate_expiry(expires_at, now)?;
-    store::workspaces::find_by_id(db, workspace_id).await?;
+    let mut write = Write::profile(db, workspace_id).await?;
     let MintedToken {
         prefix,
         plaintext,
         secret_hash,
     } = rules::mint_token();
     let token = store::tokens::insert(
-        db,
+        write.tx(),
         store::tokens::NewToken {
             workspace_id,
             name: &name,
@@ -32,6 +33,8 @@ pub async fn issue_token(
         },
     )
     .await?;
+    write.record(Change::TokenIssued { token_id: token.id });
+    write.commit().await?;
     Ok((token, plaintext))
 }
 
@@ -42,13 +45,15 @@ pub async fn list_tokens(db: &Db, workspace_id: Uuid) -> DomainResult<Vec<Token>
 
 /// Revokes a token; revoking it again keeps the first revocation time.
 pub async fn revoke_token(db: &Db, workspace_id: Uuid, id: Uuid) -> DomainResult<Token> {
-    let tx = store::begin_write(db).await?;
-    let token = store::tokens::find_in_workspace(&tx, workspace_id, id).await?;
+    let mut write = Write::profile(db, workspace_id).await?;
+    let token = store::tokens::find_in_workspace(write.conn(), workspace_id, id).await?;
     if token.revoked_at.is_some() {
+        write.abandon().await?;
         return Ok(token);
     }
-    let token = store::tokens::set_revoked(&tx, token, Utc::now()).await?;
-    tx.commit().await.map_err(db_error)?;
+    let token = store::tokens::set_revoked(write.tx(), token, Utc::now()).await?;
+    write.record(Change::TokenRevoked { token_id: token.id });
+    write.commit().await?;
     Ok(token)
 }
 
@@ -75,6 +80,8 @@ pub async fn authenticate(db: &Db, presented: &str) -> DomainResult<Authenticate
         .last_used_at
         .is_none_or(|at| now - at >= rules::LAST_USED_RESOLUTION);
     if stale {
+        // Bookkeeping on the authentication path, outside the write step: it changes no
+        // workspace state the rules or events care about.
         store::tokens::touch_last_used(db, token.id, now).await?;
     }
     Ok(Authenticated {

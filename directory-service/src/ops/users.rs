@@ -2,23 +2,24 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::custom_attributes::declared;
+use super::write::{Change, Write};
 use crate::domain::attribute_mappings::apply_attribute_mappings;
 use crate::domain::custom_attributes::check_custom_attributes;
 use crate::domain::filter::{Filter, Sort};
 use crate::domain::paging::{PageRequest, encode_cursor};
 use crate::domain::patch::{PatchOperation, apply_patch};
-use crate::domain::roles::check_admins_remain;
 use crate::domain::users::{User, UserProfile};
 use crate::domain::{DomainError, DomainResult, check_version};
-use crate::store::{self, Db, db_error};
+use crate::store::{self, Db};
 
+/// A create cannot take a seat (the user is in no group yet) or remove an admin, and
+/// userName uniqueness is a unique index: it runs without the workspace lock.
 pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> DomainResult<User> {
     let profile = profile.validated()?;
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    let mappings = store::attribute_mappings::list(&tx, workspace_id).await?;
+    let mut write = Write::profile(db, workspace_id).await?;
+    let mappings = store::attribute_mappings::list(write.conn(), workspace_id).await?;
     let profile = apply_attribute_mappings(profile, &[], &mappings)?;
-    let profile = check_custom_attributes(profile, &declared(&tx, workspace_id).await?)?;
+    let profile = check_custom_attributes(profile, &declared(write.conn(), workspace_id).await?)?;
     let now = Utc::now();
     let user = User {
         id: Uuid::now_v7(),
@@ -29,8 +30,9 @@ pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> D
         version: 1,
         groups: Vec::new(),
     };
-    let user = store::users::insert(&tx, &user).await?;
-    tx.commit().await.map_err(db_error)?;
+    let user = store::users::insert(write.tx(), &user).await?;
+    write.record(Change::UserCreated { user_id: user.id });
+    write.commit().await?;
     Ok(user)
 }
 
@@ -81,7 +83,10 @@ pub async fn replace_user(
     expected_version: Option<i64>,
 ) -> DomainResult<User> {
     let profile = profile.validated()?;
-    update_user_with(db, workspace_id, id, expected_version, |_| Ok(profile)).await
+    update_user_with(db, workspace_id, id, expected_version, |_| {
+        Ok(profile.clone())
+    })
+    .await
 }
 
 pub async fn patch_user(
@@ -100,30 +105,68 @@ pub async fn patch_user(
 /// Loads and locks the user, computes its new profile, and writes it with a new version,
 /// all in one transaction. A change that alters nothing keeps the version and timestamp
 /// (Okta re-sends unchanged values with every update).
+///
+/// A change that leaves `active` and the role value alone cannot touch a role or a seat:
+/// it runs without the workspace lock (only the user row is locked). Otherwise the write
+/// starts again under the workspace lock (taking it while holding the user row would
+/// invert the lock order of the other writes).
 async fn update_user_with(
     db: &Db,
     workspace_id: Uuid,
     id: Uuid,
     expected_version: Option<i64>,
-    change: impl FnOnce(&UserProfile) -> DomainResult<UserProfile>,
+    change: impl Fn(&UserProfile) -> DomainResult<UserProfile>,
 ) -> DomainResult<User> {
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    let current = store::users::find(&tx, workspace_id, id, true).await?;
+    let write = Write::profile(db, workspace_id).await?;
+    match update_user_in(write, workspace_id, id, expected_version, &change).await? {
+        Updated::Done(user) => Ok(*user),
+        Updated::NeedsWorkspaceLock => {
+            let write = Write::workspace(db, workspace_id).await?;
+            match update_user_in(write, workspace_id, id, expected_version, &change).await? {
+                Updated::Done(user) => Ok(*user),
+                Updated::NeedsWorkspaceLock => Err(DomainError::Storage(
+                    "internal: a locked user update asked for the lock".into(),
+                )),
+            }
+        }
+    }
+}
+
+enum Updated {
+    Done(Box<User>),
+    NeedsWorkspaceLock,
+}
+
+async fn update_user_in(
+    mut write: Write,
+    workspace_id: Uuid,
+    id: Uuid,
+    expected_version: Option<i64>,
+    change: &impl Fn(&UserProfile) -> DomainResult<UserProfile>,
+) -> DomainResult<Updated> {
+    let current = store::users::find(write.conn(), workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let profile = change(&current.profile)?;
-    let mappings = store::attribute_mappings::list(&tx, workspace_id).await?;
+    let mappings = store::attribute_mappings::list(write.conn(), workspace_id).await?;
     let profile = if mappings.is_empty() {
         profile
     } else {
-        let mut groups = store::groups::groups_of_users(&tx, &[id]).await?;
+        let mut groups = store::groups::groups_of_users(write.conn(), &[id]).await?;
         apply_attribute_mappings(profile, &groups.remove(&id).unwrap_or_default(), &mappings)?
     };
-    let profile = check_custom_attributes(profile, &declared(&tx, workspace_id).await?)?;
+    let profile = check_custom_attributes(profile, &declared(write.conn(), workspace_id).await?)?;
     if profile == current.profile {
-        let current = with_groups(&tx, vec![current]).await?.remove(0);
-        tx.rollback().await.map_err(db_error)?;
-        return Ok(current);
+        let current = with_groups(write.conn(), vec![current]).await?.remove(0);
+        write.abandon().await?;
+        return Ok(Updated::Done(Box::new(current)));
+    }
+    let deactivating = current.profile.is_active() && !profile.is_active();
+    let reactivating = !current.profile.is_active() && profile.is_active();
+    let rules =
+        deactivating || reactivating || current.profile.role_value() != profile.role_value();
+    if rules && !write.locks_workspace() {
+        write.abandon().await?;
+        return Ok(Updated::NeedsWorkspaceLock);
     }
     let updated = User {
         profile,
@@ -131,35 +174,17 @@ async fn update_user_with(
         version: current.version + 1,
         ..current
     };
-    // Deactivation takes the user's roles away: it must not leave the workspace adminless.
-    let deactivating = current.profile.is_active() && !updated.profile.is_active();
-    // A new IdP role value can take a mapped admin role away.
-    let role_value_changed = current.profile.role_value() != updated.profile.role_value();
-    let admins_before = if deactivating || role_value_changed {
-        Some(store::roles::count_active_admins(&tx, workspace_id).await?)
-    } else {
-        None
-    };
-    // Reactivation gives the user's licenses back: only if seats are free.
-    let reactivating = !current.profile.is_active() && updated.profile.is_active();
-    let seats_before = if reactivating {
-        Some(super::licenses::seats_taken(&tx, workspace_id).await?)
-    } else {
-        None
-    };
-    let updated = store::users::update(&tx, &updated).await?;
-    if let Some(before) = seats_before {
-        super::licenses::check_no_seat_overflow(&tx, workspace_id, &before).await?;
+    let updated = store::users::update(write.tx(), &updated).await?;
+    write.record(Change::UserUpdated { user_id: id, rules });
+    if deactivating {
+        write.record(Change::UserDeactivated { user_id: id });
     }
-    if let Some(before) = admins_before {
-        check_admins_remain(
-            before,
-            store::roles::count_active_admins(&tx, workspace_id).await?,
-        )?;
+    if reactivating {
+        write.record(Change::UserReactivated { user_id: id });
     }
-    let updated = with_groups(&tx, vec![updated]).await?.remove(0);
-    tx.commit().await.map_err(db_error)?;
-    Ok(updated)
+    let updated = with_groups(write.conn(), vec![updated]).await?.remove(0);
+    write.commit().await?;
+    Ok(Updated::Done(Box::new(updated)))
 }
 
 pub async fn delete_user(
@@ -168,17 +193,12 @@ pub async fn delete_user(
     id: Uuid,
     expected_version: Option<i64>,
 ) -> DomainResult<()> {
-    let tx = store::begin_write(db).await?;
-    store::workspaces::lock(&tx, workspace_id).await?;
-    let current = store::users::find(&tx, workspace_id, id, true).await?;
+    let mut write = Write::workspace(db, workspace_id).await?;
+    let current = store::users::find(write.conn(), workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
-    let admins_before = store::roles::count_active_admins(&tx, workspace_id).await?;
-    store::users::delete(&tx, workspace_id, id).await?;
-    check_admins_remain(
-        admins_before,
-        store::roles::count_active_admins(&tx, workspace_id).await?,
-    )?;
-    tx.commit().await.map_err(db_error)?;
+    store::users::delete(write.tx(), workspace_id, id).await?;
+    write.record(Change::UserDeleted { user_id: id });
+    write.commit().await?;
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 use chrono::Utc;
 use uuid::Uuid;
 
+use super::write::{Change, Write};
 use crate::domain::DomainResult;
 use crate::domain::workspaces::{WorkspaceSlug, display_name_or_slug};
 use crate::store::{self, Db, workspaces::Workspace};
@@ -29,15 +30,17 @@ pub async fn delete_workspace(
     id: Uuid,
     confirm_slug: &str,
 ) -> DomainResult<(Workspace, store::workspaces::DeletedCounts)> {
-    let tx = store::begin_write(db).await?;
-    let workspace = store::workspaces::lock(&tx, id).await?;
+    let mut write = Write::workspace(db, id).await?;
+    let workspace = store::workspaces::find_by_id(write.conn(), id).await?;
     if workspace.slug != confirm_slug {
+        write.abandon().await?;
         return Err(crate::domain::DomainError::InvalidValue(format!(
             "confirm_slug must repeat the workspace's slug {:?}",
             workspace.slug
         )));
     }
-    let counts = store::workspaces::delete(&tx, id).await?;
-    tx.commit().await.map_err(store::db_error)?;
+    let counts = store::workspaces::delete(write.tx(), id).await?;
+    write.record(Change::WorkspaceDeleted);
+    write.commit().await?;
     Ok((workspace, counts))
 }

@@ -4,8 +4,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::db_error;
 use super::entity::attribute_mapping;
+use super::{WriteTx, db_error};
 use crate::domain::DomainResult;
 use crate::domain::attribute_mappings::{AttributeMapping, Destination};
 
@@ -32,12 +32,13 @@ pub async fn list(
 }
 
 pub async fn set(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     mapping: &AttributeMapping,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    delete(db, workspace_id, &mapping.destination.as_string()).await?;
+    let db = tx.conn();
+    delete(tx, workspace_id, &mapping.destination.as_string()).await?;
     attribute_mapping::ActiveModel {
         workspace_id: Set(workspace_id),
         destination: Set(mapping.destination.as_string()),
@@ -51,11 +52,8 @@ pub async fn set(
     Ok(())
 }
 
-pub async fn delete(
-    db: &impl ConnectionTrait,
-    workspace_id: Uuid,
-    destination: &str,
-) -> DomainResult<u64> {
+pub async fn delete(tx: &WriteTx, workspace_id: Uuid, destination: &str) -> DomainResult<u64> {
+    let db = tx.conn();
     Ok(attribute_mapping::Entity::delete_many()
         .filter(attribute_mapping::Column::WorkspaceId.eq(workspace_id))
         .filter(attribute_mapping::Column::Destination.eq(destination))

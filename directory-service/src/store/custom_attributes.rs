@@ -4,8 +4,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::db_error;
 use super::entity::custom_attribute;
+use super::{WriteTx, db_error};
 use crate::domain::custom_attributes::{AttributeKind, CustomAttribute};
 use crate::domain::{DomainError, DomainResult};
 
@@ -26,11 +26,12 @@ fn to_domain(row: custom_attribute::Model) -> DomainResult<(CustomAttribute, Dat
 }
 
 pub async fn insert(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     attribute: &CustomAttribute,
     now: DateTime<Utc>,
 ) -> DomainResult<(CustomAttribute, DateTime<Utc>)> {
+    let db = tx.conn();
     let row = custom_attribute::ActiveModel {
         workspace_id: Set(workspace_id),
         schema_key: Set(attribute.schema.to_ascii_lowercase()),
@@ -72,11 +73,12 @@ pub async fn list(
 }
 
 pub async fn delete(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     schema: &str,
     name: &str,
 ) -> DomainResult<()> {
+    let db = tx.conn();
     let result = custom_attribute::Entity::delete_many()
         .filter(custom_attribute::Column::WorkspaceId.eq(workspace_id))
         .filter(custom_attribute::Column::SchemaKey.eq(schema.to_ascii_lowercase()))

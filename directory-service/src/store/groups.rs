@@ -10,9 +10,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::db_error;
 use super::entity::{group, group_member, user};
 use super::filter_sql::{string_compare, timestamp_compare};
+use super::{WriteTx, db_error};
 use crate::domain::filter::{CompareOp, Filter, FilterValue, Sort};
 use crate::domain::groups::{
     Group, GroupFilterAttribute, GroupProfile, Member, resolve_group_filter_attribute,
@@ -60,11 +60,13 @@ fn to_row(group: &Group) -> group::ActiveModel {
     }
 }
 
-pub async fn insert(db: &impl ConnectionTrait, group: &Group) -> DomainResult<Group> {
+pub async fn insert(tx: &WriteTx, group: &Group) -> DomainResult<Group> {
+    let db = tx.conn();
     Ok(to_domain(to_row(group).insert(db).await.map_err(db_error)?))
 }
 
-pub async fn update(db: &impl ConnectionTrait, group: &Group) -> DomainResult<Group> {
+pub async fn update(tx: &WriteTx, group: &Group) -> DomainResult<Group> {
+    let db = tx.conn();
     Ok(to_domain(to_row(group).update(db).await.map_err(db_error)?))
 }
 
@@ -87,7 +89,8 @@ pub async fn find(
         .ok_or_else(|| DomainError::NotFound(format!("group {id} not found")))
 }
 
-pub async fn delete(db: &impl ConnectionTrait, workspace_id: Uuid, id: Uuid) -> DomainResult<()> {
+pub async fn delete(tx: &WriteTx, workspace_id: Uuid, id: Uuid) -> DomainResult<()> {
+    let db = tx.conn();
     let result = group::Entity::delete_many()
         .filter(group::Column::Id.eq(id))
         .filter(group::Column::WorkspaceId.eq(workspace_id))
@@ -268,12 +271,13 @@ pub async fn check_users_exist(
 }
 
 pub async fn add_members(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     group_id: Uuid,
     user_ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> DomainResult<u64> {
+    let db = tx.conn();
     let mut added = 0;
     for chunk in user_ids.chunks(ID_CHUNK) {
         let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
@@ -309,11 +313,8 @@ pub async fn member_ids(db: &impl ConnectionTrait, group_id: Uuid) -> DomainResu
         .map_err(db_error)
 }
 
-pub async fn remove_members(
-    db: &impl ConnectionTrait,
-    group_id: Uuid,
-    user_ids: &[Uuid],
-) -> DomainResult<u64> {
+pub async fn remove_members(tx: &WriteTx, group_id: Uuid, user_ids: &[Uuid]) -> DomainResult<u64> {
+    let db = tx.conn();
     let mut removed = 0;
     for chunk in user_ids.chunks(ID_CHUNK) {
         removed += group_member::Entity::delete_many()
@@ -327,7 +328,8 @@ pub async fn remove_members(
     Ok(removed)
 }
 
-pub async fn remove_all_members(db: &impl ConnectionTrait, group_id: Uuid) -> DomainResult<u64> {
+pub async fn remove_all_members(tx: &WriteTx, group_id: Uuid) -> DomainResult<u64> {
+    let db = tx.conn();
     Ok(group_member::Entity::delete_many()
         .filter(group_member::Column::GroupId.eq(group_id))
         .exec(db)

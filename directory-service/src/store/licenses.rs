@@ -8,8 +8,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::db_error;
-use super::entity::{group, group_member, license_grant, subscription, user};
+use super::entity::{group, group_member, license_grant, license_wait, subscription, user};
+use super::{WriteTx, db_error};
 use crate::domain::licenses::Subscription;
 use crate::domain::users::User;
 use crate::domain::{DomainError, DomainResult};
@@ -27,11 +27,12 @@ fn to_domain(row: subscription::Model) -> (Subscription, DateTime<Utc>) {
 }
 
 pub async fn insert(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     sub: &Subscription,
     now: DateTime<Utc>,
 ) -> DomainResult<(Subscription, DateTime<Utc>)> {
+    let db = tx.conn();
     let row = subscription::ActiveModel {
         workspace_id: Set(workspace_id),
         subscription_id: Set(sub.subscription_id.clone()),
@@ -98,10 +99,11 @@ pub async fn find_by_group_name(
 
 /// A group pushed before its subscription existed becomes its license group now.
 pub async fn link_existing_group(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     sub: &Subscription,
 ) -> DomainResult<()> {
+    let db = tx.conn();
     group::Entity::update_many()
         .col_expr(
             group::Column::LicenseSubscription,
@@ -132,9 +134,9 @@ pub async fn license_group_id(
         .map_err(db_error)
 }
 
-/// Active users of the workspace holding `subscription_id`: in its license group, or
-/// assigned it directly. Each counts once.
-fn holders_condition(workspace_id: Uuid, subscription_id: &str) -> Condition {
+/// Active users of the workspace entitled to `subscription_id`: in its license group, or
+/// assigned it directly. Each counts once. Holders are those of them not waiting.
+fn entitled_condition(workspace_id: Uuid, subscription_id: &str) -> Condition {
     let in_license_group: SimpleExpr = Expr::exists(
         Query::select()
             .expr(Expr::val(1))
@@ -173,6 +175,233 @@ fn holders_condition(workspace_id: Uuid, subscription_id: &str) -> Condition {
         .add(Condition::any().add(in_license_group).add(granted))
 }
 
+/// The user waits for a seat of `subscription_id` (a `license_waits` row).
+fn waiting(workspace_id: Uuid, subscription_id: &str) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(license_wait::Entity)
+            .and_where(
+                Expr::col((license_wait::Entity, license_wait::Column::UserId))
+                    .equals((user::Entity, user::Column::Id)),
+            )
+            .and_where(
+                Expr::col((license_wait::Entity, license_wait::Column::WorkspaceId))
+                    .eq(workspace_id),
+            )
+            .and_where(
+                Expr::col((license_wait::Entity, license_wait::Column::SubscriptionId))
+                    .eq(subscription_id),
+            )
+            .to_owned(),
+    )
+}
+
+/// Holders: entitled (active, in the license group or granted) and not waiting.
+fn holders_condition(workspace_id: Uuid, subscription_id: &str) -> Condition {
+    entitled_condition(workspace_id, subscription_id)
+        .add(waiting(workspace_id, subscription_id).not())
+}
+
+/// Entitled members who wait for a seat.
+fn waiting_condition(workspace_id: Uuid, subscription_id: &str) -> Condition {
+    entitled_condition(workspace_id, subscription_id).add(waiting(workspace_id, subscription_id))
+}
+
+pub async fn count_waiting(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    subscription_id: &str,
+) -> DomainResult<u64> {
+    user::Entity::find()
+        .filter(waiting_condition(workspace_id, subscription_id))
+        .count(db)
+        .await
+        .map_err(db_error)
+}
+
+/// Whether the user holds a seat of the subscription now.
+pub async fn holds(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    subscription_id: &str,
+    user_id: Uuid,
+) -> DomainResult<bool> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.eq(user_id))
+        .filter(holders_condition(workspace_id, subscription_id))
+        .count(db)
+        .await
+        .map_err(db_error)?
+        > 0)
+}
+
+/// Puts the user in the subscription's queue, from `since`.
+pub async fn start_waiting(
+    tx: &WriteTx,
+    workspace_id: Uuid,
+    subscription_id: &str,
+    user_id: Uuid,
+    since: DateTime<Utc>,
+) -> DomainResult<()> {
+    license_wait::Entity::insert(license_wait::ActiveModel {
+        workspace_id: Set(workspace_id),
+        subscription_id: Set(subscription_id.to_owned()),
+        user_id: Set(user_id),
+        since: Set(since),
+    })
+    .on_conflict_do_nothing_on([
+        license_wait::Column::WorkspaceId,
+        license_wait::Column::SubscriptionId,
+        license_wait::Column::UserId,
+    ])
+    .exec_without_returning(tx.conn())
+    .await
+    .map_err(db_error)?;
+    Ok(())
+}
+
+/// Forgets waits of users no longer entitled (deactivated, left the license group, grant
+/// withdrawn): they stop waiting, and wait anew from the end if they come back.
+pub async fn drop_stale_waits(
+    tx: &WriteTx,
+    workspace_id: Uuid,
+    subscription_id: &str,
+) -> DomainResult<u64> {
+    let db = tx.conn();
+    let waiting_users: Vec<Uuid> = license_wait::Entity::find()
+        .select_only()
+        .column(license_wait::Column::UserId)
+        .filter(license_wait::Column::WorkspaceId.eq(workspace_id))
+        .filter(license_wait::Column::SubscriptionId.eq(subscription_id))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    if waiting_users.is_empty() {
+        return Ok(0);
+    }
+    let still_entitled: Vec<Uuid> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Id.is_in(waiting_users.iter().copied()))
+        .filter(entitled_condition(workspace_id, subscription_id))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    let stale: Vec<Uuid> = waiting_users
+        .into_iter()
+        .filter(|id| !still_entitled.contains(id))
+        .collect();
+    if stale.is_empty() {
+        return Ok(0);
+    }
+    Ok(license_wait::Entity::delete_many()
+        .filter(license_wait::Column::WorkspaceId.eq(workspace_id))
+        .filter(license_wait::Column::SubscriptionId.eq(subscription_id))
+        .filter(license_wait::Column::UserId.is_in(stale))
+        .exec(db)
+        .await
+        .map_err(db_error)?
+        .rows_affected)
+}
+
+/// Gives the next free seat to the longest-waiting member, if anyone waits.
+pub async fn seat_longest_waiting(
+    tx: &WriteTx,
+    workspace_id: Uuid,
+    subscription_id: &str,
+) -> DomainResult<Option<Uuid>> {
+    let db = tx.conn();
+    let next: Option<Uuid> = license_wait::Entity::find()
+        .select_only()
+        .column(license_wait::Column::UserId)
+        .filter(license_wait::Column::WorkspaceId.eq(workspace_id))
+        .filter(license_wait::Column::SubscriptionId.eq(subscription_id))
+        .order_by_asc(license_wait::Column::Since)
+        .order_by_asc(license_wait::Column::UserId)
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    if let Some(user_id) = next {
+        license_wait::Entity::delete_many()
+            .filter(license_wait::Column::WorkspaceId.eq(workspace_id))
+            .filter(license_wait::Column::SubscriptionId.eq(subscription_id))
+            .filter(license_wait::Column::UserId.eq(user_id))
+            .exec(db)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(next)
+}
+
+/// Entitled members waiting for a seat, longest-waiting first.
+pub async fn list_waiting(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    subscription_id: &str,
+    offset: u64,
+    limit: u64,
+) -> DomainResult<Vec<User>> {
+    user::Entity::find()
+        .join_rev(
+            sea_orm::JoinType::InnerJoin,
+            license_wait::Entity::belongs_to(user::Entity)
+                .from(license_wait::Column::UserId)
+                .to(user::Column::Id)
+                .into(),
+        )
+        .filter(license_wait::Column::WorkspaceId.eq(workspace_id))
+        .filter(license_wait::Column::SubscriptionId.eq(subscription_id))
+        .filter(entitled_condition(workspace_id, subscription_id))
+        .order_by_asc(license_wait::Column::Since)
+        .order_by_asc(user::Column::Id)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .map(super::users::to_domain)
+        .collect()
+}
+
+/// Subscriptions of the workspace that have members waiting for a seat.
+pub async fn subscriptions_with_waiters(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+) -> DomainResult<Vec<String>> {
+    license_wait::Entity::find()
+        .select_only()
+        .column(license_wait::Column::SubscriptionId)
+        .distinct()
+        .filter(license_wait::Column::WorkspaceId.eq(workspace_id))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)
+}
+
+/// Subscriptions the user waits for a seat of.
+pub async fn waits_of_user(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> DomainResult<Vec<String>> {
+    license_wait::Entity::find()
+        .select_only()
+        .column(license_wait::Column::SubscriptionId)
+        .filter(license_wait::Column::WorkspaceId.eq(workspace_id))
+        .filter(license_wait::Column::UserId.eq(user_id))
+        .order_by_asc(license_wait::Column::SubscriptionId)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)
+}
+
 pub async fn count_holders(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,
@@ -206,7 +435,7 @@ pub async fn list_holders(
 }
 
 /// Subscriptions the user holds (whether or not the user is active): through license
-/// groups and direct grants, each once.
+/// groups and direct grants, each once, except those the user waits for.
 pub async fn subscriptions_of_user(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,
@@ -240,19 +469,26 @@ pub async fn subscriptions_of_user(
         .all(db)
         .await
         .map_err(db_error)?;
-    let mut held: Vec<String> = via_groups.into_iter().flatten().chain(granted).collect();
+    let waits = waits_of_user(db, workspace_id, user_id).await?;
+    let mut held: Vec<String> = via_groups
+        .into_iter()
+        .flatten()
+        .chain(granted)
+        .filter(|subscription| !waits.contains(subscription))
+        .collect();
     held.sort();
     held.dedup();
     Ok(held)
 }
 
 pub async fn grant(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     subscription_id: &str,
     user_id: Uuid,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
+    let db = tx.conn();
     license_grant::Entity::insert(license_grant::ActiveModel {
         workspace_id: Set(workspace_id),
         subscription_id: Set(subscription_id.to_owned()),
@@ -271,11 +507,12 @@ pub async fn grant(
 }
 
 pub async fn revoke(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     subscription_id: &str,
     user_id: Uuid,
 ) -> DomainResult<u64> {
+    let db = tx.conn();
     Ok(license_grant::Entity::delete_many()
         .filter(license_grant::Column::WorkspaceId.eq(workspace_id))
         .filter(license_grant::Column::SubscriptionId.eq(subscription_id))

@@ -51,16 +51,38 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     migration::Migrator::up(db, None).await
 }
 
-/// Starts a write transaction. On SQLite it takes the write lock up front (IMMEDIATE):
-/// a DEFERRED transaction that reads and then writes fails at once with SQLITE_BUSY when
-/// another writer got there first.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DomainError> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
-    .map_err(db_error)
+/// A write transaction. Every store function that changes a workspace's users, groups,
+/// memberships, roles, licenses or mappings takes one, so no such write can run on the
+/// pool outside a transaction. Only `ops::write` opens and commits it (checked by a test
+/// there): the commit is where the workspace rules run.
+pub struct WriteTx(DatabaseTransaction);
+
+impl WriteTx {
+    /// Starts a write transaction. On SQLite it takes the write lock up front (IMMEDIATE):
+    /// a DEFERRED transaction that reads and then writes fails at once with SQLITE_BUSY
+    /// when another writer got there first.
+    pub(crate) async fn begin(db: &DatabaseConnection) -> Result<Self, DomainError> {
+        db.begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+        .map(WriteTx)
+        .map_err(db_error)
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), DomainError> {
+        self.0.commit().await.map_err(db_error)
+    }
+
+    pub(crate) async fn rollback(self) -> Result<(), DomainError> {
+        self.0.rollback().await.map_err(db_error)
+    }
+
+    /// The transaction as a connection, for reads.
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.0
+    }
 }
 
 /// Classifies a database error for the client. Unique violations are told apart by the

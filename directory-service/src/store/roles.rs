@@ -9,8 +9,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::db_error;
 use super::entity::{group, group_member, role_grant, role_mapping, user};
+use super::{WriteTx, db_error};
 use crate::domain::DomainResult;
 use crate::domain::roles::{GroupRole, MappingSource, RoleMapping};
 use crate::domain::users::User;
@@ -90,6 +90,89 @@ pub async fn count_active_admins(
         .count(db)
         .await
         .map_err(db_error)
+}
+
+/// Whether the workspace has at least one active admin. Driven from the few admin sources
+/// (admin role groups' members, admin grants, IdP role values mapped to admin) through
+/// their indexes, stopping at the first: every locked write asks it twice, so it must not
+/// walk a million users when there are few admins or none.
+pub async fn any_active_admin(db: &impl ConnectionTrait, workspace_id: Uuid) -> DomainResult<bool> {
+    let via_group: Option<Uuid> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::UserId)
+        .join_rev(
+            JoinType::InnerJoin,
+            group::Entity::belongs_to(group_member::Entity)
+                .from(group::Column::Id)
+                .to(group_member::Column::GroupId)
+                .into(),
+        )
+        .join_rev(
+            JoinType::InnerJoin,
+            user::Entity::belongs_to(group_member::Entity)
+                .from(user::Column::Id)
+                .to(group_member::Column::UserId)
+                .into(),
+        )
+        .filter(group::Column::WorkspaceId.eq(workspace_id))
+        .filter(group::Column::Role.eq(GroupRole::Admin.as_str()))
+        .filter(user::Column::Active.eq(true))
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    if via_group.is_some() {
+        return Ok(true);
+    }
+    let via_grant: Option<Uuid> = role_grant::Entity::find()
+        .select_only()
+        .column(role_grant::Column::UserId)
+        .join_rev(
+            JoinType::InnerJoin,
+            user::Entity::belongs_to(role_grant::Entity)
+                .from(user::Column::Id)
+                .to(role_grant::Column::UserId)
+                .into(),
+        )
+        .filter(role_grant::Column::WorkspaceId.eq(workspace_id))
+        .filter(role_grant::Column::Role.eq(GroupRole::Admin.as_str()))
+        .filter(user::Column::Active.eq(true))
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    if via_grant.is_some() {
+        return Ok(true);
+    }
+    let admin_values: Vec<String> = role_mapping::Entity::find()
+        .select_only()
+        .column(role_mapping::Column::SourceValue)
+        .filter(role_mapping::Column::WorkspaceId.eq(workspace_id))
+        .filter(role_mapping::Column::Source.eq(MappingSource::IdpRole.as_str()))
+        .filter(role_mapping::Column::Role.eq(GroupRole::Admin.as_str()))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    for value in admin_values {
+        let via_value: Option<Uuid> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::WorkspaceId.eq(workspace_id))
+            .filter(user::Column::IdpRole.eq(value))
+            .filter(user::Column::Active.eq(true))
+            .limit(1)
+            .into_tuple()
+            .one(db)
+            .await
+            .map_err(db_error)?;
+        if via_value.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 pub async fn list_active_admins(
@@ -183,12 +266,13 @@ pub async fn granted_role(
 
 /// Sets (or with `GroupRole::None`, withdraws) the user's direct role grant.
 pub async fn set_grant(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     user_id: Uuid,
     role: GroupRole,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
+    let db = tx.conn();
     role_grant::Entity::delete_by_id(user_id)
         .exec(db)
         .await
@@ -253,12 +337,13 @@ fn mapping_from_row(row: role_mapping::Model) -> RoleMapping {
 }
 
 pub async fn set_mapping(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     mapping: &RoleMapping,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    delete_mapping(db, workspace_id, mapping.source, &mapping.value).await?;
+    let db = tx.conn();
+    delete_mapping(tx, workspace_id, mapping.source, &mapping.value).await?;
     role_mapping::ActiveModel {
         workspace_id: Set(workspace_id),
         source: Set(mapping.source.as_str().to_owned()),
@@ -273,11 +358,12 @@ pub async fn set_mapping(
 }
 
 pub async fn delete_mapping(
-    db: &impl ConnectionTrait,
+    tx: &WriteTx,
     workspace_id: Uuid,
     source: MappingSource,
     value: &str,
 ) -> DomainResult<u64> {
+    let db = tx.conn();
     Ok(role_mapping::Entity::delete_many()
         .filter(role_mapping::Column::WorkspaceId.eq(workspace_id))
         .filter(role_mapping::Column::Source.eq(source.as_str()))

@@ -5,8 +5,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::db_error;
 use super::entity::scim_token;
+use super::{WriteTx, db_error};
 use crate::domain::{DomainError, DomainResult};
 
 pub type Token = scim_token::Model;
@@ -20,7 +20,8 @@ pub struct NewToken<'a> {
     pub now: DateTime<Utc>,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, new: NewToken<'_>) -> DomainResult<Token> {
+pub async fn insert(tx: &WriteTx, new: NewToken<'_>) -> DomainResult<Token> {
+    let db = tx.conn();
     scim_token::ActiveModel {
         id: Set(Uuid::now_v7()),
         workspace_id: Set(new.workspace_id),
@@ -70,11 +71,8 @@ pub async fn find_by_prefix(
         .map_err(db_error)
 }
 
-pub async fn set_revoked(
-    db: &impl ConnectionTrait,
-    token: Token,
-    at: DateTime<Utc>,
-) -> DomainResult<Token> {
+pub async fn set_revoked(tx: &WriteTx, token: Token, at: DateTime<Utc>) -> DomainResult<Token> {
+    let db = tx.conn();
     let mut active = token.into_active_model();
     active.revoked_at = Set(Some(at));
     active.update(db).await.map_err(db_error)

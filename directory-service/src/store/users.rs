@@ -1,15 +1,15 @@
 //! User rows and the SCIM filter → SQL translation.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
     PaginatorTrait, QueryFilter, QuerySelect, Set,
 };
 use uuid::Uuid;
 
-use super::db_error;
 use super::entity::{user, user_email};
 use super::filter_sql::{string_compare, timestamp_compare};
+use super::{WriteTx, db_error};
 use crate::domain::custom_attributes::{AttributeKind, CustomAttribute};
 use crate::domain::filter::{CompareOp, Filter, FilterValue, Sort};
 use crate::domain::paging::PageRequest;
@@ -17,7 +17,7 @@ use crate::domain::users::{
     User, UserFilterAttribute, UserProfile, resolve_email_sub_attribute,
     resolve_user_filter_attribute,
 };
-use crate::domain::{DomainError, DomainResult};
+use crate::domain::{DomainError, DomainResult, case_key};
 
 pub(super) fn to_domain(row: user::Model) -> DomainResult<User> {
     let profile: UserProfile = serde_json::from_value(row.profile).map_err(|e| {
@@ -34,6 +34,26 @@ pub(super) fn to_domain(row: user::Model) -> DomainResult<User> {
     })
 }
 
+/// Folded keys of the string values of extension schemas (`extensions[urn][name]`), so a
+/// case-insensitive custom attribute compares on a key computed in Rust. Kept for every
+/// string value, declared or not: a declaration may come after the values.
+pub(crate) fn custom_keys(profile: &UserProfile) -> Option<serde_json::Value> {
+    let mut keys = serde_json::Map::new();
+    for (schema, value) in &profile.extensions {
+        let serde_json::Value::Object(attributes) = value else {
+            continue;
+        };
+        let folded: serde_json::Map<String, serde_json::Value> = attributes
+            .iter()
+            .filter_map(|(name, v)| Some((name.clone(), case_key(v.as_str()?).into())))
+            .collect();
+        if !folded.is_empty() {
+            keys.insert(schema.clone(), serde_json::Value::Object(folded));
+        }
+    }
+    (!keys.is_empty()).then_some(serde_json::Value::Object(keys))
+}
+
 fn to_row(user: &User) -> user::ActiveModel {
     let profile = &user.profile;
     user::ActiveModel {
@@ -43,12 +63,12 @@ fn to_row(user: &User) -> user::ActiveModel {
         user_name_key: Set(profile.user_name_key()),
         external_id: Set(profile.external_id.clone()),
         display_name: Set(profile.display_name.clone()),
-        display_name_key: Set(profile
-            .display_name
-            .as_deref()
-            .map(|d| d.trim().to_lowercase())),
+        display_name_key: Set(profile.display_name.as_deref().map(case_key)),
         given_name: Set(profile.name.given_name.clone()),
+        given_name_key: Set(profile.name.given_name.as_deref().map(case_key)),
         family_name: Set(profile.name.family_name.clone()),
+        family_name_key: Set(profile.name.family_name.as_deref().map(case_key)),
+        custom_keys: Set(custom_keys(profile)),
         active: Set(profile.is_active()),
         idp_role: Set(profile.role_value()),
         profile: Set(serde_json::to_value(profile).expect("a profile always serialises")),
@@ -58,13 +78,15 @@ fn to_row(user: &User) -> user::ActiveModel {
     }
 }
 
-pub async fn insert(db: &impl ConnectionTrait, user: &User) -> DomainResult<User> {
+pub async fn insert(tx: &WriteTx, user: &User) -> DomainResult<User> {
+    let db = tx.conn();
     let row = to_row(user).insert(db).await.map_err(db_error)?;
     write_email_index(db, user, false).await?;
     to_domain(row)
 }
 
-pub async fn update(db: &impl ConnectionTrait, user: &User) -> DomainResult<User> {
+pub async fn update(tx: &WriteTx, user: &User) -> DomainResult<User> {
+    let db = tx.conn();
     let row = to_row(user).update(db).await.map_err(db_error)?;
     write_email_index(db, user, true).await?;
     to_domain(row)
@@ -92,8 +114,8 @@ async fn write_email_index(
             user_id: Set(user.id),
             position: Set(position as i32),
             workspace_id: Set(user.workspace_id),
-            value_key: Set(email.value.trim().to_lowercase()),
-            type_key: Set(email.kind.as_ref().map(|t| t.trim().to_lowercase())),
+            value_key: Set(case_key(&email.value)),
+            type_key: Set(email.kind.as_deref().map(case_key)),
             primary: Set(email.primary),
         })
         .collect();
@@ -141,7 +163,8 @@ pub async fn find_by_user_name(
         .transpose()
 }
 
-pub async fn delete(db: &impl ConnectionTrait, workspace_id: Uuid, id: Uuid) -> DomainResult<()> {
+pub async fn delete(tx: &WriteTx, workspace_id: Uuid, id: Uuid) -> DomainResult<()> {
+    let db = tx.conn();
     let result = user::Entity::delete_many()
         .filter(user::Column::Id.eq(id))
         .filter(user::Column::WorkspaceId.eq(workspace_id))
@@ -263,7 +286,18 @@ fn custom_compare(
         )));
     }
     // The schema and name passed validation (URN and ATTRNAME characters only).
+    let folded = !declared.case_exact && declared.kind == AttributeKind::String;
     let (text, json) = match backend {
+        DbBackend::Postgres if folded => (
+            Expr::cust_with_values(
+                r#"("users"."custom_keys" -> $1 ->> $2)"#,
+                [declared.schema.clone(), declared.name.clone()],
+            ),
+            Expr::cust_with_values(
+                r#"("users"."custom_keys" -> $1 -> $2)"#,
+                [declared.schema.clone(), declared.name.clone()],
+            ),
+        ),
         DbBackend::Postgres => (
             Expr::cust_with_values(
                 r#"("users"."profile" -> 'extensions' -> $1 ->> $2)"#,
@@ -274,6 +308,13 @@ fn custom_compare(
                 [declared.schema.clone(), declared.name.clone()],
             ),
         ),
+        _ if folded => {
+            let path = format!("$.\"{}\".\"{}\"", declared.schema, declared.name);
+            (
+                Expr::cust_with_values(r#"json_extract("users"."custom_keys", ?)"#, [path.clone()]),
+                Expr::cust_with_values(r#"json_extract("users"."custom_keys", ?)"#, [path]),
+            )
+        }
         _ => {
             let path = format!("$.extensions.\"{}\".\"{}\"", declared.schema, declared.name);
             (
@@ -287,10 +328,10 @@ fn custom_compare(
     }
     let comparison = match (declared.kind, value) {
         (AttributeKind::String | AttributeKind::DateTime, FilterValue::String(s)) => {
-            if declared.case_exact || declared.kind == AttributeKind::DateTime {
-                string_compare(text.clone(), op, s.clone())?
+            if folded {
+                string_compare(text.clone(), op, case_key(s))?
             } else {
-                string_compare(Expr::expr(Func::lower(text.clone())), op, s.to_lowercase())?
+                string_compare(text.clone(), op, s.clone())?
             }
         }
         (AttributeKind::Boolean, FilterValue::Bool(b)) => {
@@ -366,8 +407,8 @@ fn compare(
         return Ok(match attribute {
             ExternalId => user::Column::ExternalId.is_not_null(),
             DisplayName => user::Column::DisplayNameKey.is_not_null(),
-            GivenName => user::Column::GivenName.is_not_null(),
-            FamilyName => user::Column::FamilyName.is_not_null(),
+            GivenName => user::Column::GivenNameKey.is_not_null(),
+            FamilyName => user::Column::FamilyNameKey.is_not_null(),
             Id | UserName | Active | Created | LastModified => always(true),
             EmailValue | EmailType | EmailPrimary => email_exists(Condition::all()),
         });
@@ -399,17 +440,17 @@ fn compare(
             attribute,
         ),
         GivenName => nullable_string(
-            user::Column::GivenName,
+            user::Column::GivenNameKey,
             op,
             value,
-            Case::LowerInSql,
+            Case::Folded,
             attribute,
         ),
         FamilyName => nullable_string(
-            user::Column::FamilyName,
+            user::Column::FamilyNameKey,
             op,
             value,
-            Case::LowerInSql,
+            Case::Folded,
             attribute,
         ),
         Active => match (op, value) {
@@ -500,7 +541,7 @@ fn email_compare(
             let comparison = string_compare(
                 Expr::col((user_email::Entity, user_email::Column::TypeKey)),
                 op,
-                text.to_lowercase(),
+                case_key(text),
             )?;
             Ok(user_email::Column::TypeKey.is_not_null().and(comparison))
         }
@@ -513,7 +554,7 @@ fn email_compare(
             string_compare(
                 Expr::col((user_email::Entity, user_email::Column::ValueKey)),
                 op,
-                text.trim().to_lowercase(),
+                case_key(text),
             )
         }
     }
@@ -526,8 +567,8 @@ fn sort_column(sort: &Sort) -> DomainResult<SimpleExpr> {
         Ok(UserName) => user::Column::UserNameKey,
         Ok(ExternalId) => user::Column::ExternalId,
         Ok(DisplayName) => user::Column::DisplayNameKey,
-        Ok(GivenName) => user::Column::GivenName,
-        Ok(FamilyName) => user::Column::FamilyName,
+        Ok(GivenName) => user::Column::GivenNameKey,
+        Ok(FamilyName) => user::Column::FamilyNameKey,
         Ok(Active) => user::Column::Active,
         Ok(Created) => user::Column::CreatedAt,
         Ok(LastModified) => user::Column::UpdatedAt,
@@ -557,10 +598,8 @@ fn expect_string(attribute: UserFilterAttribute, value: &FilterValue) -> DomainR
 enum Case {
     /// `caseExact: true`: as stored.
     Exact,
-    /// The column holds a key lowercased in Rust (indexed; Unicode-aware everywhere).
+    /// The column holds `domain::case_key` of the value (indexed; the same on every backend).
     Folded,
-    /// Lowered in SQL: Unicode-aware on Postgres, ASCII-only on SQLite, not indexed.
-    LowerInSql,
 }
 
 fn nullable_string(
@@ -582,11 +621,7 @@ fn nullable_string(
     let text = expect_string(attribute, value)?;
     let (lhs, text) = match case {
         Case::Exact => (Expr::col(column), text.to_owned()),
-        Case::Folded => (Expr::col(column), text.trim().to_lowercase()),
-        Case::LowerInSql => (
-            Expr::expr(Func::lower(Expr::col(column))),
-            text.to_lowercase(),
-        ),
+        Case::Folded => (Expr::col(column), case_key(text)),
     };
     let comparison = string_compare(lhs, op, text)?;
     Ok(match op {

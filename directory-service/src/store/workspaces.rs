@@ -52,14 +52,18 @@ pub async fn list(db: &impl ConnectionTrait) -> DomainResult<Vec<Workspace>> {
         .map_err(db_error)
 }
 
-/// Locks the workspace row until the transaction ends (Postgres `FOR UPDATE`; SQLite's
-/// IMMEDIATE transaction already holds the write lock). Every user and group write takes
-/// it first, so workspace-wide rules (last admin, one role per user) are checked against
-/// a state no concurrent write can change.
+/// Locks the workspace row until the transaction ends (Postgres `FOR NO KEY UPDATE`;
+/// SQLite's IMMEDIATE transaction already holds the write lock). Every write that can
+/// change a role, a seat or a membership takes it first (`ops::write::Write::workspace`),
+/// so workspace-wide rules (last admin, one role per user, seats) are checked against a
+/// state no concurrent such write can change. `NO KEY UPDATE` rather than `UPDATE`: rows
+/// inserted with a foreign key to the workspace (a user create) take `KEY SHARE` on it
+/// and must not wait for the lock.
 pub async fn lock(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<Workspace> {
     use sea_orm::QuerySelect as _;
+    use sea_orm::sea_query::LockType;
     workspace::Entity::find_by_id(id)
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .one(db)
         .await
         .map_err(db_error)?
@@ -77,8 +81,9 @@ pub struct DeletedCounts {
 /// Deletes the workspace row; every table that belongs to a workspace references it with
 /// `ON DELETE CASCADE`, so its users, groups, memberships, tokens, mappings and
 /// subscriptions go with it. Run inside the caller's transaction.
-pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<DeletedCounts> {
+pub async fn delete(tx: &super::WriteTx, id: Uuid) -> DomainResult<DeletedCounts> {
     use sea_orm::PaginatorTrait as _;
+    let db = tx.conn();
     let users = user::Entity::find()
         .filter(user::Column::WorkspaceId.eq(id))
         .count(db)

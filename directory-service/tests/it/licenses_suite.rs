@@ -132,12 +132,24 @@ pub async fn license_groups_give_seats_up_to_the_count(db: &Db) {
     assert_eq!(listed.group_id, Some(group.id));
 }
 
-pub async fn deactivation_frees_seats_and_reactivation_needs_one(db: &Db) {
+async fn waiting(db: &Db, ws: Uuid) -> u64 {
+    ops::licenses::list_subscriptions(db, ws)
+        .await
+        .unwrap()
+        .remove(0)
+        .seats_waiting
+}
+
+/// Issue #19 item 4: reactivation always succeeds; with every seat taken the member waits,
+/// and the longest-waiting member gets the next seat that frees, in the freeing write.
+pub async fn reactivation_into_a_full_subscription_waits_for_a_seat(db: &Db) {
     let ws = workspace(db).await;
     subscription(db, ws, 1).await;
-    let (a, b) = (
+    let (a, b, c, d) = (
         user(db, ws, "a@x.test").await,
         user(db, ws, "b@x.test").await,
+        user(db, ws, "c@x.test").await,
+        user(db, ws, "d@x.test").await,
     );
     let group = ops::groups::create_group(
         db,
@@ -164,17 +176,87 @@ pub async fn deactivation_frees_seats_and_reactivation_needs_one(db: &Db) {
     ops::groups::patch_group(db, ws, group.id, &[add(&[b])], None, false)
         .await
         .unwrap();
-    assert!(matches!(
-        ops::users::patch_user(db, ws, a, &[active(true)], None).await,
-        Err(DomainError::Conflict(_))
-    ));
+    assert_eq!(seats_used(db, ws).await, 1, "b took the free seat");
+
+    // Reactivating a into the full subscription succeeds: a waits.
+    let reactivated = ops::users::patch_user(db, ws, a, &[active(true)], None)
+        .await
+        .unwrap();
+    assert!(reactivated.profile.is_active());
+    let access = ops::roles::get_user_access(db, ws, a).await.unwrap();
+    assert!(access.active);
+    assert!(access.licenses.is_empty(), "{access:?}");
+    assert_eq!(access.waiting_licenses, vec![SUB.to_owned()]);
+    assert_eq!((seats_used(db, ws).await, waiting(db, ws).await), (1, 1));
+    let (holders, _) = ops::licenses::list_holders(db, ws, SUB, PageRequest::index(1, Some(10)))
+        .await
+        .unwrap();
+    assert_eq!(
+        holders.iter().map(|u| u.id).collect::<Vec<_>>(),
+        vec![b],
+        "a waiting member is not a holder"
+    );
+
+    // A second member waits behind a; a new member still gets the 409.
+    ops::groups::patch_group(db, ws, group.id, &[add(&[d])], None, false)
+        .await
+        .expect_err("d is new: the group is full");
+    ops::licenses::assign_license(db, ws, SUB, d)
+        .await
+        .expect_err("a direct assignment of a full subscription is refused too");
+    ops::users::patch_user(db, ws, c, &[active(false)], None)
+        .await
+        .unwrap();
+    ops::groups::patch_group(db, ws, group.id, &[add(&[c])], None, false)
+        .await
+        .unwrap();
+    ops::users::patch_user(db, ws, c, &[active(true)], None)
+        .await
+        .unwrap();
+    assert_eq!((seats_used(db, ws).await, waiting(db, ws).await), (1, 2));
+    let refused = ops::groups::patch_group(db, ws, group.id, &[add(&[d])], None, false).await;
+    match refused {
+        Err(DomainError::Conflict(message)) => assert!(message.contains(SUB), "{message}"),
+        other => panic!("expected the seat conflict, got {other:?}"),
+    }
+
+    // b leaves: the longest-waiting member (a, not c) gets the seat in the same write.
+    ops::users::patch_user(db, ws, b, &[active(false)], None)
+        .await
+        .unwrap();
+    let access = ops::roles::get_user_access(db, ws, a).await.unwrap();
+    assert_eq!(access.licenses, vec![SUB.to_owned()]);
+    assert!(access.waiting_licenses.is_empty());
+    let access = ops::roles::get_user_access(db, ws, c).await.unwrap();
+    assert_eq!(access.waiting_licenses, vec![SUB.to_owned()]);
+    assert_eq!((seats_used(db, ws).await, waiting(db, ws).await), (1, 1));
+
+    // A waiting member who leaves the group stops waiting; removing a seats nobody else.
+    ops::groups::patch_group(
+        db,
+        ws,
+        group.id,
+        &[PatchOperation {
+            op: PatchOp::Remove,
+            path: AttrPath {
+                attribute: "members".into(),
+                ..Default::default()
+            },
+            value_filter: None,
+            value: Some(member_ids(&[c])),
+        }],
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!((seats_used(db, ws).await, waiting(db, ws).await), (1, 0));
     assert!(
-        !ops::users::get_user(db, ws, a)
+        ops::roles::get_user_access(db, ws, c)
             .await
             .unwrap()
-            .profile
-            .is_active(),
-        "reactivation refused, nothing changed"
+            .waiting_licenses
+            .is_empty()
     );
 }
 

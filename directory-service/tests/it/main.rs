@@ -4,6 +4,7 @@ mod groups_suite;
 mod harness;
 mod licenses_suite;
 mod roles_suite;
+mod rules_suite;
 mod suite;
 
 macro_rules! store_suite {
@@ -52,7 +53,7 @@ all_backends!(
     the_last_admin_cannot_be_removed_in_any_shape,
     workspaces_without_admins_are_not_blocked,
     license_groups_give_seats_up_to_the_count,
-    deactivation_frees_seats_and_reactivation_needs_one,
+    reactivation_into_a_full_subscription_waits_for_a_seat,
     direct_and_group_licenses_share_one_seat,
     a_license_group_pushed_early_is_linked_later,
     granted_admins_count_for_the_last_admin_rule,
@@ -60,11 +61,14 @@ all_backends!(
     role_mappings_from_idp_values_and_group_names,
     attribute_mappings_feed_metadata_and_the_organization_role,
     deleting_a_workspace_removes_its_rows_only,
+    case_insensitive_filters_fold_non_ascii_letters,
+    a_group_push_reevaluates_mappings_and_roles,
 );
 
 use groups_suite::*;
 use licenses_suite::*;
 use roles_suite::*;
+use rules_suite::*;
 use suite::*;
 
 /// Postgres only: SQLite serialises every writer, so nothing would overlap.
@@ -72,5 +76,12 @@ use suite::*;
 async fn postgres_concurrent_removals_never_remove_the_last_admin() {
     if let Some(db) = harness::postgres().await {
         concurrent_removals_never_remove_the_last_admin(&db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_profile_writes_do_not_wait_for_the_workspace_lock() {
+    if let Some(db) = harness::postgres().await {
+        profile_writes_do_not_wait_for_the_workspace_lock(&db).await;
     }
 }

@@ -13,6 +13,7 @@ mod mappings;
 mod okta;
 mod operations;
 mod rfc;
+mod rules;
 mod tokens;
 mod tracing;
 mod users;

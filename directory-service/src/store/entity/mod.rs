@@ -5,6 +5,7 @@ pub mod custom_attribute;
 pub mod group;
 pub mod group_member;
 pub mod license_grant;
+pub mod license_wait;
 pub mod role_grant;
 pub mod role_mapping;
 pub mod scim_token;

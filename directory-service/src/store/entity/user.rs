@@ -16,7 +16,15 @@ pub struct Model {
     /// Lowercased displayName (in Rust): the indexed, case-insensitive filter key.
     pub display_name_key: Option<String>,
     pub given_name: Option<String>,
+    /// `domain::case_key(given_name)`: the indexed, case-insensitive filter key.
+    pub given_name_key: Option<String>,
     pub family_name: Option<String>,
+    /// `domain::case_key(family_name)`.
+    pub family_name_key: Option<String>,
+    /// `{schema URN: {attribute: case_key(value)}}` for every string value of an extension
+    /// schema: what case-insensitive custom attributes are filtered on.
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub custom_keys: Option<Json>,
     pub active: bool,
     /// `UserProfile::primary_role_value`, for role mappings.
     pub idp_role: Option<String>,
