@@ -16,8 +16,8 @@
 //! Keys are SHA-256 digests of tokens; no token is ever stored, sent to Redis or logged.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use http::StatusCode;
@@ -91,7 +91,7 @@ pub struct TokenRateLimiter {
     quota: Option<Quota>,
     local_quota: Option<Quota>,
     local: Mutex<HashMap<[u8; 32], Instant>>,
-    redis: Option<RedisLimiter>,
+    redis: Option<Arc<RedisLimiter>>,
 }
 
 impl TokenRateLimiter {
@@ -112,7 +112,7 @@ impl TokenRateLimiter {
             )
         };
         let redis = match redis_url {
-            Some(url) if quota.is_some() => Some(RedisLimiter::new(url)?),
+            Some(url) if quota.is_some() => Some(Arc::new(RedisLimiter::new(url)?)),
             _ => None,
         };
         metrics::gauge!("scim_rate_limit_redis_up").set(0.0);
@@ -142,10 +142,10 @@ impl TokenRateLimiter {
             return Ok(());
         };
         let decision = match &self.redis {
-            Some(redis) => match redis.acquire(digest, quota, cost, force).await {
-                Some(decision) => Some(("redis", decision)),
-                None => None,
-            },
+            Some(redis) => redis
+                .acquire(digest, quota, cost, force)
+                .await
+                .map(|decision| ("redis", decision)),
             None => None,
         };
         let (backend, decision) = match decision {
@@ -230,7 +230,7 @@ struct RedisLimiter {
     client: redis::Client,
     script: redis::Script,
     connection: Mutex<Option<MultiplexedConnection>>,
-    connecting: tokio::sync::Mutex<()>,
+    connecting: AtomicBool,
     retry_at: Mutex<Option<Instant>>,
     up: AtomicBool,
 }
@@ -242,20 +242,20 @@ impl RedisLimiter {
             client,
             script: redis::Script::new(GCRA_LUA),
             connection: Mutex::new(None),
-            connecting: tokio::sync::Mutex::new(()),
+            connecting: AtomicBool::new(false),
             retry_at: Mutex::new(None),
             up: AtomicBool::new(false),
         })
     }
 
     async fn acquire(
-        &self,
+        self: &Arc<Self>,
         digest: &[u8; 32],
         quota: Quota,
         cost: u32,
         force: bool,
     ) -> Option<Result<(), Duration>> {
-        let mut connection = self.connection().await?;
+        let mut connection = self.connection()?;
         let key = format!("scim:ratelimit:{}", hex(&digest[..16]));
         let mut invocation = self.script.key(key);
         invocation
@@ -289,43 +289,39 @@ impl RedisLimiter {
         }
     }
 
-    async fn connection(&self) -> Option<MultiplexedConnection> {
-        if let Some(connection) = self.cached() {
-            return Some(connection);
-        }
-        let _connecting = self.connecting.lock().await;
+    /// The connection to use, or `None` (use the local limit) while there is none: a
+    /// request never waits for a connection to be made; one is made in the background, at
+    /// most one attempt at a time and one per [`REDIS_RETRY_AFTER`] after a failure.
+    fn connection(self: &Arc<Self>) -> Option<MultiplexedConnection> {
         if let Some(connection) = self.cached() {
             return Some(connection);
         }
         let now = Instant::now();
-        if self
+        let waiting = self
             .retry_at
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .is_some_and(|at| at > now)
-        {
-            return None;
+            .is_some_and(|at| at > now);
+        if !waiting && !self.connecting.swap(true, Ordering::AcqRel) {
+            let limiter = Arc::clone(self);
+            tokio::spawn(async move {
+                let connected = tokio::time::timeout(
+                    REDIS_TIMEOUT,
+                    limiter.client.get_multiplexed_async_connection(),
+                )
+                .await;
+                match connected {
+                    Ok(Ok(connection)) => {
+                        *limiter.connection.lock().unwrap_or_else(|e| e.into_inner()) =
+                            Some(connection);
+                    }
+                    Ok(Err(e)) => limiter.mark_down(&e.to_string()),
+                    Err(_) => limiter.mark_down("connecting timed out"),
+                }
+                limiter.connecting.store(false, Ordering::Release);
+            });
         }
-        match tokio::time::timeout(
-            REDIS_TIMEOUT,
-            self.client.get_multiplexed_async_connection(),
-        )
-        .await
-        {
-            Ok(Ok(connection)) => {
-                *self.connection.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(connection.clone());
-                Some(connection)
-            }
-            Ok(Err(e)) => {
-                self.mark_down(&e.to_string());
-                None
-            }
-            Err(_) => {
-                self.mark_down("connecting timed out");
-                None
-            }
-        }
+        None
     }
 
     fn cached(&self) -> Option<MultiplexedConnection> {
@@ -457,9 +453,14 @@ mod tests {
         let url = format!("redis://127.0.0.1:{port}");
         let limiter = TokenRateLimiter::new(settings(4, 4, 2), Some(&url)).unwrap();
         let a = [1u8; 32];
+        let started = Instant::now();
         assert!(limiter.check(&a).await.is_ok());
         assert!(limiter.check(&a).await.is_ok());
         assert!(limiter.check(&a).await.is_err());
+        assert!(
+            started.elapsed() < REDIS_TIMEOUT,
+            "requests never wait for Redis to connect"
+        );
         assert!(TokenRateLimiter::new(settings(4, 4, 1), Some("not a url")).is_err());
     }
 }
