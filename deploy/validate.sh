@@ -15,7 +15,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 chart="$here/helm/scim"
 cache="${SCIM_VALIDATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/scim-deploy-validate}"
-kube_version="${KUBE_VERSION:-1.30.0}"
+# The oldest Kubernetes the chart supports (Chart.yaml kubeVersion).
+kube_version="${KUBE_VERSION:-1.27.0}"
 
 mkdir -p "$cache"
 if [ ! -x "$cache/venv/bin/python" ]; then
@@ -48,7 +49,14 @@ status=0
 run() { "$py" "$here/validate/render.py" "$chart" --kube-version "$kube_version" "${sdkpy_args[@]}" "$@" || status=1; }
 
 run --expect-fail "set secrets.existingSecret"
+# values.schema.json is enforced.
+run --values "$here/validate/invalid-values/request-deadline-over-okta-timeout.yaml" \
+    --expect-fail "schema"
 for values in "$here"/validate/values/*.yaml; do
-    run --values "$values" "$@"
+    ha=()
+    case "$values" in
+        */existing-secret.yaml | */production-*.yaml) ha=(--expect-ha) ;;
+    esac
+    run --values "$values" "${ha[@]}" "$@"
 done
 exit "$status"
