@@ -6,7 +6,6 @@
 //! runs, `directory.v1.Directory` (readiness) is SERVING only while the database answers,
 //! so a database outage takes replicas out of rotation without restarting them.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -14,15 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -157,6 +150,10 @@ pub async fn begin_shutdown(reporter: &HealthReporter, readiness: &Readiness) {
 }
 
 /// Serves `/metrics`, `/livez` and `/readyz` on `listener` until `shutdown` resolves.
+///
+/// A deliberately tiny HTTP/1.1 responder (one GET per connection, `Connection: close`),
+/// so that the directory does not carry an HTTP server stack: the gateway is the only
+/// component serving HTTP APIs (ARCHITECTURE.md); this port answers probes and scrapes.
 pub async fn serve_admin(
     listener: TcpListener,
     handle: PrometheusHandle,
@@ -179,49 +176,77 @@ pub async fn serve_admin(
         let handle = handle.clone();
         let readiness = readiness.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request: Request<Incoming>| {
-                let response = admin_response(&handle, &readiness, &request);
-                async move { Ok::<_, Infallible>(response) }
-            });
-            let _ = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(Duration::from_secs(10))
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = tokio::time::timeout(
+                ADMIN_CONNECTION_TIMEOUT,
+                answer_admin_request(stream, &handle, &readiness),
+            )
+            .await;
         });
     }
 }
 
-fn admin_response(
+/// Longest an admin connection may stay open (reading the request and writing the answer).
+const ADMIN_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head read on the admin port.
+const ADMIN_MAX_REQUEST_BYTES: usize = 8192;
+
+async fn answer_admin_request(
+    mut stream: TcpStream,
     handle: &PrometheusHandle,
     readiness: &Readiness,
-    request: &Request<Incoming>,
-) -> Response<Full<Bytes>> {
+) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 || head.len() + n > ADMIN_MAX_REQUEST_BYTES {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let request_line = head.split(|b| *b == b'\r').next().unwrap_or_default();
+    let request_line = String::from_utf8_lossy(request_line);
+    let mut parts = request_line.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let (status, content_type, body) = admin_answer(method, path, handle, readiness);
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    if method != "HEAD" {
+        stream.write_all(body.as_bytes()).await?;
+    }
+    stream.shutdown().await
+}
+
+/// (status line, content type, body) for one admin request.
+fn admin_answer(
+    method: &str,
+    path: &str,
+    handle: &PrometheusHandle,
+    readiness: &Readiness,
+) -> (&'static str, &'static str, String) {
     let text = "text/plain; charset=utf-8";
-    let (status, content_type, body) = match (request.method(), request.uri().path()) {
-        (&Method::GET, "/metrics") => (
-            StatusCode::OK,
+    if method != "GET" && method != "HEAD" {
+        return ("405 Method Not Allowed", text, "GET only\n".to_owned());
+    }
+    match path {
+        "/metrics" => (
+            "200 OK",
             "text/plain; version=0.0.4; charset=utf-8",
             handle.render(),
         ),
-        (&Method::GET, "/livez") => (StatusCode::OK, text, "ok\n".to_owned()),
-        (&Method::GET, "/readyz") if readiness.is_ready() => {
-            (StatusCode::OK, text, "ready\n".to_owned())
-        }
-        (&Method::GET, "/readyz") => (
-            StatusCode::SERVICE_UNAVAILABLE,
+        "/livez" => ("200 OK", text, "ok\n".to_owned()),
+        "/readyz" if readiness.is_ready() => ("200 OK", text, "ready\n".to_owned()),
+        "/readyz" => (
+            "503 Service Unavailable",
             text,
             "not ready: database unreachable or shutting down\n".to_owned(),
         ),
-        _ => (StatusCode::NOT_FOUND, text, "not found\n".to_owned()),
-    };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(content_type),
-    );
-    response
+        _ => ("404 Not Found", text, "not found\n".to_owned()),
+    }
 }
 
 /// Tower layer recording `grpc_server_*` metrics per RPC. The method label is the RPC path
@@ -291,5 +316,42 @@ where
                 .record(started.elapsed().as_secs_f64());
             result
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn admin_port_answers_probes_and_scrapes() {
+        let handle = PrometheusBuilder::new().build_recorder().handle();
+        let readiness = Arc::new(Readiness::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve_admin(
+            listener,
+            handle,
+            readiness.clone(),
+            std::future::pending(),
+        ));
+        let get = |path: &'static str| async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream
+                .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .await
+                .unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            answer
+        };
+        assert!(get("/livez").await.starts_with("HTTP/1.1 200"));
+        assert!(get("/readyz").await.starts_with("HTTP/1.1 503"));
+        readiness.database_up.store(true, Ordering::Relaxed);
+        assert!(get("/readyz").await.starts_with("HTTP/1.1 200"));
+        let metrics = get("/metrics?x=1").await;
+        assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+        assert!(metrics.contains("text/plain; version=0.0.4"));
+        assert!(get("/nope").await.starts_with("HTTP/1.1 404"));
     }
 }
