@@ -249,6 +249,22 @@ fn admin_answer(
     }
 }
 
+/// Counts one in a gauge while alive, also when the RPC's future is dropped (cancelled).
+struct InFlight(metrics::Gauge);
+
+impl InFlight {
+    fn enter(gauge: metrics::Gauge) -> InFlight {
+        gauge.increment(1.0);
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
 /// Tower layer recording `grpc_server_*` metrics per RPC. The method label is the RPC path
 /// (`/directory.v1.Directory/CreateUser`), or `unknown` for paths the server does not
 /// serve, so that labels stay bounded.
@@ -284,12 +300,11 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let path = request.uri().path().to_owned();
         let started = Instant::now();
-        let in_flight = metrics::gauge!("grpc_server_requests_in_flight");
-        in_flight.increment(1.0);
+        let in_flight = InFlight::enter(metrics::gauge!("grpc_server_requests_in_flight"));
         let future = self.inner.call(request);
         Box::pin(async move {
             let result = future.await;
-            in_flight.decrement(1.0);
+            drop(in_flight);
             // Errors are trailers-only responses: the code is in the headers. A response
             // without it is a stream whose code comes in the trailers: OK for unary RPCs.
             let code = match &result {

@@ -171,8 +171,7 @@ pub(crate) async fn serve_connections(
                 let mut shutdown_rx = shutdown_rx.clone();
                 connections.spawn(async move {
                     let _permit = permit;
-                    let open = metrics::gauge!("scim_http_connections_open");
-                    open.increment(1.0);
+                    let _open = InFlight::enter(metrics::gauge!("scim_http_connections_open"));
                     let io = DeadlineStream::new(stream, state.limits.io_timeout);
                     let service = service_fn(move |request| {
                         let state = state.clone();
@@ -195,7 +194,6 @@ pub(crate) async fn serve_connections(
                             let _ = connection.await;
                         }
                     }
-                    open.decrement(1.0);
                 });
             }
         }
@@ -239,6 +237,23 @@ fn request_id(headers: &HeaderMap) -> HeaderValue {
             HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
                 .expect("a UUID is a valid header value")
         })
+}
+
+/// Counts one in a gauge while alive: also when the future holding it is dropped (a
+/// client that disconnects, a connection aborted at the end of the grace period).
+struct InFlight(metrics::Gauge);
+
+impl InFlight {
+    fn enter(gauge: metrics::Gauge) -> InFlight {
+        gauge.increment(1.0);
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
 }
 
 /// The method as a metric label: the standard ones, everything else `other`.
@@ -312,15 +327,14 @@ async fn handle(
         span.record("trace_id", tracing::field::display(span_context.trace_id()));
     }
 
-    let in_flight = metrics::gauge!("scim_http_requests_in_flight");
-    in_flight.increment(1.0);
+    let in_flight = InFlight::enter(metrics::gauge!("scim_http_requests_in_flight"));
     let deadline = state.limits.request_timeout;
     let answered = tokio::time::timeout(
         deadline,
         dispatch(state, local_addr, route, request).instrument(span.clone()),
     )
     .await;
-    in_flight.decrement(1.0);
+    drop(in_flight);
     let mut response = answered.unwrap_or_else(|_| {
         metrics::counter!("scim_request_timeouts_total", "kind" => "request").increment(1);
         span.in_scope(|| tracing::warn!(route = template, "request deadline exceeded"));

@@ -489,6 +489,7 @@ async fn metrics_parse_as_prometheus_text_and_move_with_traffic() {
         1.0
     );
     assert_eq!(delta("scim_auth_failures_total", &[]), 1.0);
+    assert_eq!(sum(&after, "scim_http_requests_in_flight", &[]), 0.0);
     // No label carries a token, an id or a workspace.
     for series in after.keys() {
         assert!(!series.contains(&stack.token), "{series}");
