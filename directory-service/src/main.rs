@@ -1,13 +1,14 @@
 use anyhow::Context as _;
 use clap::Parser as _;
 use directory_service::config::{Cli, Command};
-use directory_service::{store, telemetry};
+use directory_service::{ServeOptions, admin, store, telemetry};
 use std::io::Write as _;
+use std::time::Duration;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let provider = telemetry::init("directory-service")?;
+    let provider = telemetry::init("directory-service", cli.log_format)?;
     let result = run(cli).await;
     let _ = provider.shutdown();
     result
@@ -29,6 +30,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if !args.skip_migrations {
                 store::migrate(&db).await.context("running migrations")?;
             }
+            let metrics = admin::install_recorder().context("installing the metrics recorder")?;
+            let admin = match args.metrics_addr {
+                Some(metrics_addr) => {
+                    let listener = tokio::net::TcpListener::bind(metrics_addr)
+                        .await
+                        .with_context(|| format!("binding {metrics_addr}"))?;
+                    let addr = listener.local_addr()?;
+                    println!("METRICS {addr}");
+                    tracing::info!(%addr, "admin listener (metrics, livez, readyz)");
+                    Some((listener, metrics))
+                }
+                None => None,
+            };
             let listener = tokio::net::TcpListener::bind(args.listen).await?;
             let addr = listener.local_addr()?;
             println!("LISTENING {addr}");
@@ -40,7 +54,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(directory_service::domain::workspaces::ScimEndpoint::parse)
                 .transpose()
                 .context("--public-base-url")?;
-            directory_service::serve(listener, db, args.credential, endpoint, shutdown_signal())
+            let options = ServeOptions {
+                health_interval: Duration::from_millis(args.health_interval_ms.max(100)),
+                shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
+                admin,
+                endpoint,
+            };
+            directory_service::serve(listener, db, args.credential, options, shutdown_signal())
                 .await?;
             tracing::info!("directory stopped");
         }

@@ -2,6 +2,8 @@
 //! OTEL_EXPORTER_OTLP_ENDPOINT is set; a tracer provider is installed either way so trace
 //! ids exist and propagate from the gateway through to the database spans.
 
+use std::io::IsTerminal as _;
+
 use opentelemetry::global;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
@@ -9,11 +11,18 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::EnvFilter;
+
+/// `--log-format`: `text` for people, `json` (one object per line) for log pipelines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
-pub fn init(service_name: &'static str) -> anyhow::Result<SdkTracerProvider> {
+pub fn init(service_name: &'static str, format: LogFormat) -> anyhow::Result<SdkTracerProvider> {
     global::set_text_map_propagator(TraceContextPropagator::new());
     let mut builder = SdkTracerProvider::builder()
         .with_resource(Resource::builder().with_service_name(service_name).build());
@@ -31,12 +40,24 @@ pub fn init(service_name: &'static str) -> anyhow::Result<SdkTracerProvider> {
     let log_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let span_filter =
         EnvFilter::try_from_env("OTEL_TRACES_FILTER").unwrap_or_else(|_| EnvFilter::new("info"));
+    // JSON: one object per line with the current span's fields (route, trace_id,
+    // request_id), for log pipelines; text: for people.
+    let log_layer = match format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .with_filter(log_filter)
+            .boxed(),
+        LogFormat::Text => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_filter(log_filter)
+            .boxed(),
+    };
     tracing_subscriber::registry()
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_filter(log_filter),
-        )
+        .with(log_layer)
         .with(
             tracing_opentelemetry::layer()
                 .with_tracer(provider.tracer(service_name))

@@ -4,6 +4,7 @@ use std::fmt;
 use std::net::SocketAddr;
 
 use crate::scim::BulkLimits;
+pub use crate::telemetry::LogFormat;
 
 #[derive(Clone, clap::Parser)]
 #[command(
@@ -47,14 +48,56 @@ pub struct Config {
     )]
     pub bulk_max_payload_bytes: usize,
 
-    /// Requests per second each token may make (with a burst of as many); beyond it, 429
-    /// with `Retry-After`. 0 turns the limit off.
+    /// Requests per second each token may make; beyond it, `429 rate_limited` with an
+    /// integer `Retry-After`. Each operation of a Bulk counts. 0 turns the limit off.
     #[arg(long, env = "GATEWAY_RATE_LIMIT_PER_TOKEN", default_value_t = 100)]
     pub rate_limit_per_token: u32,
 
-    /// Requests a token may make at once before the per-second rate applies.
-    #[arg(long, env = "GATEWAY_RATE_LIMIT_BURST", default_value_t = 1000)]
+    /// Requests a token may make at once before the per-second rate applies (at most one
+    /// second's worth: larger values are capped at the rate).
+    #[arg(long, env = "GATEWAY_RATE_LIMIT_BURST", default_value_t = 20)]
     pub rate_limit_burst: u32,
+
+    /// Redis shared by all gateway replicas for the rate limit (`redis://host:6379`).
+    /// Unset, or while Redis is unreachable, each replica enforces its share locally.
+    #[arg(long, env = "GATEWAY_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Gateway replicas behind the load balancer: without Redis each one enforces
+    /// `rate / replicas` per token.
+    #[arg(long, env = "GATEWAY_REPLICAS", default_value_t = 1)]
+    pub replicas: u32,
+
+    /// Address of the admin HTTP listener serving Prometheus `/metrics` (never exposed
+    /// with the SCIM port). Unset: no metrics listener.
+    #[arg(long, env = "GATEWAY_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// Log format on stderr.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Most client connections open at once; further ones wait in the listen backlog.
+    #[arg(long, env = "GATEWAY_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Seconds a client has to send a whole request body (else 408).
+    #[arg(long, env = "GATEWAY_BODY_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub body_read_timeout_secs: u64,
+
+    /// Seconds a request may take as a whole, Bulk included (else 503 with Retry-After);
+    /// under the 60 s Okta waits.
+    #[arg(long, env = "GATEWAY_REQUEST_TIMEOUT_SECS", default_value_t = 25)]
+    pub request_timeout_secs: u64,
+
+    /// Seconds writing to a client may stall before the connection is closed; also how long
+    /// an idle keep-alive connection is kept.
+    #[arg(long, env = "GATEWAY_IO_TIMEOUT_SECS", default_value_t = 30)]
+    pub io_timeout_secs: u64,
+
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[arg(long, env = "GATEWAY_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
+    pub shutdown_grace_secs: u64,
 
     /// Caps how long a token → workspace answer is cached, in milliseconds. The directory
     /// sets the bound on each answer (`cache_for_millis`, at most 5 s); by default the
@@ -101,6 +144,15 @@ impl fmt::Debug for Config {
             .field("token_cache_ttl_ms", &self.token_cache_ttl_ms)
             .field("rate_limit_per_token", &self.rate_limit_per_token)
             .field("rate_limit_burst", &self.rate_limit_burst)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
+            .field("replicas", &self.replicas)
+            .field("metrics_addr", &self.metrics_addr)
+            .field("log_format", &self.log_format)
+            .field("max_connections", &self.max_connections)
+            .field("body_read_timeout_secs", &self.body_read_timeout_secs)
+            .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("io_timeout_secs", &self.io_timeout_secs)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .finish()
     }
 }
@@ -134,6 +186,10 @@ mod tests {
         );
         // a local cap only; the directory's `cache_for_millis` bounds every entry
         assert_eq!(config.token_cache_ttl().as_millis(), 60000);
+        // Seed 003: 100 per second per token, a burst well under one second's worth.
+        assert_eq!(config.rate_limit_per_token, 100);
+        assert!(config.rate_limit_burst <= config.rate_limit_per_token);
+        assert!(config.request_timeout_secs < 30);
         assert_eq!(
             config.public_origin().as_deref(),
             Some("https://scim.example.com")

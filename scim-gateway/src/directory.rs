@@ -53,6 +53,23 @@ pub fn connect_lazy(url: &str, credential: &str) -> Result<DirectoryClient, Dire
     ))
 }
 
+/// A separate lazily connected channel for `/readyz`'s health checks (no credential:
+/// health is open to probes).
+pub fn connect_health_lazy(
+    url: &str,
+) -> Result<tonic_health::pb::health_client::HealthClient<Channel>, DirectoryClientError> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|source| DirectoryClientError::Url {
+            url: url.to_owned(),
+            source,
+        })?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true);
+    Ok(tonic_health::pb::health_client::HealthClient::new(
+        endpoint.connect_lazy(),
+    ))
+}
+
 #[derive(Clone)]
 pub struct DirectoryInterceptor {
     credential: AsciiMetadataValue,

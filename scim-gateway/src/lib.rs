@@ -6,6 +6,7 @@
 //! [`scim`]); it holds no business rules — uniqueness, references and the like are the
 //! directory's. The workspace always comes from the token, never from the URL.
 
+pub mod admin;
 pub mod config;
 mod directory;
 mod http;
@@ -14,6 +15,7 @@ pub mod telemetry;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub use config::Config;
 pub use directory::DirectoryClientError;
@@ -25,6 +27,8 @@ pub enum ServeError {
     Directory(#[from] DirectoryClientError),
     #[error("serving HTTP")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A configured gateway, not yet serving. Building it validates the configuration without
@@ -38,14 +42,39 @@ impl Gateway {
     pub fn new(config: &Config) -> Result<Gateway, ServeError> {
         let directory =
             directory::connect_lazy(&config.directory_url, &config.directory_credential)?;
+        let directory_health = directory::connect_health_lazy(&config.directory_url)?;
+        let rate_limiter = http::TokenRateLimiter::new(
+            http::RateLimitSettings {
+                per_second: config.rate_limit_per_token,
+                burst: config.rate_limit_burst,
+                replicas: config.replicas,
+            },
+            config
+                .redis_url
+                .as_deref()
+                .filter(|url| !url.trim().is_empty()),
+        )
+        .map_err(ServeError::Config)?;
+        let request_timeout = Duration::from_secs(config.request_timeout_secs.max(1));
+        let limits = http::ServerLimits {
+            max_connections: config.max_connections.max(1),
+            body_read_timeout: Duration::from_secs(config.body_read_timeout_secs.max(1)),
+            request_timeout,
+            // A connection may wait on a request as long as the request may take.
+            io_timeout: Duration::from_secs(config.io_timeout_secs.max(1))
+                .max(request_timeout + Duration::from_secs(1)),
+            shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
+        };
         Ok(Gateway {
             state: Arc::new(http::AppState::new(
                 directory,
+                directory_health,
                 config.token_cache_ttl(),
                 config.public_origin(),
                 config.max_body_bytes,
                 config.bulk_limits(),
-                (config.rate_limit_per_token, config.rate_limit_burst),
+                rate_limiter,
+                limits,
             )),
         })
     }

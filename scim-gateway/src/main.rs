@@ -2,19 +2,33 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use clap::Parser as _;
-use scim_gateway::{Config, Gateway, telemetry};
+use scim_gateway::{Config, Gateway, admin, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    let provider = telemetry::init("scim-gateway")?;
+    let provider = telemetry::init("scim-gateway", config.log_format)?;
     let result = run(config).await;
     let _ = provider.shutdown();
     result
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    let metrics = admin::install_recorder().context("installing the metrics recorder")?;
     let gateway = Gateway::new(&config)?;
+    // Stops the metrics listener after the SCIM listener has drained.
+    let (stopped_tx, stopped_rx) = tokio::sync::oneshot::channel::<()>();
+    if let Some(metrics_addr) = config.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .with_context(|| format!("binding {metrics_addr}"))?;
+        let addr = listener.local_addr()?;
+        println!("METRICS {addr}");
+        tracing::info!(%addr, "metrics listening");
+        tokio::spawn(admin::serve_metrics(listener, metrics, async {
+            let _ = stopped_rx.await;
+        }));
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -23,6 +37,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
     std::io::stdout().flush()?;
     tracing::info!(%addr, directory = %config.directory_url, "gateway listening");
     gateway.serve(listener, shutdown_signal()).await?;
+    let _ = stopped_tx.send(());
     tracing::info!("gateway stopped");
     Ok(())
 }

@@ -73,6 +73,8 @@ pub fn database_url(server: &str, name: &str) -> String {
 pub struct Process {
     child: Child,
     pub addr: String,
+    /// The admin listener's address when the process printed `METRICS <addr>`.
+    pub metrics_addr: Option<String>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -104,9 +106,13 @@ impl Process {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
+            let mut metrics_addr = None;
             for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("METRICS ") {
+                    metrics_addr = Some(addr.trim().to_owned());
+                }
                 if let Some(addr) = line.strip_prefix("LISTENING ") {
-                    let _ = tx.send(addr.trim().to_owned());
+                    let _ = tx.send((addr.trim().to_owned(), metrics_addr.take()));
                     break;
                 }
             }
@@ -114,9 +120,10 @@ impl Process {
             for _ in lines {}
         });
         match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => Ok(Self {
+            Ok((addr, metrics_addr)) => Ok(Self {
                 child,
                 addr,
+                metrics_addr,
                 stderr,
             }),
             Err(_) => {
@@ -202,7 +209,35 @@ impl Response {
     }
 }
 
+/// A gateway in front of the directory at `directory_addr`. The per-token rate limit is
+/// raised far above the product's default so that feature tests are never throttled; tests
+/// of the limit set `GATEWAY_RATE_LIMIT_PER_TOKEN` (and friends) in `env`.
+pub fn spawn_gateway(
+    directory_addr: &str,
+    credential: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Process> {
+    let mut cmd = Command::new(bin("scim-gateway"));
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--directory-url",
+        &format!("http://{directory_addr}"),
+    ])
+    .env("DIRECTORY_CREDENTIAL", credential)
+    .env("RUST_LOG", "warn")
+    .env("GATEWAY_RATE_LIMIT_PER_TOKEN", "100000")
+    .env("GATEWAY_RATE_LIMIT_BURST", "100000")
+    .envs(env.iter().copied());
+    Process::spawn(cmd)
+}
+
 impl Stack {
+    /// Another gateway in front of this stack's directory (e.g. two replicas sharing Redis).
+    pub fn spawn_gateway(&self, env: &[(&str, &str)]) -> anyhow::Result<Process> {
+        spawn_gateway(&self.directory.addr, &self.credential, env)
+    }
+
     pub async fn start() -> anyhow::Result<Self> {
         let database_url = fresh_postgres_database().await?;
         Self::start_on(database_url).await
@@ -230,17 +265,7 @@ impl Stack {
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied());
         let directory = Process::spawn(cmd)?;
-        let mut cmd = Command::new(bin("scim-gateway"));
-        cmd.args([
-            "--listen",
-            "127.0.0.1:0",
-            "--directory-url",
-            &format!("http://{}", directory.addr),
-        ])
-        .env("DIRECTORY_CREDENTIAL", &credential)
-        .env("RUST_LOG", "warn")
-        .envs(env.iter().copied());
-        let gateway = Process::spawn(cmd)?;
+        let gateway = spawn_gateway(&directory.addr, &credential, env)?;
         let mut stack = Self {
             database_url,
             credential,

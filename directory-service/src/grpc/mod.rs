@@ -26,18 +26,61 @@ pub struct DirectoryService {
     endpoint: Option<ScimEndpoint>,
 }
 
-/// Serves the directory on `listener` until `shutdown` resolves.
+/// How the server runs beside its RPCs.
+pub struct ServeOptions {
+    /// Between two database pings of the health probe.
+    pub health_interval: std::time::Duration,
+    /// Time in-flight RPCs get after shutdown begins.
+    pub shutdown_grace: std::time::Duration,
+    /// The admin HTTP listener (`/metrics`, `/livez`, `/readyz`) and the recorder's handle.
+    pub admin: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
+    /// The deployment's public SCIM base URL, served by GetScimEndpoint.
+    pub endpoint: Option<ScimEndpoint>,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            health_interval: std::time::Duration::from_secs(1),
+            shutdown_grace: std::time::Duration::from_secs(20),
+            admin: None,
+            endpoint: None,
+        }
+    }
+}
+
+/// Serves the directory on `listener` until `shutdown` resolves, then reports
+/// NOT_SERVING, stops accepting and lets in-flight RPCs finish (up to the grace period).
 pub async fn serve(
     listener: TcpListener,
     db: Db,
     credential: String,
-    endpoint: Option<ScimEndpoint>,
+    options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
-    health_reporter
-        .set_serving::<DirectoryServer<DirectoryService>>()
-        .await;
+    // `directory.v1.Directory` follows the database: probed once before serving, then
+    // every `health_interval`.
+    let readiness = std::sync::Arc::new(crate::admin::Readiness::default());
+    let up = crate::admin::check_database(&db, &health_reporter, &readiness, None).await;
+    let probe = tokio::spawn(crate::admin::watch_database(
+        db.clone(),
+        health_reporter.clone(),
+        readiness.clone(),
+        options.health_interval,
+        up,
+    ));
+    let (admin_stop, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some((admin_listener, handle)) = options.admin {
+        tokio::spawn(crate::admin::serve_admin(
+            admin_listener,
+            handle,
+            readiness.clone(),
+            async {
+                let _ = admin_stopped.await;
+            },
+        ));
+    }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -48,18 +91,49 @@ pub async fn serve(
     let reflection = tonic::service::interceptor::InterceptedService::new(reflection, move |req| {
         check_credential(&reflection_credential, req)
     });
-    let directory =
-        DirectoryServer::with_interceptor(DirectoryService { db, endpoint }, move |req| {
-            check_credential(&credential, req)
-        });
-    tonic::transport::Server::builder()
+    let directory = DirectoryServer::with_interceptor(
+        DirectoryService {
+            db,
+            endpoint: options.endpoint.clone(),
+        },
+        move |req| check_credential(&credential, req),
+    );
+    // Shutdown: NOT_SERVING first (probes and clients move away), then tonic stops
+    // accepting and drains; `drain_deadline` cuts the drain after the grace period.
+    let (begun_tx, begun_rx) = tokio::sync::oneshot::channel::<()>();
+    let reporter = health_reporter.clone();
+    let shutdown_readiness = readiness.clone();
+    let shutdown = async move {
+        shutdown.await;
+        crate::admin::begin_shutdown(&reporter, &shutdown_readiness).await;
+        tracing::info!("shutting down: draining in-flight RPCs");
+        let _ = begun_tx.send(());
+    };
+    let grace = options.shutdown_grace;
+    let drain_deadline = async move {
+        if begun_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let server = tonic::transport::Server::builder()
         .trace_fn(crate::telemetry::grpc_request_span)
+        .layer(crate::admin::GrpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(directory)
-        .serve_with_incoming_shutdown(incoming(listener), shutdown)
-        .await?;
-    Ok(())
+        .serve_with_incoming_shutdown(incoming(listener), shutdown);
+    let result = tokio::select! {
+        result = server => result.map_err(anyhow::Error::from),
+        () = drain_deadline => {
+            tracing::warn!("RPCs still running after the grace period: stopping anyway");
+            Ok(())
+        }
+    };
+    probe.abort();
+    let _ = admin_stop.send(());
+    result
 }
 
 /// Accepted gRPC connections with `TCP_NODELAY`: without it every response waits on

@@ -10,6 +10,7 @@ pub mod groups;
 pub mod licenses;
 pub mod migration;
 mod paging;
+pub mod pool;
 pub mod roles;
 pub mod tokens;
 pub mod users;

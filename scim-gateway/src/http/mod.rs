@@ -5,6 +5,7 @@ mod auth;
 mod body;
 mod bulk;
 mod groups;
+mod io;
 mod rate_limit;
 mod response;
 mod routes;
@@ -15,10 +16,11 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use http::header::{HOST, IF_MATCH, IF_NONE_MATCH};
-use http::{HeaderMap, HeaderName, Method, Request, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -27,8 +29,12 @@ use opentelemetry::global;
 use opentelemetry::trace::TraceContextExt as _;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
@@ -37,17 +43,38 @@ use crate::scim::etag::{IfMatch, TagList};
 use crate::scim::projection::Projection;
 use crate::scim::{BulkLimits, ScimError, discovery, error::from_directory_status};
 use auth::TokenCache;
+use io::DeadlineStream;
 use response::HttpResponse;
 use routes::Route;
 
-/// How long open connections get to finish their request after shutdown begins.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// Time a client has to send the request headers.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a readiness check waits for the directory's health answer.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+/// The directory service whose health `/readyz` asks for.
+const DIRECTORY_HEALTH_SERVICE: &str = "directory.v1.Directory";
+
+/// Deadlines and caps of the HTTP side.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServerLimits {
+    /// Connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Time to receive a whole request body (408 after).
+    pub body_read_timeout: Duration,
+    /// Time for a whole request, Bulk included (503 after).
+    pub request_timeout: Duration,
+    /// Longest stall of a read or a write on a connection (also the keep-alive idle time).
+    pub io_timeout: Duration,
+    /// Time in-flight requests get to finish after shutdown begins.
+    pub shutdown_grace: Duration,
+}
 
 /// Shared by every request.
 pub(crate) struct AppState {
     pub directory: DirectoryClient,
+    pub directory_health: HealthClient<Channel>,
     pub tokens: TokenCache,
     /// `https://scim.example.com` (no trailing slash) when configured.
     pub public_origin: Option<String>,
@@ -55,27 +82,40 @@ pub(crate) struct AppState {
     /// `POST /Bulk` limits (its body limit replaces `max_body_bytes` on that route).
     pub bulk: BulkLimits,
     pub rate_limiter: rate_limit::TokenRateLimiter,
+    pub limits: ServerLimits,
+    /// Set when shutdown begins: `/readyz` answers 503 from then on.
+    pub shutting_down: AtomicBool,
 }
 
+pub(crate) use rate_limit::RateLimitSettings;
+
 impl AppState {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         directory: DirectoryClient,
+        directory_health: HealthClient<Channel>,
         token_cache_ttl: Duration,
         public_origin: Option<String>,
         max_body_bytes: usize,
         bulk: BulkLimits,
-        rate_limit: (u32, u32),
+        rate_limiter: rate_limit::TokenRateLimiter,
+        limits: ServerLimits,
     ) -> Self {
         AppState {
             directory,
+            directory_health,
             tokens: TokenCache::new(token_cache_ttl),
             public_origin,
             max_body_bytes,
             bulk,
-            rate_limiter: rate_limit::TokenRateLimiter::new(rate_limit.0, rate_limit.1),
+            rate_limiter,
+            limits,
+            shutting_down: AtomicBool::new(false),
         }
     }
 }
+
+pub(crate) use rate_limit::TokenRateLimiter;
 
 /// What a handler needs to know about the authenticated request.
 pub(crate) struct RequestContext {
@@ -90,8 +130,6 @@ pub(crate) struct RequestContext {
     pub if_none_match: Option<TagList>,
 }
 
-/// Accepts connections until `shutdown` resolves, then lets in-flight requests finish
-/// (up to [`SHUTDOWN_GRACE`]).
 /// The next connection, with `TCP_NODELAY`: SCIM answers are small, and Nagle's algorithm
 /// would hold each one until the client's delayed ACK (~40 ms).
 async fn accept(listener: &TcpListener) -> std::io::Result<tokio::net::TcpStream> {
@@ -100,6 +138,9 @@ async fn accept(listener: &TcpListener) -> std::io::Result<tokio::net::TcpStream
     Ok(stream)
 }
 
+/// Accepts connections (at most `max_connections` at once) until `shutdown` resolves, then
+/// stops accepting, closes idle keep-alive connections and lets in-flight requests finish
+/// (up to `shutdown_grace`).
 pub(crate) async fn serve_connections(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -108,8 +149,18 @@ pub(crate) async fn serve_connections(
     let local_addr = listener.local_addr()?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
+    let permits = Arc::new(Semaphore::new(state.limits.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
+        // At the cap, stop accepting: further clients wait in the kernel's backlog.
+        let permit = tokio::select! {
+            () = &mut shutdown => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
         tokio::select! {
             () = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -126,6 +177,9 @@ pub(crate) async fn serve_connections(
                 let state = state.clone();
                 let mut shutdown_rx = shutdown_rx.clone();
                 connections.spawn(async move {
+                    let _permit = permit;
+                    let _open = InFlight::enter(metrics::gauge!("scim_http_connections_open"));
+                    let io = DeadlineStream::new(stream, state.limits.io_timeout);
                     let service = service_fn(move |request| {
                         let state = state.clone();
                         async move { Ok::<_, Infallible>(handle(&state, local_addr, request).await) }
@@ -134,7 +188,7 @@ pub(crate) async fn serve_connections(
                     builder
                         .timer(TokioTimer::new())
                         .header_read_timeout(HEADER_READ_TIMEOUT);
-                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    let connection = builder.serve_connection(TokioIo::new(io), service);
                     tokio::pin!(connection);
                     tokio::select! {
                         result = connection.as_mut() => {
@@ -152,8 +206,13 @@ pub(crate) async fn serve_connections(
         }
     }
     drop(listener);
+    state.shutting_down.store(true, Ordering::Relaxed);
     let _ = shutdown_tx.send(true);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+    tracing::info!(
+        open = connections.len(),
+        "shutting down: no new connections, draining in-flight requests"
+    );
+    let drained = tokio::time::timeout(state.limits.shutdown_grace, async {
         while connections.join_next().await.is_some() {}
     })
     .await;
@@ -167,8 +226,80 @@ pub(crate) async fn serve_connections(
     Ok(())
 }
 
-/// One request: span named after the route template, parent from `traceparent`, one log
-/// line at the end. Never logs the Authorization header.
+/// The `X-Request-Id` of the request when it is a sane token (≤ 128 of `[A-Za-z0-9._:-]`),
+/// else a new UUID: it is logged and echoed, so it must not carry anything else.
+fn request_id(headers: &HeaderMap) -> HeaderValue {
+    headers
+        .get(X_REQUEST_ID)
+        .filter(|value| {
+            let bytes = value.as_bytes();
+            !bytes.is_empty()
+                && bytes.len() <= 128
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        })
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .expect("a UUID is a valid header value")
+        })
+}
+
+/// Counts one in a gauge while alive: also when the future holding it is dropped (a
+/// client that disconnects, a connection aborted at the end of the grace period).
+struct InFlight(metrics::Gauge);
+
+impl InFlight {
+    fn enter(gauge: metrics::Gauge) -> InFlight {
+        gauge.increment(1.0);
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// The method as a metric label: the standard ones, everything else `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The SCIM `scimType` of an error response (a metric label), set by [`error_response`].
+#[derive(Clone, Copy)]
+struct ScimTypeLabel(&'static str);
+
+/// The SCIM error response, marked for the metrics (429s and 401s are counted here).
+fn error_response(err: &ScimError) -> HttpResponse {
+    if err.status == StatusCode::TOO_MANY_REQUESTS {
+        metrics::counter!("scim_rate_limited_total").increment(1);
+    } else if err.status == StatusCode::UNAUTHORIZED {
+        metrics::counter!("scim_auth_failures_total").increment(1);
+    }
+    let mut response = response::error(err);
+    if let Some(scim_type) = err.scim_type {
+        response
+            .extensions_mut()
+            .insert(ScimTypeLabel(scim_type.as_str()));
+    }
+    response
+}
+
+/// One request: span named after the route template, parent from `traceparent`, a request
+/// id, the whole-request deadline, metrics, one log line at the end. Never logs the
+/// Authorization header.
 async fn handle(
     state: &AppState,
     local_addr: SocketAddr,
@@ -178,6 +309,7 @@ async fn handle(
     let method = request.method().clone();
     let route = Route::resolve(request.uri().path());
     let template = route.template().unwrap_or("unmatched");
+    let request_id = request_id(request.headers());
     let span_name = match route.template() {
         Some(template) => format!("{method} {template}"),
         None => method.to_string(),
@@ -191,6 +323,7 @@ async fn handle(
         http.route = template,
         http.response.status_code = tracing::field::Empty,
         trace_id = tracing::field::Empty,
+        request_id = request_id.to_str().unwrap_or_default(),
     );
     let parent = global::get_text_map_propagator(|propagator| {
         propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
@@ -201,11 +334,52 @@ async fn handle(
         span.record("trace_id", tracing::field::display(span_context.trace_id()));
     }
 
-    let response = dispatch(state, local_addr, route, request)
-        .instrument(span.clone())
-        .await;
+    let in_flight = InFlight::enter(metrics::gauge!("scim_http_requests_in_flight"));
+    let deadline = state.limits.request_timeout;
+    let answered = tokio::time::timeout(
+        deadline,
+        dispatch(state, local_addr, route, request).instrument(span.clone()),
+    )
+    .await;
+    drop(in_flight);
+    let mut response = answered.unwrap_or_else(|_| {
+        metrics::counter!("scim_request_timeouts_total", "kind" => "request").increment(1);
+        span.in_scope(|| tracing::warn!(route = template, "request deadline exceeded"));
+        error_response(&ScimError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            None,
+            format!(
+                "the request did not complete within {} s",
+                deadline.as_secs()
+            ),
+        ))
+    });
+    response.headers_mut().insert(X_REQUEST_ID, request_id);
 
     let status = response.status();
+    let elapsed = started.elapsed();
+    let scim_type = response
+        .extensions()
+        .get::<ScimTypeLabel>()
+        .map_or("", |label| label.0);
+    let status_label = status.as_str().to_owned();
+    let method_label = method_label(&method);
+    metrics::counter!(
+        "scim_http_requests_total",
+        "route" => template,
+        "method" => method_label,
+        "status" => status_label.clone(),
+        "scim_type" => scim_type,
+    )
+    .increment(1);
+    metrics::histogram!(
+        "scim_http_request_duration_seconds",
+        "route" => template,
+        "method" => method_label,
+        "status" => status_label,
+    )
+    .record(elapsed.as_secs_f64());
+
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
@@ -215,7 +389,7 @@ async fn handle(
             method = %method,
             route = template,
             status = status.as_u16(),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
             "request"
         );
     });
@@ -229,19 +403,58 @@ async fn dispatch(
     request: Request<Incoming>,
 ) -> HttpResponse {
     if route == Route::NotFound {
-        return response::error(&ScimError::not_found("no such endpoint"));
+        return error_response(&ScimError::not_found("no such endpoint"));
     }
     let allowed = route.allowed_methods();
     if !allowed.contains(request.method()) {
         return response::method_not_allowed(allowed);
     }
-    if route == Route::Health {
-        return response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}));
+    match route {
+        // Liveness: the process answers (no dependency is checked, so a directory outage
+        // never restarts gateways).
+        Route::Health | Route::Livez => {
+            return response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}));
+        }
+        Route::Readyz => return readiness(state).await,
+        _ => {}
     }
     match dispatch_authenticated(state, local_addr, route, request).await {
         Ok(response) => response,
-        Err(err) => response::error(&err),
+        Err(err) => error_response(&err),
     }
+}
+
+/// `/readyz`: 200 while the directory's gRPC health says SERVING (it says NOT_SERVING
+/// while its database is unreachable), 503 otherwise and once shutdown has begun.
+async fn readiness(state: &AppState) -> HttpResponse {
+    let directory = if state.shutting_down.load(Ordering::Relaxed) {
+        "shutting down".to_owned()
+    } else {
+        let mut health = state.directory_health.clone();
+        let check = health.check(HealthCheckRequest {
+            service: DIRECTORY_HEALTH_SERVICE.to_owned(),
+        });
+        match tokio::time::timeout(READINESS_TIMEOUT, check).await {
+            Ok(Ok(answer)) => match ServingStatus::try_from(answer.into_inner().status) {
+                Ok(ServingStatus::Serving) => "SERVING".to_owned(),
+                Ok(other) => other.as_str_name().to_owned(),
+                Err(_) => "UNKNOWN".to_owned(),
+            },
+            Ok(Err(status)) => format!("unreachable ({:?})", status.code()),
+            Err(_) => "no answer in time".to_owned(),
+        }
+    };
+    let ready = directory == "SERVING";
+    metrics::gauge!("scim_directory_ready").set(if ready { 1.0 } else { 0.0 });
+    let (status, word) = if ready {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    };
+    response::json(
+        status,
+        &serde_json::json!({"status": word, "directory": directory}),
+    )
 }
 
 async fn dispatch_authenticated(
@@ -253,8 +466,9 @@ async fn dispatch_authenticated(
     let workspace_id =
         auth::authenticate(&state.tokens, &state.directory, request.headers()).await?;
     // Counted per token, after authentication: a bad token never uses someone's budget.
-    if let Some(token) = auth::bearer_token(request.headers()) {
-        state.rate_limiter.check(&auth::digest(token))?;
+    let token_digest = auth::bearer_token(request.headers()).map(auth::digest);
+    if let Some(digest) = &token_digest {
+        state.rate_limiter.check(digest).await?;
     }
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
@@ -270,12 +484,38 @@ async fn dispatch_authenticated(
     };
     let json_body = if matches!(parts.method, Method::POST | Method::PUT | Method::PATCH) {
         body::check_content_type(&parts.headers)?;
-        let bytes = if route == Route::Bulk {
-            bulk::read_body(state, &parts.headers, body).await?
-        } else {
-            body::read_limited(&parts.headers, body, state.max_body_bytes).await?
+        let read = async {
+            if route == Route::Bulk {
+                bulk::read_body(state, &parts.headers, body).await
+            } else {
+                body::read_limited(&parts.headers, body, state.max_body_bytes).await
+            }
         };
-        body::parse_json(&bytes)?
+        let timeout = state.limits.body_read_timeout;
+        let bytes = tokio::time::timeout(timeout, read).await.map_err(|_| {
+            metrics::counter!("scim_request_timeouts_total", "kind" => "body_read").increment(1);
+            ScimError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                None,
+                format!(
+                    "the request body was not received within {} s",
+                    timeout.as_secs()
+                ),
+            )
+        })??;
+        let json = body::parse_json(&bytes)?;
+        // Each operation of a Bulk counts against the rate limit (the request itself was
+        // counted above).
+        if route == Route::Bulk
+            && let Some(digest) = &token_digest
+        {
+            let operations = bulk_operation_count(&json);
+            state
+                .rate_limiter
+                .charge(digest, operations.saturating_sub(1))
+                .await;
+        }
+        json
     } else {
         Value::Null
     };
@@ -336,6 +576,20 @@ async fn dispatch_authenticated(
         // `allowed_methods` was checked above.
         _ => Err(ScimError::method_not_allowed()),
     }
+}
+
+/// How many operations a BulkRequest body carries (`Operations`, any case); 0 when it has
+/// none (the Bulk handler then refuses it).
+fn bulk_operation_count(body: &Value) -> u32 {
+    body.as_object()
+        .and_then(|map| {
+            map.iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case("operations"))
+                .and_then(|(_, value)| value.as_array())
+        })
+        .map_or(0, |operations| {
+            u32::try_from(operations.len()).unwrap_or(u32::MAX)
+        })
 }
 
 /// Maps a directory error to the SCIM error; server-side causes are logged here (the

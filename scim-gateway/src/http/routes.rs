@@ -23,8 +23,12 @@ pub enum Route {
     ResourceType(String),
     Schemas,
     Schema(String),
-    /// Liveness for Kubernetes probes; needs no token.
+    /// Liveness for Kubernetes probes (kept for existing probes; same as `/livez`).
     Health,
+    /// Liveness: the process answers. Needs no token.
+    Livez,
+    /// Readiness: the directory answers SERVING. Needs no token.
+    Readyz,
     NotFound,
 }
 
@@ -33,8 +37,11 @@ impl Route {
     /// (`/scim/v2//Users/` is `/scim/v2/Users`); endpoint names compare case-insensitively.
     pub fn resolve(raw_path: &str) -> Route {
         let segments: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
-        if segments == ["healthz"] {
-            return Route::Health;
+        match segments.as_slice() {
+            ["healthz"] => return Route::Health,
+            ["livez"] => return Route::Livez,
+            ["readyz"] => return Route::Readyz,
+            _ => {}
         }
         let base: Vec<&str> = BASE_PATH.split('/').filter(|s| !s.is_empty()).collect();
         if segments.len() < base.len()
@@ -98,6 +105,8 @@ impl Route {
             Route::Schemas => "/scim/v2/Schemas",
             Route::Schema(_) => "/scim/v2/Schemas/{urn}",
             Route::Health => "/healthz",
+            Route::Livez => "/livez",
+            Route::Readyz => "/readyz",
             Route::NotFound => return None,
         })
     }
@@ -116,7 +125,7 @@ impl Route {
             | Route::ResourceType(_)
             | Route::Schemas
             | Route::Schema(_) => &[Method::GET],
-            Route::Health => &[Method::GET],
+            Route::Health | Route::Livez | Route::Readyz => &[Method::GET],
             Route::NotFound => &[],
         }
     }
@@ -162,6 +171,9 @@ mod tests {
             ("/scim/v2/Bulk", Route::Bulk),
             ("/scim/v2/bulk/", Route::Bulk),
             ("/scim/v2/Bulk/x", Route::NotFound),
+            ("/healthz", Route::Health),
+            ("/livez", Route::Livez),
+            ("/readyz/", Route::Readyz),
             ("/scim/v2/Groups/a/b", Route::NotFound),
             ("/scim/v2/Devices", Route::NotFound),
             ("/scim/v2", Route::NotFound),

@@ -12,6 +12,7 @@ mod local_stack;
 mod mappings;
 mod okta;
 mod operations;
+mod production;
 mod rfc;
 mod rules;
 mod tokens;

@@ -74,6 +74,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "scim.env.common" -}}
 - name: RUST_LOG
   value: {{ .Values.logLevel | quote }}
+- name: LOG_FORMAT
+  value: {{ .Values.logFormat | quote }}
 {{- with .Values.otel.endpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ . | quote }}
@@ -84,5 +86,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "scim.secretChecksum" -}}
 {{- if and .Values.secrets.create (not .Values.secrets.existingSecret) -}}
 checksum/secret: {{ printf "%s|%s" .Values.secrets.databaseUrl .Values.secrets.directoryCredential | sha256sum }}
+{{- end -}}
+{{- end -}}
+
+
+{{/* Replicas of a component: the HPA's minimum when autoscaling, else `replicas`. */}}
+{{- define "scim.replicas" -}}
+{{- if .autoscaling.enabled -}}
+{{- .autoscaling.minReplicas -}}
+{{- else -}}
+{{- .replicas -}}
 {{- end -}}
 {{- end -}}

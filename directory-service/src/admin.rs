@@ -1,0 +1,372 @@
+//! Operations side of the directory: the database health probe behind gRPC health, the
+//! Prometheus recorder, gRPC server metrics, and the admin HTTP listener
+//! (`--metrics-addr`: `/metrics`, `/livez`, `/readyz`).
+//!
+//! Health has two names: `""` (the process; liveness) stays SERVING while the process
+//! runs, `directory.v1.Directory` (readiness) is SERVING only while the database answers,
+//! so a database outage takes replicas out of rotation without restarting them.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::{TcpListener, TcpStream};
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::store::{self, Db};
+
+/// The gRPC health name that follows the database.
+pub const READINESS_SERVICE: &str = "directory.v1.Directory";
+/// How long one database ping may take before the database counts as unreachable.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0,
+];
+
+/// Installs the process-wide Prometheus recorder (once, from `main`) and keeps its
+/// histograms drained.
+pub fn install_recorder() -> Result<PrometheusHandle, BuildError> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)?
+        .install_recorder()?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    use metrics::{describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "grpc_server_requests_total",
+        "gRPC requests by method and status code"
+    );
+    describe_histogram!(
+        "grpc_server_request_duration_seconds",
+        metrics::Unit::Seconds,
+        "gRPC request latency by method"
+    );
+    describe_gauge!(
+        "grpc_server_requests_in_flight",
+        "gRPC requests being handled"
+    );
+    describe_gauge!(
+        "directory_database_up",
+        "1 while the database answers the health probe"
+    );
+    describe_histogram!(
+        "directory_database_ping_seconds",
+        metrics::Unit::Seconds,
+        "round trip of the health probe's database ping"
+    );
+    describe_gauge!(
+        "directory_db_pool_connections",
+        "database pool connections by state (in_use, idle) and the pool's max"
+    );
+    Ok(handle)
+}
+
+/// Shared between the probe and the admin listener.
+#[derive(Default)]
+pub struct Readiness {
+    database_up: AtomicBool,
+    shutting_down: AtomicBool,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.database_up.load(Ordering::Relaxed) && !self.shutting_down.load(Ordering::Relaxed)
+    }
+}
+
+/// Pings the database every `interval` and reports `directory.v1.Directory` SERVING or
+/// NOT_SERVING on every change (also the pool gauges). `was_up` is the last status
+/// reported. Runs until the task is dropped.
+pub async fn watch_database(
+    db: Db,
+    reporter: HealthReporter,
+    readiness: Arc<Readiness>,
+    interval: Duration,
+    mut was_up: bool,
+) {
+    loop {
+        tokio::time::sleep(interval).await;
+        was_up = check_database(&db, &reporter, &readiness, Some(was_up)).await;
+    }
+}
+
+/// One probe: ping, gauges, and the health status when it changed from `was_up`.
+pub async fn check_database(
+    db: &Db,
+    reporter: &HealthReporter,
+    readiness: &Readiness,
+    was_up: Option<bool>,
+) -> bool {
+    let started = Instant::now();
+    let up = matches!(
+        tokio::time::timeout(PING_TIMEOUT, store::pool::ping(db)).await,
+        Ok(Ok(()))
+    );
+    metrics::histogram!("directory_database_ping_seconds").record(started.elapsed().as_secs_f64());
+    metrics::gauge!("directory_database_up").set(if up { 1.0 } else { 0.0 });
+    if let Some(stats) = store::pool::stats(db) {
+        metrics::gauge!("directory_db_pool_connections", "state" => "in_use")
+            .set(f64::from(stats.in_use()));
+        metrics::gauge!("directory_db_pool_connections", "state" => "idle")
+            .set(f64::from(stats.idle));
+        metrics::gauge!("directory_db_pool_connections", "state" => "max")
+            .set(f64::from(stats.max));
+    }
+    readiness.database_up.store(up, Ordering::Relaxed);
+    if was_up != Some(up) && !readiness.shutting_down.load(Ordering::Relaxed) {
+        let status = if up {
+            if was_up.is_some() {
+                tracing::info!("database reachable again: SERVING");
+            }
+            ServingStatus::Serving
+        } else {
+            tracing::warn!("database unreachable: NOT_SERVING");
+            ServingStatus::NotServing
+        };
+        reporter.set_service_status(READINESS_SERVICE, status).await;
+    }
+    up
+}
+
+/// Marks the service NOT_SERVING for good (shutdown has begun).
+pub async fn begin_shutdown(reporter: &HealthReporter, readiness: &Readiness) {
+    readiness.shutting_down.store(true, Ordering::Relaxed);
+    reporter
+        .set_service_status(READINESS_SERVICE, ServingStatus::NotServing)
+        .await;
+}
+
+/// Serves `/metrics`, `/livez` and `/readyz` on `listener` until `shutdown` resolves.
+///
+/// A deliberately tiny HTTP/1.1 responder (one GET per connection, `Connection: close`),
+/// so that the directory does not carry an HTTP server stack: the gateway is the only
+/// component serving HTTP APIs (ARCHITECTURE.md); this port answers probes and scrapes.
+pub async fn serve_admin(
+    listener: TcpListener,
+    handle: PrometheusHandle,
+    readiness: Arc<Readiness>,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            () = &mut shutdown => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    tracing::warn!(error = %e, "admin listener: accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let handle = handle.clone();
+        let readiness = readiness.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(
+                ADMIN_CONNECTION_TIMEOUT,
+                answer_admin_request(stream, &handle, &readiness),
+            )
+            .await;
+        });
+    }
+}
+
+/// Longest an admin connection may stay open (reading the request and writing the answer).
+const ADMIN_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head read on the admin port.
+const ADMIN_MAX_REQUEST_BYTES: usize = 8192;
+
+async fn answer_admin_request(
+    mut stream: TcpStream,
+    handle: &PrometheusHandle,
+    readiness: &Readiness,
+) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 || head.len() + n > ADMIN_MAX_REQUEST_BYTES {
+            return Ok(());
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let request_line = head.split(|b| *b == b'\r').next().unwrap_or_default();
+    let request_line = String::from_utf8_lossy(request_line);
+    let mut parts = request_line.split(' ');
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let (status, content_type, body) = admin_answer(method, path, handle, readiness);
+    let response = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    if method != "HEAD" {
+        stream.write_all(body.as_bytes()).await?;
+    }
+    stream.shutdown().await
+}
+
+/// (status line, content type, body) for one admin request.
+fn admin_answer(
+    method: &str,
+    path: &str,
+    handle: &PrometheusHandle,
+    readiness: &Readiness,
+) -> (&'static str, &'static str, String) {
+    let text = "text/plain; charset=utf-8";
+    if method != "GET" && method != "HEAD" {
+        return ("405 Method Not Allowed", text, "GET only\n".to_owned());
+    }
+    match path {
+        "/metrics" => (
+            "200 OK",
+            "text/plain; version=0.0.4; charset=utf-8",
+            handle.render(),
+        ),
+        "/livez" => ("200 OK", text, "ok\n".to_owned()),
+        "/readyz" if readiness.is_ready() => ("200 OK", text, "ready\n".to_owned()),
+        "/readyz" => (
+            "503 Service Unavailable",
+            text,
+            "not ready: database unreachable or shutting down\n".to_owned(),
+        ),
+        _ => ("404 Not Found", text, "not found\n".to_owned()),
+    }
+}
+
+/// Counts one in a gauge while alive, also when the RPC's future is dropped (cancelled).
+struct InFlight(metrics::Gauge);
+
+impl InFlight {
+    fn enter(gauge: metrics::Gauge) -> InFlight {
+        gauge.increment(1.0);
+        InFlight(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+/// Tower layer recording `grpc_server_*` metrics per RPC. The method label is the RPC path
+/// (`/directory.v1.Directory/CreateUser`), or `unknown` for paths the server does not
+/// serve, so that labels stay bounded.
+#[derive(Clone, Copy, Default)]
+pub struct GrpcMetricsLayer;
+
+impl<S> tower::Layer<S> for GrpcMetricsLayer {
+    type Service = GrpcMetrics<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcMetrics { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct GrpcMetrics<S> {
+    inner: S,
+}
+
+impl<S, B, ResBody> tower::Service<http::Request<B>> for GrpcMetrics<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let path = request.uri().path().to_owned();
+        let started = Instant::now();
+        let in_flight = InFlight::enter(metrics::gauge!("grpc_server_requests_in_flight"));
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let result = future.await;
+            drop(in_flight);
+            // Errors are trailers-only responses: the code is in the headers. A response
+            // without it is a stream whose code comes in the trailers: OK for unary RPCs.
+            let code = match &result {
+                Ok(response) => response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<i32>().ok())
+                    .map_or(tonic::Code::Ok, tonic::Code::from_i32),
+                Err(_) => tonic::Code::Internal,
+            };
+            let method = if code == tonic::Code::Unimplemented {
+                "unknown".to_owned()
+            } else {
+                path
+            };
+            metrics::counter!(
+                "grpc_server_requests_total",
+                "method" => method.clone(),
+                "code" => format!("{code:?}"),
+            )
+            .increment(1);
+            metrics::histogram!("grpc_server_request_duration_seconds", "method" => method)
+                .record(started.elapsed().as_secs_f64());
+            result
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn admin_port_answers_probes_and_scrapes() {
+        let handle = PrometheusBuilder::new().build_recorder().handle();
+        let readiness = Arc::new(Readiness::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(serve_admin(
+            listener,
+            handle,
+            readiness.clone(),
+            std::future::pending(),
+        ));
+        let get = |path: &'static str| async move {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream
+                .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+                .await
+                .unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            answer
+        };
+        assert!(get("/livez").await.starts_with("HTTP/1.1 200"));
+        assert!(get("/readyz").await.starts_with("HTTP/1.1 503"));
+        readiness.database_up.store(true, Ordering::Relaxed);
+        assert!(get("/readyz").await.starts_with("HTTP/1.1 200"));
+        let metrics = get("/metrics?x=1").await;
+        assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+        assert!(metrics.contains("text/plain; version=0.0.4"));
+        assert!(get("/nope").await.starts_with("HTTP/1.1 404"));
+    }
+}
