@@ -195,7 +195,7 @@ fn group_role_mapping() -> AttributeMapping {
         source: "groups[0].value".into(),
         destination: Destination::OrganizationRole,
         template: Some(
-            "{% if value | lower == 'okta-leads' %}org:admin{% else %}org:member{% endif %}".into(),
+            "{% assign group = value | downcase %}{% if group == 'okta-leads' %}org:admin{% else %}org:member{% endif %}".into(),
         ),
     }
 }
