@@ -62,6 +62,7 @@ all_backends!(
     attribute_mappings_feed_metadata_and_the_organization_role,
     case_insensitive_filters_fold_non_ascii_letters,
     a_group_push_reevaluates_mappings_and_roles,
+    case_keys_are_backfilled_by_the_migration,
 );
 
 use groups_suite::*;
