@@ -1,7 +1,9 @@
 //! Attribute mappings (seed 003): per-workspace rules that copy a value from the SCIM
 //! user into a profile field, into `public_metadata.<key>`, or into the organization role,
-//! optionally through a template (MiniJinja: `{{ value | lower }}`, `{% if %}`, filters).
-//! They run on every create and update; a mapping that fails refuses the write.
+//! optionally through a Liquid template (`{{ value | downcase | replace: "admins",
+//! "org:admin" | default: "org:member" }}`, as seed 003 writes it). They run on every
+//! create and update of a user and on group pushes that touch it; a mapping that fails
+//! refuses the write. A template that does not parse is refused when it is set.
 
 use serde_json::{Map, Value, json};
 
@@ -76,9 +78,7 @@ impl AttributeMapping {
     pub fn validated(self) -> DomainResult<Self> {
         path_segments(&self.source)?;
         if let Some(template) = &self.template {
-            environment().template_from_str(template).map_err(|e| {
-                DomainError::InvalidValue(format!("the template does not parse: {e}"))
-            })?;
+            parse_template(template)?;
         }
         Ok(self)
     }
@@ -99,12 +99,36 @@ impl AttributeMapping {
     }
 }
 
-fn environment() -> minijinja::Environment<'static> {
-    let mut env = minijinja::Environment::new();
-    // Liquid spellings the seed's examples use.
-    env.add_filter("downcase", |s: String| super::fold_case(&s));
-    env.add_filter("upcase", |s: String| s.to_uppercase());
-    env
+/// The Liquid parser with the standard filters, built once.
+fn liquid_parser() -> &'static liquid::Parser {
+    static PARSER: std::sync::OnceLock<liquid::Parser> = std::sync::OnceLock::new();
+    PARSER.get_or_init(|| {
+        liquid::ParserBuilder::with_stdlib()
+            .build()
+            .expect("the standard Liquid library builds")
+    })
+}
+
+/// Parses a template, naming the problem when it does not parse (unknown filters
+/// included).
+fn parse_template(template: &str) -> DomainResult<liquid::Template> {
+    liquid_parser().parse(template).map_err(|e| {
+        DomainError::InvalidValue(format!(
+            "the template does not parse: {}",
+            e.to_string().trim()
+        ))
+    })
+}
+
+fn render_template(template: &str, value: &Value, user: &Value) -> Result<String, String> {
+    let parsed = parse_template(template).map_err(|e| e.to_string())?;
+    let mut globals = liquid::Object::new();
+    let to_liquid = |v: &Value| liquid::model::to_value(v).map_err(|e| e.to_string());
+    globals.insert("value".into(), to_liquid(value)?);
+    globals.insert("user".into(), to_liquid(user)?);
+    parsed
+        .render(&globals)
+        .map_err(|e| e.to_string().trim().to_owned())
 }
 
 /// The user as mapping sources see it: SCIM attribute names, with `groups` as
@@ -210,7 +234,6 @@ pub fn apply_attribute_mappings(
     if mappings.is_empty() {
         return Ok(profile);
     }
-    let env = environment();
     let view = user_view(&profile, groups);
     for mapping in mappings {
         let value = lookup(&view, &path_segments(&mapping.source)?)
@@ -218,17 +241,12 @@ pub fn apply_attribute_mappings(
             .unwrap_or(Value::Null);
         let result = match &mapping.template {
             Some(template) => {
-                let rendered = env
-                    .render_str(
-                        template,
-                        minijinja::context! { value => value, user => view },
-                    )
-                    .map_err(|e| {
-                        DomainError::InvalidValue(format!(
-                            "attribute mapping to {} failed: {e}",
-                            mapping.destination.as_string()
-                        ))
-                    })?;
+                let rendered = render_template(template, &value, &view).map_err(|e| {
+                    DomainError::InvalidValue(format!(
+                        "attribute mapping to {} failed: {e}",
+                        mapping.destination.as_string()
+                    ))
+                })?;
                 Some(rendered.trim().to_owned()).filter(|s| !s.is_empty())
             }
             None => match value {
@@ -281,8 +299,12 @@ mod tests {
         .unwrap()
     }
 
+    /// Seed 003's template, verbatim.
+    const SEED_ROLE_TEMPLATE: &str =
+        r#"{{ value | downcase | replace: "admins", "org:admin" | default: "org:member" }}"#;
+
     #[test]
-    fn the_seed_examples_work_in_spirit() {
+    fn the_seed_examples_work_verbatim() {
         let mut profile = UserProfile {
             user_name: "a".into(),
             ..Default::default()
@@ -292,7 +314,7 @@ mod tests {
         let role = mapping(
             "groups[0].value",
             "organization_role",
-            Some("{% if value | downcase == 'admins' %}org:admin{% else %}org:member{% endif %}"),
+            Some(SEED_ROLE_TEMPLATE),
         );
         let mappings = [
             role,
@@ -312,12 +334,16 @@ mod tests {
         assert_eq!(mapped.organization_role.as_deref(), Some("org:admin"));
         assert_eq!(mapped.public_metadata["department"], "R&D");
         assert_eq!(mapped.public_metadata["employee_number"], "42");
-        let mapped = apply_attribute_mappings(profile, &[], &mappings).unwrap();
+        let mapped = apply_attribute_mappings(profile.clone(), &[], &mappings).unwrap();
         assert_eq!(
             mapped.organization_role.as_deref(),
             Some("org:member"),
             "no group: the default"
         );
+        // Liquid's `default` applies to an empty value only: another group's name stays.
+        let other = [(uuid::Uuid::nil(), "Engineering".to_owned())];
+        let mapped = apply_attribute_mappings(profile, &other, &mappings).unwrap();
+        assert_eq!(mapped.organization_role.as_deref(), Some("engineering"));
     }
 
     #[test]
@@ -332,16 +358,28 @@ mod tests {
             .validated()
             .is_err()
         );
-        assert!(
-            AttributeMapping {
+        for (template, named) in [
+            ("{% if %}", "if"),
+            ("{{ value | no_such_filter }}", "no_such_filter"),
+            ("{{ value ", "{{"),
+            // MiniJinja's syntax is not Liquid: one template language.
+            ("{% if value | lower == 'x' %}a{% endif %}", "lower"),
+        ] {
+            let refused = AttributeMapping {
                 source: "a".into(),
                 destination: Destination::OrganizationRole,
-                template: Some("{% if %}".into())
+                template: Some(template.into()),
             }
-            .validated()
-            .is_err()
-        );
-        let failing = mapping("title", "title", Some("{{ value | no_such_filter }}"));
+            .validated();
+            match refused {
+                Err(DomainError::InvalidValue(message)) => assert!(
+                    message.starts_with("the template does not parse") && message.contains(named),
+                    "{template}: {message}"
+                ),
+                other => panic!("{template}: {other:?}"),
+            }
+        }
+        let failing = mapping("title", "title", Some("{{ no_such_variable }}"));
         let profile = UserProfile {
             user_name: "a".into(),
             title: Some("x".into()),

@@ -63,6 +63,7 @@ all_backends!(
     deleting_a_workspace_removes_its_rows_only,
     case_insensitive_filters_fold_non_ascii_letters,
     a_group_push_reevaluates_mappings_and_roles,
+    case_keys_are_backfilled_by_the_migration,
 );
 
 use groups_suite::*;

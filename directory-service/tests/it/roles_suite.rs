@@ -574,14 +574,14 @@ pub async fn attribute_mappings_feed_metadata_and_the_organization_role(db: &Db)
         destination: Destination::parse(destination).unwrap(),
         template: template.map(str::to_owned),
     };
-    // The seed's two examples, in MiniJinja.
+    // The seed's two examples, verbatim (Liquid).
     ops::attribute_mappings::set_attribute_mapping(
         db,
         ws,
         mapping(
             "groups[0].value",
             "organization_role",
-            Some("{% if value | lower == 'admins' %}org:admin{% else %}org:member{% endif %}"),
+            Some(r#"{{ value | downcase | replace: "admins", "org:admin" | default: "org:member" }}"#),
         ),
     )
     .await
@@ -661,7 +661,7 @@ pub async fn attribute_mappings_feed_metadata_and_the_organization_role(db: &Db)
     ops::attribute_mappings::set_attribute_mapping(
         db,
         ws,
-        mapping("title", "nickName", Some("{{ value | no_such_filter }}")),
+        mapping("title", "nickName", Some("{{ no_such_variable }}")),
     )
     .await
     .unwrap();

@@ -191,7 +191,7 @@ fn group_role_mapping() -> AttributeMapping {
         source: "groups[0].value".into(),
         destination: Destination::OrganizationRole,
         template: Some(
-            "{% if value | lower == 'okta-leads' %}org:admin{% else %}org:member{% endif %}".into(),
+            "{% assign group = value | downcase %}{% if group == 'okta-leads' %}org:admin{% else %}org:member{% endif %}".into(),
         ),
     }
 }
@@ -390,4 +390,41 @@ pub async fn profile_writes_do_not_wait_for_the_workspace_lock(db: &Db) {
     let deactivated = deactivation.await.unwrap().unwrap();
     assert!(!deactivated.profile.is_active());
     assert_eq!(deactivated.profile.title.as_deref(), Some("Chef"));
+}
+
+/// Users written before m0009 get their case keys from the migration, computed in Rust
+/// (re-running it on rows whose key columns were dropped).
+pub async fn case_keys_are_backfilled_by_the_migration(db: &Db) {
+    use directory_service::store::migration::Migrator;
+    use sea_orm_migration::MigratorTrait;
+    let ws = workspace(db).await;
+    let mut profile = UserProfile {
+        user_name: "emile@x.test".into(),
+        active: Some(true),
+        display_name: Some("ÉMILE Ü".into()),
+        ..Default::default()
+    };
+    profile.name.given_name = Some("ÉMILE".into());
+    profile.name.family_name = Some("ÜBERMANN".into());
+    ops::users::create_user(db, ws, profile).await.unwrap();
+    // Back to before m0009 (its two migrations), then up again: the keys are rebuilt.
+    Migrator::down(db, Some(2)).await.unwrap();
+    Migrator::up(db, None).await.unwrap();
+    let emile_only = vec!["emile@x.test".to_owned()];
+    for (filter, what) in [
+        (
+            compare("", "name", "givenName", CompareOp::Eq, "émile"),
+            "givenName",
+        ),
+        (
+            compare("", "name", "familyName", CompareOp::Eq, "übermann"),
+            "familyName",
+        ),
+        (
+            compare("", "displayName", "", CompareOp::Eq, "émile ü"),
+            "displayName",
+        ),
+    ] {
+        assert_eq!(user_names(db, ws, filter).await, emile_only, "{what}");
+    }
 }

@@ -19,7 +19,7 @@ async fn seed_attribute_mappings_drive_metadata_and_role() {
     let stack = Stack::start().await.unwrap();
     let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     let role_template =
-        "{% if value | downcase == 'admins' %}org:admin{% else %}org:member{% endif %}";
+        r#"{{ value | downcase | replace: "admins", "org:admin" | default: "org:member" }}"#;
     json_of(&stack.scimctl(&[
         "--output",
         "json",
@@ -145,7 +145,7 @@ async fn seed_attribute_mappings_drive_metadata_and_role() {
         "--destination",
         "nickName",
         "--template",
-        "{{ value | no_such_filter }}",
+        "{{ no_such_variable }}",
     ]));
     let refused = stack
         .scim(

@@ -83,7 +83,7 @@ async fn okta_push_groups_changes_the_organization_role_without_a_user_update() 
         "--destination",
         "organization_role",
         "--template",
-        "{% if value | downcase == 'okta-leads' %}org:admin{% else %}org:member{% endif %}",
+        "{% assign group = value | downcase %}{% if group == 'okta-leads' %}org:admin{% else %}org:member{% endif %}",
     ]));
     json_of(&stack.scimctl(&[
         "--output",
@@ -251,4 +251,126 @@ async fn reactivation_into_a_full_subscription_waits_for_a_seat() {
     ]));
     assert_eq!(holders["total_results"], 1);
     assert_eq!(holders["users"][0]["user_name"], "alice@x.test");
+}
+
+/// Seed 003's two mapping examples, pasted verbatim into files and imported with
+/// `scimctl attribute-mapping import`, then observed on a user after Okta's Push Groups
+/// sequence alone.
+#[tokio::test]
+async fn seed_003_mappings_imported_verbatim_follow_a_group_push() {
+    let stack = Stack::start().await.unwrap();
+    let dir = std::env::temp_dir().join(format!("seed003-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let role_file = dir.join("role.json");
+    std::fs::write(
+        &role_file,
+        r#"{
+"mapping": {
+"groups[0].value": "{{ value | downcase | replace: \"admins\", \"org:admin\" | default: \"org:member\" }}.organization_role"
+}
+}"#,
+    )
+    .unwrap();
+    let metadata_file = dir.join("metadata.json");
+    std::fs::write(
+        &metadata_file,
+        r#"{
+"mapping": {
+"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.department":
+"public_metadata.department",
+"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.employeeNumber":
+"public_metadata.employee_number"
+}
+}"#,
+    )
+    .unwrap();
+    let bad_file = dir.join("bad.json");
+    std::fs::write(
+        &bad_file,
+        r#"{"mapping": {"title": "{{ value | no_such_filter }}.nickName"}}"#,
+    )
+    .unwrap();
+    let import = |file: &std::path::Path| {
+        stack.scimctl(&[
+            "--output",
+            "json",
+            "attribute-mapping",
+            "import",
+            "--workspace",
+            "acme",
+            "--file",
+            file.to_str().unwrap(),
+        ])
+    };
+    json_of(&import(&role_file));
+    let listed = json_of(&import(&metadata_file));
+    assert_eq!(listed.as_array().unwrap().len(), 3, "{listed}");
+    let role = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["destination"] == "organization_role")
+        .unwrap();
+    assert_eq!(role["source"], "groups[0].value");
+    assert_eq!(
+        role["template"],
+        r#"{{ value | downcase | replace: "admins", "org:admin" | default: "org:member" }}"#
+    );
+    let refused = import(&bad_file);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("the template does not parse") && stderr.contains("no_such_filter"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    let enterprise = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let created = stack
+        .scim(
+            "POST",
+            "/Users",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", enterprise],
+                "userName": "kim@okta.local",
+                "active": true,
+                enterprise: {"department": "R&D", "employeeNumber": "E-7"}
+            })),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let kim = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(organization_role(&stack, &kim).await, "org:member");
+
+    // Push Groups: "Admins" created empty, then kim pushed into it.
+    let group = stack.create_group("Admins", &[]).await;
+    let pushed = patch_group(
+        &stack,
+        &group,
+        json!([
+            {"op": "add", "path": "members", "value": [{"value": kim, "display": "kim@okta.local"}]},
+            {"op": "replace", "value": {"id": group, "displayName": "Admins"}}
+        ]),
+    )
+    .await;
+    assert!(
+        pushed.status == 200 || pushed.status == 204,
+        "{}",
+        pushed.raw
+    );
+    let user = stack
+        .grpc()
+        .await
+        .unwrap()
+        .get_user(pb::GetUserRequest {
+            workspace_id: stack.workspace_id.clone(),
+            id: kim.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(user.organization_role, "org:admin");
+    let metadata = directory_proto::json::struct_to_json(user.public_metadata.unwrap_or_default());
+    assert_eq!(metadata["department"], "R&D");
+    assert_eq!(metadata["employee_number"], "E-7");
 }
