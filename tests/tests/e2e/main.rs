@@ -15,5 +15,6 @@ mod operations;
 mod rfc;
 mod tokens;
 mod tracing;
+mod typed_api;
 mod users;
 mod workspace;
