@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod status;
+mod typed;
 
 use std::future::Future;
 
@@ -14,6 +15,7 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
 use crate::domain::paging::PageRequest;
+use crate::domain::patch::PatchOp;
 use crate::domain::workspaces::ScimEndpoint;
 use crate::ops;
 use crate::store::Db;
@@ -822,6 +824,52 @@ impl Directory for DirectoryService {
                 cache_for_millis: auth.cache_for.num_milliseconds(),
             },
         )
+    }
+
+    // ---- typed calls for internal services (grpc/typed.rs)
+
+    async fn deactivate_user(&self, req: Request<pb::UserRef>) -> RpcResult<pb::User> {
+        typed::set_active(&self.db, req.into_inner(), false).await
+    }
+
+    async fn reactivate_user(&self, req: Request<pb::UserRef>) -> RpcResult<pb::User> {
+        typed::set_active(&self.db, req.into_inner(), true).await
+    }
+
+    async fn update_user_profile(
+        &self,
+        req: Request<pb::UpdateUserProfileRequest>,
+    ) -> RpcResult<pb::User> {
+        typed::update_user_profile(&self.db, req.into_inner()).await
+    }
+
+    async fn lookup_user(&self, req: Request<pb::LookupUserRequest>) -> RpcResult<pb::User> {
+        typed::lookup_user(&self.db, req.into_inner()).await
+    }
+
+    async fn describe_user(&self, req: Request<pb::UserRef>) -> RpcResult<pb::UserDescription> {
+        typed::describe_user(&self.db, req.into_inner()).await
+    }
+
+    async fn add_group_members(
+        &self,
+        req: Request<pb::GroupMembersRequest>,
+    ) -> RpcResult<pb::Group> {
+        typed::change_members(&self.db, req.into_inner(), PatchOp::Add).await
+    }
+
+    async fn remove_group_members(
+        &self,
+        req: Request<pb::GroupMembersRequest>,
+    ) -> RpcResult<pb::Group> {
+        typed::change_members(&self.db, req.into_inner(), PatchOp::Remove).await
+    }
+
+    async fn replace_group_members(
+        &self,
+        req: Request<pb::GroupMembersRequest>,
+    ) -> RpcResult<pb::Group> {
+        typed::change_members(&self.db, req.into_inner(), PatchOp::Replace).await
     }
 }
 

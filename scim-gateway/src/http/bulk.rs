@@ -20,13 +20,11 @@
 use std::collections::HashMap;
 
 use bytes::Bytes;
-use http::header::{ETAG, LOCATION};
 use http::{HeaderMap, StatusCode};
-use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
-use super::response::{self, HttpResponse};
+use super::response::{self, HttpResponse, Written};
 use super::routes::Route;
 use super::{AppState, RequestContext, body, groups, users};
 use crate::scim::etag::{IfMatch, TagList};
@@ -483,30 +481,49 @@ async fn run(
         .id
         .as_deref()
         .map(|id| resource_location(&ctx.base_url, prepared.endpoint.name(), id));
-    let header = |response: &HttpResponse, name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned)
-    };
-    let is_post = prepared.method == Method::Post;
     match dispatch(state, ctx, prepared).await {
-        Ok(response) => {
-            result.status = response.status();
-            result.version = header(&response, ETAG);
-            result.location = header(&response, LOCATION).or(location);
-            let created_id = if is_post {
-                created_id(response).await
-            } else {
-                None
-            };
-            (result, created_id)
+        Ok(outcome) => {
+            result.status = outcome.status;
+            result.version = outcome.version;
+            result.location = outcome.location.or(location);
+            (result, outcome.created_id)
         }
         Err(err) => {
             result.location = location;
             result.fail(err);
             (result, None)
+        }
+    }
+}
+
+/// What one operation's handler wrote, read from its typed result.
+struct Outcome {
+    status: StatusCode,
+    /// The new ETag (none after a delete).
+    version: Option<String>,
+    location: Option<String>,
+    /// The id a POST created.
+    created_id: Option<String>,
+}
+
+impl<R> From<Written<R>> for Outcome {
+    fn from(written: Written<R>) -> Outcome {
+        Outcome {
+            status: written.status,
+            version: Some(written.etag()),
+            created_id: (written.status == StatusCode::CREATED).then(|| written.id.clone()),
+            location: Some(written.location),
+        }
+    }
+}
+
+impl Outcome {
+    fn deleted() -> Outcome {
+        Outcome {
+            status: StatusCode::NO_CONTENT,
+            version: None,
+            location: None,
+            created_id: None,
         }
     }
 }
@@ -517,7 +534,7 @@ async fn dispatch(
     state: &AppState,
     ctx: &RequestContext,
     operation: Prepared,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<Outcome, ScimError> {
     let Prepared {
         method,
         endpoint,
@@ -534,26 +551,35 @@ async fn dispatch(
     };
     let ctx = &ctx;
     match (endpoint, method, id.as_deref()) {
-        (Endpoint::Users, Method::Post, None) => users::create(state, ctx, data).await,
-        (Endpoint::Users, Method::Put, Some(id)) => users::replace(state, ctx, id, data).await,
-        (Endpoint::Users, Method::Patch, Some(id)) => users::patch(state, ctx, id, data).await,
-        (Endpoint::Users, Method::Delete, Some(id)) => users::delete(state, ctx, id).await,
-        (Endpoint::Groups, Method::Post, None) => groups::create(state, ctx, data).await,
-        (Endpoint::Groups, Method::Put, Some(id)) => groups::replace(state, ctx, id, data).await,
+        (Endpoint::Users, Method::Post, None) => users::create_user(state, ctx, data)
+            .await
+            .map(Outcome::from),
+        (Endpoint::Users, Method::Put, Some(id)) => users::replace_user(state, ctx, id, data)
+            .await
+            .map(Outcome::from),
+        (Endpoint::Users, Method::Patch, Some(id)) => users::patch_user(state, ctx, id, data)
+            .await
+            .map(Outcome::from),
+        (Endpoint::Users, Method::Delete, Some(id)) => users::delete(state, ctx, id)
+            .await
+            .map(|_| Outcome::deleted()),
+        (Endpoint::Groups, Method::Post, None) => groups::create_group(state, ctx, data)
+            .await
+            .map(Outcome::from),
+        (Endpoint::Groups, Method::Put, Some(id)) => groups::replace_group(state, ctx, id, data)
+            .await
+            .map(Outcome::from),
         (Endpoint::Groups, Method::Patch, Some(id)) => {
-            groups::patch(state, ctx, id, data, false).await
+            groups::patch_group(state, ctx, id, data, false)
+                .await
+                .map(Outcome::from)
         }
-        (Endpoint::Groups, Method::Delete, Some(id)) => groups::delete(state, ctx, id).await,
+        (Endpoint::Groups, Method::Delete, Some(id)) => groups::delete(state, ctx, id)
+            .await
+            .map(|_| Outcome::deleted()),
         // `prepare` pairs POST with a collection and the others with a resource.
         _ => Err(ScimError::method_not_allowed()),
     }
-}
-
-/// The `id` of the resource in a 201 body.
-async fn created_id(response: HttpResponse) -> Option<String> {
-    let bytes = response.into_body().collect().await.ok()?.to_bytes();
-    let body: Value = serde_json::from_slice(&bytes).ok()?;
-    body.get("id")?.as_str().map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use directory_proto::v1::{
 use http::StatusCode;
 use serde_json::Value;
 
-use super::response::{self, HttpResponse};
+use super::response::{self, HttpResponse, Written};
 use super::{AppState, Query, RequestContext, directory_error, expected_version};
 use crate::scim::ScimError;
 use crate::scim::etag::weak_etag;
@@ -31,6 +31,27 @@ fn group_response(ctx: &RequestContext, status: StatusCode, group: &Group) -> Ht
     )
 }
 
+fn written(ctx: &RequestContext, status: StatusCode, group: Group) -> Written<Group> {
+    Written {
+        status,
+        id: group.id.clone(),
+        version: group.version,
+        location: group_location(&ctx.base_url, &group.id),
+        resource: group,
+    }
+}
+
+fn render(
+    ctx: &RequestContext,
+    written: Result<Written<Group>, ScimError>,
+) -> Result<HttpResponse, ScimError> {
+    let written = written?;
+    if written.status == StatusCode::NO_CONTENT {
+        return Ok(response::no_content_with_etag(&written.etag()));
+    }
+    Ok(group_response(ctx, written.status, &written.resource))
+}
+
 /// `true` when the URL's projection leaves the members out: do not load them.
 fn exclude_members(ctx: &RequestContext) -> bool {
     !ctx.projection.returns("members")
@@ -41,6 +62,15 @@ pub async fn create(
     ctx: &RequestContext,
     body: Value,
 ) -> Result<HttpResponse, ScimError> {
+    render(ctx, create_group(state, ctx, body).await)
+}
+
+/// `POST /Groups`, typed: 201 with the new group.
+pub(super) async fn create_group(
+    state: &AppState,
+    ctx: &RequestContext,
+    body: Value,
+) -> Result<Written<Group>, ScimError> {
     let attributes = group_attributes_from_json(body)?;
     let group = state
         .directory
@@ -52,7 +82,7 @@ pub async fn create(
         .await
         .map_err(|s| directory_error(&s))?
         .into_inner();
-    Ok(group_response(ctx, StatusCode::CREATED, &group))
+    Ok(written(ctx, StatusCode::CREATED, group))
 }
 
 /// `GET /Groups/{id}`; 304 when `If-None-Match` names the current version.
@@ -184,6 +214,16 @@ pub async fn replace(
     id: &str,
     body: Value,
 ) -> Result<HttpResponse, ScimError> {
+    render(ctx, replace_group(state, ctx, id, body).await)
+}
+
+/// `PUT /Groups/{id}`, typed: 200 with the replaced group.
+pub(super) async fn replace_group(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    body: Value,
+) -> Result<Written<Group>, ScimError> {
     let attributes = group_attributes_from_json(body)?;
     let expected_version = expected(state, ctx, id).await?;
     let group = state
@@ -199,7 +239,7 @@ pub async fn replace(
         .await
         .map_err(|s| directory_error(&s))?
         .into_inner();
-    Ok(group_response(ctx, StatusCode::OK, &group))
+    Ok(written(ctx, StatusCode::OK, group))
 }
 
 /// `PATCH /Groups/{id}`: 204 No Content (with the new ETag) and members never loaded —
@@ -212,6 +252,18 @@ pub async fn patch(
     body: Value,
     wants_body: bool,
 ) -> Result<HttpResponse, ScimError> {
+    render(ctx, patch_group(state, ctx, id, body, wants_body).await)
+}
+
+/// `PATCH /Groups/{id}`, typed: 200 with the group when `wants_body`, else 204 (the group
+/// then comes without members).
+pub(super) async fn patch_group(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    body: Value,
+    wants_body: bool,
+) -> Result<Written<Group>, ScimError> {
     let operations = group_patch_operations_from_json(body)?;
     let expected_version = expected(state, ctx, id).await?;
     let group = state
@@ -227,11 +279,12 @@ pub async fn patch(
         .await
         .map_err(|s| directory_error(&s))?
         .into_inner();
-    if wants_body {
-        Ok(group_response(ctx, StatusCode::OK, &group))
+    let status = if wants_body {
+        StatusCode::OK
     } else {
-        Ok(response::no_content_with_etag(&weak_etag(group.version)))
-    }
+        StatusCode::NO_CONTENT
+    };
+    Ok(written(ctx, status, group))
 }
 
 pub async fn delete(

@@ -11,6 +11,25 @@ use crate::scim::ScimError;
 
 pub type HttpResponse = Response<Full<Bytes>>;
 
+/// What a write handler produced, before it is rendered: the single-request handlers turn
+/// it into an HTTP response, Bulk reads status, id, version and location from it directly.
+#[derive(Debug)]
+pub struct Written<R> {
+    /// 201 for a create, 204 for a write answered without a body, 200 otherwise.
+    pub status: StatusCode,
+    pub id: String,
+    pub version: i64,
+    /// The resource's URL (`meta.location`; the `Location` header of a 201).
+    pub location: String,
+    pub resource: R,
+}
+
+impl<R> Written<R> {
+    pub fn etag(&self) -> String {
+        crate::scim::etag::weak_etag(self.version)
+    }
+}
+
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
 pub fn json(status: StatusCode, body: &Value) -> HttpResponse {

@@ -8,7 +8,7 @@ use directory_proto::v1::{
 use http::StatusCode;
 use serde_json::Value;
 
-use super::response::{self, HttpResponse};
+use super::response::{self, HttpResponse, Written};
 use super::{AppState, Query, RequestContext, directory_error, expected_version};
 use crate::scim::ScimError;
 use crate::scim::list::{ListPage, ListQuery, page_response};
@@ -22,11 +22,38 @@ fn user_response(ctx: &RequestContext, status: StatusCode, user: &User) -> HttpR
     response::resource(status, &body, &user_etag(user.version), location.as_deref())
 }
 
+fn written(ctx: &RequestContext, status: StatusCode, user: User) -> Written<User> {
+    Written {
+        status,
+        id: user.id.clone(),
+        version: user.version,
+        location: user_location(&ctx.base_url, &user.id),
+        resource: user,
+    }
+}
+
+fn render(
+    ctx: &RequestContext,
+    written: Result<Written<User>, ScimError>,
+) -> Result<HttpResponse, ScimError> {
+    let written = written?;
+    Ok(user_response(ctx, written.status, &written.resource))
+}
+
 pub async fn create(
     state: &AppState,
     ctx: &RequestContext,
     body: Value,
 ) -> Result<HttpResponse, ScimError> {
+    render(ctx, create_user(state, ctx, body).await)
+}
+
+/// `POST /Users`, typed: 201 with the new user.
+pub(super) async fn create_user(
+    state: &AppState,
+    ctx: &RequestContext,
+    body: Value,
+) -> Result<Written<User>, ScimError> {
     let attributes = user_attributes_from_json(body)?;
     let user = state
         .directory
@@ -38,7 +65,7 @@ pub async fn create(
         .await
         .map_err(|s| directory_error(&s))?
         .into_inner();
-    Ok(user_response(ctx, StatusCode::CREATED, &user))
+    Ok(written(ctx, StatusCode::CREATED, user))
 }
 
 /// `GET /Users/{id}`; 304 when `If-None-Match` names the current version.
@@ -159,6 +186,16 @@ pub async fn replace(
     id: &str,
     body: Value,
 ) -> Result<HttpResponse, ScimError> {
+    render(ctx, replace_user(state, ctx, id, body).await)
+}
+
+/// `PUT /Users/{id}`, typed: 200 with the replaced user.
+pub(super) async fn replace_user(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    body: Value,
+) -> Result<Written<User>, ScimError> {
     let attributes = user_attributes_from_json(body)?;
     let expected_version = expected(state, ctx, id).await?;
     let user = state
@@ -173,7 +210,7 @@ pub async fn replace(
         .await
         .map_err(|s| directory_error(&s))?
         .into_inner();
-    Ok(user_response(ctx, StatusCode::OK, &user))
+    Ok(written(ctx, StatusCode::OK, user))
 }
 
 pub async fn patch(
@@ -182,6 +219,16 @@ pub async fn patch(
     id: &str,
     body: Value,
 ) -> Result<HttpResponse, ScimError> {
+    render(ctx, patch_user(state, ctx, id, body).await)
+}
+
+/// `PATCH /Users/{id}`, typed: 200 with the patched user.
+pub(super) async fn patch_user(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+    body: Value,
+) -> Result<Written<User>, ScimError> {
     // May be empty (a PATCH of only `password`, which the gateway drops): the directory
     // then changes nothing, checks the version and answers the user.
     let operations = patch_operations_from_json(body)?;
@@ -198,7 +245,7 @@ pub async fn patch(
         .await
         .map_err(|s| directory_error(&s))?
         .into_inner();
-    Ok(user_response(ctx, StatusCode::OK, &user))
+    Ok(written(ctx, StatusCode::OK, user))
 }
 
 pub async fn delete(

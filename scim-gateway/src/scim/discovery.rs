@@ -6,6 +6,7 @@
 use directory_proto::v1::{AttributeType, CustomAttribute};
 use serde_json::{Value, json};
 
+use super::attributes::{self, Attribute};
 use super::{
     BASE_PATH, BulkLimits, DEFAULT_COUNT, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, MAX_RESULTS,
     USER_SCHEMA, list::list_response,
@@ -149,21 +150,16 @@ fn custom_schema(base_url: &str, urn: &str, custom: &[CustomAttribute]) -> Value
                 AttributeType::DateTime => "dateTime",
                 AttributeType::String | AttributeType::Unspecified => "string",
             };
-            let mut attr = if kind == "boolean" {
-                Attr::boolean(&a.name, &a.description)
-            } else {
-                Attr::new(&a.name, kind, &a.description)
-            };
-            if a.multi_valued {
-                attr = attr.multi_valued();
-            }
-            if a.case_exact {
-                attr = attr.case_exact();
-            }
-            attr
+            attributes::custom_definition(
+                &a.name,
+                kind,
+                a.multi_valued,
+                a.case_exact,
+                &a.description,
+            )
         })
         .collect();
-    schema_document(
+    schema_document_of(
         base_url,
         urn,
         urn,
@@ -187,129 +183,35 @@ pub fn schema(base_url: &str, urn: &str, custom: &[CustomAttribute]) -> Option<V
     }
 }
 
-/// One attribute definition (RFC 7643 §7) with the defaults of §2.2.
-struct Attr {
-    value: Value,
-}
-
-impl Attr {
-    fn new(name: &str, kind: &str, description: &str) -> Attr {
-        Attr {
-            value: json!({
-                "name": name,
-                "type": kind,
-                "multiValued": false,
-                "description": description,
-                "required": false,
-                "caseExact": false,
-                "mutability": "readWrite",
-                "returned": "default",
-                "uniqueness": "none",
-            }),
-        }
-    }
-
-    fn string(name: &str, description: &str) -> Attr {
-        Attr::new(name, "string", description)
-    }
-
-    fn boolean(name: &str, description: &str) -> Attr {
-        let mut attr = Attr::new(name, "boolean", description);
-        if let Some(map) = attr.value.as_object_mut() {
-            map.remove("caseExact");
-            map.remove("uniqueness");
-        }
-        attr
-    }
-
-    fn complex(name: &str, description: &str, sub_attributes: Vec<Attr>) -> Attr {
-        let mut attr = Attr::new(name, "complex", description);
-        if let Some(map) = attr.value.as_object_mut() {
-            map.remove("caseExact");
-            map.remove("uniqueness");
-            map.insert(
-                "subAttributes".into(),
-                Value::Array(sub_attributes.into_iter().map(|a| a.value).collect()),
-            );
-        }
-        attr
-    }
-
-    fn reference(name: &str, description: &str, types: &[&str]) -> Attr {
-        let mut attr = Attr::new(name, "reference", description);
-        attr.value["referenceTypes"] = json!(types);
-        attr.value["caseExact"] = json!(true);
-        attr
-    }
-
-    fn multi_valued(mut self) -> Attr {
-        self.value["multiValued"] = json!(true);
-        self
-    }
-
-    fn required(mut self) -> Attr {
-        self.value["required"] = json!(true);
-        self
-    }
-
-    fn case_exact(mut self) -> Attr {
-        self.value["caseExact"] = json!(true);
-        self
-    }
-
-    fn mutability(mut self, mutability: &str) -> Attr {
-        self.value["mutability"] = json!(mutability);
-        self
-    }
-
-    fn returned(mut self, returned: &str) -> Attr {
-        self.value["returned"] = json!(returned);
-        self
-    }
-
-    fn uniqueness(mut self, uniqueness: &str) -> Attr {
-        self.value["uniqueness"] = json!(uniqueness);
-        self
-    }
-
-    fn canonical(mut self, values: &[&str]) -> Attr {
-        self.value["canonicalValues"] = json!(values);
-        self
-    }
-}
-
-/// `value`, `display`, `type`, `primary` of a multi-valued attribute (RFC 7643 §2.4).
-fn multi_valued_complex(name: &str, description: &str, value: Attr, types: &[&str]) -> Attr {
-    Attr::complex(
-        name,
-        description,
-        vec![
-            value,
-            Attr::string("display", "A human-readable name, primarily used for display purposes.")
-                .mutability("readWrite"),
-            Attr::string("type", "A label indicating the attribute's function.").canonical(types),
-            Attr::boolean(
-                "primary",
-                "A Boolean value indicating the 'primary' or preferred attribute value for this attribute.",
-            ),
-        ],
-    )
-    .multi_valued()
-}
-
 fn schema_document(
     base_url: &str,
     id: &str,
     name: &str,
     description: &str,
-    attributes: Vec<Attr>,
+    attributes: &[Attribute],
+) -> Value {
+    schema_document_of(
+        base_url,
+        id,
+        name,
+        description,
+        attributes.iter().map(Attribute::to_json).collect(),
+    )
+}
+
+fn schema_document_of(
+    base_url: &str,
+    id: &str,
+    name: &str,
+    description: &str,
+    attributes: Vec<Value>,
 ) -> Value {
     json!({
         "schemas": [SCHEMA_SCHEMA],
         "id": id,
         "name": name,
         "description": description,
-        "attributes": attributes.into_iter().map(|a| a.value).collect::<Vec<_>>(),
+        "attributes": attributes,
         "meta": {
             "resourceType": "Schema",
             "location": format!("{base_url}{BASE_PATH}/Schemas/{id}"),
@@ -318,189 +220,26 @@ fn schema_document(
 }
 
 fn user_schema(base_url: &str) -> Value {
-    let attributes = vec![
-        Attr::string(
-            "userName",
-            "Unique identifier for the User, typically used by the user to directly authenticate to the service provider.",
-        )
-        .required()
-        .uniqueness("server"),
-        Attr::complex(
-            "name",
-            "The components of the user's real name.",
-            vec![
-                Attr::string("formatted", "The full name, including all middle names, titles, and suffixes as appropriate, formatted for display."),
-                Attr::string("familyName", "The family name of the User, or last name in most Western languages."),
-                Attr::string("givenName", "The given name of the User, or first name in most Western languages."),
-                Attr::string("middleName", "The middle name(s) of the User."),
-                Attr::string("honorificPrefix", "The honorific prefix(es) of the User, or title in most Western languages."),
-                Attr::string("honorificSuffix", "The honorific suffix(es) of the User, or suffix in most Western languages."),
-            ],
-        ),
-        Attr::string("displayName", "The name of the User, suitable for display to end-users."),
-        Attr::string("nickName", "The casual way to address the user in real life."),
-        Attr::reference("profileUrl", "A fully qualified URL pointing to a page representing the User's online profile.", &["external"]),
-        Attr::string("title", "The user's title, such as \"Vice President\"."),
-        Attr::string("userType", "Used to identify the relationship between the organization and the user."),
-        Attr::string("preferredLanguage", "Indicates the User's preferred written or spoken language."),
-        Attr::string("locale", "Used to indicate the User's default location for purposes of localizing items such as currency, date time format, or numerical representations."),
-        Attr::string("timezone", "The User's time zone in the 'Olson' time zone database format, e.g., 'America/Los_Angeles'."),
-        Attr::boolean("active", "A Boolean value indicating the User's administrative status."),
-        Attr::string("password", "The User's cleartext password. Accepted and discarded by this service; never returned.")
-            .mutability("writeOnly")
-            .returned("never"),
-        multi_valued_complex(
-            "emails",
-            "Email addresses for the user.",
-            Attr::string("value", "Email addresses for the user."),
-            &["work", "home", "other"],
-        ),
-        multi_valued_complex(
-            "phoneNumbers",
-            "Phone numbers for the User.",
-            Attr::string("value", "Phone number of the User."),
-            &["work", "home", "mobile", "fax", "pager", "other"],
-        ),
-        multi_valued_complex(
-            "ims",
-            "Instant messaging addresses for the User.",
-            Attr::string("value", "Instant messaging address for the User."),
-            &["aim", "gtalk", "icq", "xmpp", "msn", "skype", "qq", "yahoo"],
-        ),
-        multi_valued_complex(
-            "photos",
-            "URLs of photos of the User.",
-            Attr::reference("value", "URL of a photo of the User.", &["external"]),
-            &["photo", "thumbnail"],
-        ),
-        Attr::complex(
-            "addresses",
-            "A physical mailing address for this User.",
-            vec![
-                Attr::string("formatted", "The full mailing address, formatted for display or use with a mailing label."),
-                Attr::string("streetAddress", "The full street address component."),
-                Attr::string("locality", "The city or locality component."),
-                Attr::string("region", "The state or region component."),
-                Attr::string("postalCode", "The zip code or postal code component."),
-                Attr::string("country", "The country name component."),
-                Attr::string("type", "A label indicating the attribute's function.").canonical(&["work", "home", "other"]),
-                Attr::boolean("primary", "A Boolean value indicating the 'primary' or preferred address."),
-            ],
-        )
-        .multi_valued(),
-        Attr::complex(
-            "groups",
-            "A list of groups to which the user belongs, either through direct membership, through nested groups, or dynamically calculated.",
-            vec![
-                Attr::string("value", "The identifier of the User's group.").mutability("readOnly"),
-                Attr::reference("$ref", "The URI of the corresponding 'Group' resource to which the user belongs.", &["User", "Group"])
-                    .mutability("readOnly"),
-                Attr::string("display", "A human-readable name, primarily used for display purposes.").mutability("readOnly"),
-                Attr::string("type", "A label indicating the attribute's function.")
-                    .canonical(&["direct", "indirect"])
-                    .mutability("readOnly"),
-            ],
-        )
-        .multi_valued()
-        .mutability("readOnly"),
-        multi_valued_complex(
-            "entitlements",
-            "A list of entitlements for the User that represent a thing the User has.",
-            Attr::string("value", "The value of an entitlement."),
-            &[],
-        ),
-        multi_valued_complex(
-            "roles",
-            "A list of roles for the User that collectively represent who the User is, e.g., 'Student', 'Faculty'.",
-            Attr::string("value", "The value of a role."),
-            &[],
-        ),
-        multi_valued_complex(
-            "x509Certificates",
-            "A list of certificates issued to the User.",
-            Attr::new("value", "binary", "The value of an X.509 certificate.").case_exact(),
-            &[],
-        ),
-    ];
-    schema_document(base_url, USER_SCHEMA, "User", "User Account", attributes)
+    schema_document(
+        base_url,
+        USER_SCHEMA,
+        "User",
+        "User Account",
+        attributes::USER,
+    )
 }
 
-/// RFC 7643 §4.2 / §8.7.1. displayName is required here (the RFC text says REQUIRED, its
-/// JSON says false) and unique per workspace (the directory enforces it; Entra matches on
-/// it). Members are users only.
 fn group_schema(base_url: &str) -> Value {
-    let attributes = vec![
-        Attr::string(
-            "displayName",
-            "A human-readable name for the Group. REQUIRED.",
-        )
-        .required()
-        .uniqueness("server"),
-        Attr::complex(
-            "members",
-            "A list of members of the Group.",
-            vec![
-                Attr::string("value", "Identifier of the member of this Group.")
-                    .mutability("immutable"),
-                Attr::reference(
-                    "$ref",
-                    "The URI corresponding to a SCIM resource that is a member of this Group.",
-                    &["User"],
-                )
-                .mutability("immutable"),
-                Attr::string(
-                    "display",
-                    "A human-readable name for the member (its userName).",
-                )
-                .mutability("readOnly"),
-                Attr::string(
-                    "type",
-                    "A label indicating the type of resource, e.g., 'User' or 'Group'.",
-                )
-                .canonical(&["User"])
-                .mutability("immutable"),
-            ],
-        )
-        .multi_valued()
-        .uniqueness("none"),
-    ];
-    schema_document(base_url, GROUP_SCHEMA, "Group", "Group", attributes)
+    schema_document(base_url, GROUP_SCHEMA, "Group", "Group", attributes::GROUP)
 }
 
 fn enterprise_user_schema(base_url: &str) -> Value {
-    let attributes = vec![
-        Attr::string(
-            "employeeNumber",
-            "Numeric or alphanumeric identifier assigned to a person, typically based on order of hire or association with an organization.",
-        ),
-        Attr::string("costCenter", "Identifies the name of a cost center."),
-        Attr::string("organization", "Identifies the name of an organization."),
-        Attr::string("division", "Identifies the name of a division."),
-        Attr::string("department", "Identifies the name of a department."),
-        Attr::complex(
-            "manager",
-            "The User's manager. A complex type that optionally allows service providers to represent organizational hierarchy by referencing the 'id' attribute of another User.",
-            vec![
-                Attr::string(
-                    "value",
-                    "The id of the SCIM resource representing the User's manager.",
-                ),
-                Attr::reference(
-                    "$ref",
-                    "The URI of the SCIM resource representing the User's manager.",
-                    &["User"],
-                ),
-                Attr::string("displayName", "The displayName of the User's manager.")
-                    .mutability("readOnly"),
-            ],
-        ),
-    ];
     schema_document(
         base_url,
         ENTERPRISE_USER_SCHEMA,
         "EnterpriseUser",
         "Enterprise User",
-        attributes,
+        attributes::ENTERPRISE_USER,
     )
 }
 

@@ -4,6 +4,7 @@
 //! **Architecture invariant:** this crate is the only one in the workspace that knows SCIM
 //! JSON; the directory speaks the typed `directory.v1` contract only.
 
+pub mod attributes;
 pub mod discovery;
 pub mod error;
 pub mod etag;

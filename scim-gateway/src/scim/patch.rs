@@ -16,6 +16,7 @@ use directory_proto::v1::{
 };
 use serde_json::{Map, Value};
 
+use super::attributes::{self, Attribute};
 use super::filter::{parse_attribute_path, parse_patch_path};
 use super::group::member_value;
 use super::json::{boolean_from_string, validate_schemas};
@@ -42,6 +43,21 @@ struct Resource {
     ignored_in_value_object: &'static [&'static str],
     /// Users: `password` operations are dropped (never stored, never logged).
     drops_password: bool,
+    /// The attribute table of the core schema.
+    attributes: &'static [Attribute],
+}
+
+impl Resource {
+    /// The attribute table of `schema` (empty: the core one), if the gateway knows it.
+    fn table(&self, schema: &str) -> Option<&'static [Attribute]> {
+        if schema.is_empty() || schema.eq_ignore_ascii_case(self.core_schema) {
+            Some(self.attributes)
+        } else if self.drops_password && schema.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) {
+            Some(attributes::ENTERPRISE_USER)
+        } else {
+            None
+        }
+    }
 }
 
 const USER: Resource = Resource {
@@ -49,6 +65,7 @@ const USER: Resource = Resource {
     is_extension_urn: is_user_extension_urn,
     ignored_in_value_object: &["id", "meta", "schemas", "groups", "password"],
     drops_password: true,
+    attributes: attributes::USER,
 };
 
 const GROUP: Resource = Resource {
@@ -56,6 +73,7 @@ const GROUP: Resource = Resource {
     is_extension_urn: is_group_extension_urn,
     ignored_in_value_object: &["id", "meta", "schemas"],
     drops_password: false,
+    attributes: attributes::GROUP,
 };
 
 /// Translates a User PatchOp body. The result may be empty when every operation targeted
@@ -78,22 +96,12 @@ pub fn group_patch_operations_from_json(body: Value) -> Result<Vec<PatchOperatio
         .collect()
 }
 
-/// The enterprise extension's attributes. No core attribute has these names, so an
-/// unqualified path means the extension's (Entra's older `"path": "manager"`).
-const ENTERPRISE_ATTRIBUTES: &[&str] = &[
-    "employeeNumber",
-    "costCenter",
-    "organization",
-    "division",
-    "department",
-    "manager",
-];
-
 fn typed_user_operation(mut raw: RawOperation) -> Result<PatchOperation, ScimError> {
+    // No core attribute has an enterprise attribute's name, so an unqualified path means
+    // the extension's (Entra's older `"path": "manager"`).
     if raw.path.schema.is_empty()
-        && ENTERPRISE_ATTRIBUTES
-            .iter()
-            .any(|a| a.eq_ignore_ascii_case(&raw.path.attribute))
+        && attributes::find(attributes::USER, &raw.path.attribute).is_none()
+        && attributes::find(attributes::ENTERPRISE_USER, &raw.path.attribute).is_some()
     {
         raw.path.schema = ENTERPRISE_USER_SCHEMA.to_owned();
     }
@@ -465,7 +473,7 @@ fn translate_with_path(
     if resource.drops_password && is_password(&parsed.path) {
         return Ok(());
     }
-    let value = value.map(|v| normalise_booleans(&parsed.path, v));
+    let value = value.map(|v| normalise_booleans(resource, &parsed.path, v));
     out.push(raw(op, parsed.path, parsed.value_filter, value));
     Ok(())
 }
@@ -533,7 +541,7 @@ fn expand_value_object(
         if resource.drops_password && is_password(&path) {
             continue;
         }
-        let value = normalise_booleans(&path, value);
+        let value = normalise_booleans(resource, &path, value);
         out.push(raw(op, path, None, Some(value)));
     }
     Ok(())
@@ -580,28 +588,27 @@ fn operation(
     }
 }
 
-/// Entra sends `"True"`/`"False"` strings for booleans: convert them when the target is
-/// `active` or a `primary` sub-attribute (also `primary` inside complex values).
-fn normalise_booleans(path: &AttributePath, value: Value) -> Value {
-    let targets_active = path.schema.is_empty()
-        && path.attribute.eq_ignore_ascii_case("active")
-        && path.sub_attribute.is_empty();
-    let targets_primary = path.sub_attribute.eq_ignore_ascii_case("primary");
-    if targets_active || targets_primary {
+/// Entra sends `"True"`/`"False"` strings for booleans: convert them where the attribute
+/// table says the target is a boolean (`active`, every `primary`), also inside complex
+/// values.
+fn normalise_booleans(resource: &Resource, path: &AttributePath, value: Value) -> Value {
+    let table = resource.table(&path.schema);
+    // RFC 7643 §2.4: `primary` is a boolean in every multi-valued attribute.
+    let is_boolean = |attribute: &str, sub: &str| {
+        sub.eq_ignore_ascii_case("primary")
+            || table.is_some_and(|t| attributes::is_boolean(t, attribute, sub))
+    };
+    if is_boolean(&path.attribute, &path.sub_attribute) {
         return string_to_bool(value);
     }
-    match value {
-        Value::Array(items) => Value::Array(items.into_iter().map(normalise_primary).collect()),
-        other => normalise_primary(other),
+    if !path.sub_attribute.is_empty() {
+        return value;
     }
-}
-
-fn normalise_primary(value: Value) -> Value {
-    match value {
+    let normalise_object = |value: Value| match value {
         Value::Object(map) => Value::Object(
             map.into_iter()
                 .map(|(k, v)| {
-                    if k.eq_ignore_ascii_case("primary") {
+                    if is_boolean(&path.attribute, &k) {
                         (k, string_to_bool(v))
                     } else {
                         (k, v)
@@ -610,6 +617,10 @@ fn normalise_primary(value: Value) -> Value {
                 .collect(),
         ),
         other => other,
+    };
+    match value {
+        Value::Array(items) => Value::Array(items.into_iter().map(normalise_object).collect()),
+        other => normalise_object(other),
     }
 }
 

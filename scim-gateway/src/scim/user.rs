@@ -8,6 +8,7 @@ use directory_proto::json::{struct_from_json, struct_to_json};
 use directory_proto::v1::{EnterpriseUser, Manager, MultiValue, Name, User, UserAttributes};
 use serde_json::{Map, Value};
 
+use super::attributes::{self, Storage};
 use super::etag::weak_etag;
 use super::group::user_groups_to_json;
 use super::json::{
@@ -16,40 +17,25 @@ use super::json::{
 };
 use super::{ENTERPRISE_USER_SCHEMA, ScimError, USER_SCHEMA, is_user_extension_urn, user_location};
 
-/// Complex core attributes without typed fields, kept verbatim in `extensions` under their
-/// canonical RFC 7643 spelling.
-const VERBATIM_CORE_ATTRIBUTES: &[&str] = &[
-    "addresses",
-    "ims",
-    "photos",
-    "roles",
-    "entitlements",
-    "x509Certificates",
-];
+/// Common attributes (RFC 7643 §3.1): the server's or typed fields.
+const COMMON_ATTRIBUTES: &[&str] = &["schemas", "id", "externalId", "meta"];
 
-/// Attribute names (lower case) that the typed fields or the server own: an `extensions`
-/// entry with one of these names is never rendered.
-const OWNED_ATTRIBUTES: &[&str] = &[
-    "schemas",
-    "id",
-    "externalid",
-    "meta",
-    "username",
-    "name",
-    "displayname",
-    "nickname",
-    "profileurl",
-    "title",
-    "usertype",
-    "preferredlanguage",
-    "locale",
-    "timezone",
-    "active",
-    "emails",
-    "phonenumbers",
-    "password",
-    "groups",
-];
+/// `true` for a name that the typed fields or the server own: an `extensions` entry with
+/// such a name is never rendered.
+fn is_owned(key: &str) -> bool {
+    COMMON_ATTRIBUTES
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(key))
+        || attributes::find(attributes::USER, key).is_some_and(|a| a.storage != Storage::Verbatim)
+}
+
+/// The canonical RFC 7643 spelling of a complex core attribute without typed fields, kept
+/// verbatim in `extensions` under that name.
+fn verbatim_name(key: &str) -> Option<&'static str> {
+    attributes::find(attributes::USER, key)
+        .filter(|a| a.storage == Storage::Verbatim)
+        .map(|a| a.name)
+}
 
 /// The weak entity tag derived from the directory's version counter.
 pub fn user_etag(version: i64) -> String {
@@ -169,10 +155,7 @@ impl UserBuilder {
             merge_extension(&mut self.extensions, schema, Value::Object(inner));
             return Ok(());
         }
-        let canonical = VERBATIM_CORE_ATTRIBUTES
-            .iter()
-            .find(|name| name.eq_ignore_ascii_case(key))
-            .map_or_else(|| key.to_owned(), |name| (*name).to_owned());
+        let canonical = verbatim_name(key).map_or_else(|| key.to_owned(), str::to_owned);
         self.extensions.insert(canonical, value);
         Ok(())
     }
@@ -344,7 +327,7 @@ pub fn user_to_json(user: &User, base_url: &str) -> Value {
         for (key, value) in struct_to_json(extensions.clone()) {
             let lower = key.to_ascii_lowercase();
             if value.is_null()
-                || OWNED_ATTRIBUTES.contains(&lower.as_str())
+                || is_owned(&key)
                 || lower == ENTERPRISE_USER_SCHEMA.to_ascii_lowercase()
                 || lower == USER_SCHEMA.to_ascii_lowercase()
             {

@@ -1,6 +1,6 @@
 //! /ServiceProviderConfig, /ResourceTypes, /Schemas describe what the server does.
 
-use e2e_tests::Stack;
+use e2e_tests::{Stack, q};
 use serde_json::Value;
 
 #[tokio::test]
@@ -66,4 +66,60 @@ async fn discovery_endpoints_describe_the_server() {
         !schemas.raw.contains("null"),
         "no nulls in /Schemas (Entra)"
     );
+}
+
+/// The gateway's attribute table (`scim/attributes.rs`) says which attributes filters may
+/// name; the directory decides it. They must agree: every leaf of the table, filtered on
+/// through SCIM, answers 200 when the table says filterable and 400 invalidFilter when not.
+#[tokio::test]
+async fn the_attribute_table_filterable_flags_match_the_directory() {
+    use scim_gateway::scim::ENTERPRISE_USER_SCHEMA;
+    use scim_gateway::scim::attributes::{self, Attribute, Type};
+
+    fn comparison(path: &str, attribute: &Attribute) -> String {
+        match attribute.kind {
+            Type::Boolean => format!("{path} eq true"),
+            // members are user ids
+            _ if path.starts_with("members") => {
+                format!("{path} eq \"0192a1b2-0000-7000-8000-000000000001\"")
+            }
+            _ => format!("{path} eq \"x\""),
+        }
+    }
+    /// (filter, filterable) for every attribute and sub-attribute of `table`.
+    fn cases(prefix: &str, table: &'static [Attribute]) -> Vec<(String, bool)> {
+        let mut out = Vec::new();
+        for attribute in table {
+            let path = format!("{prefix}{}", attribute.name);
+            out.push((comparison(&path, attribute), attribute.filterable));
+            for sub in attribute.sub_attributes {
+                let sub_path = format!("{path}.{}", sub.name);
+                out.push((comparison(&sub_path, sub), sub.filterable));
+            }
+        }
+        out
+    }
+
+    let stack = Stack::start().await.unwrap();
+    let enterprise = format!("{ENTERPRISE_USER_SCHEMA}:");
+    let mut checked = 0;
+    for (endpoint, table, prefix) in [
+        ("/Users", attributes::USER, ""),
+        ("/Users", attributes::ENTERPRISE_USER, enterprise.as_str()),
+        ("/Groups", attributes::GROUP, ""),
+    ] {
+        for (filter, filterable) in cases(prefix, table) {
+            let answer = stack
+                .scim("GET", &format!("{endpoint}?filter={}", q(&filter)), None)
+                .await;
+            if filterable {
+                assert_eq!(answer.status, 200, "{endpoint} {filter}: {}", answer.raw);
+            } else {
+                assert_eq!(answer.status, 400, "{endpoint} {filter}: {}", answer.raw);
+                assert_eq!(answer.body["scimType"], "invalidFilter", "{filter}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "{checked} attributes checked");
 }

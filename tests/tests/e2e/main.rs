@@ -17,5 +17,6 @@ mod rfc;
 mod rules;
 mod tokens;
 mod tracing;
+mod typed_api;
 mod users;
 mod workspace;
