@@ -99,6 +99,15 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
 
+    /// PEM certificate chain: serve SCIM over HTTPS (with `--tls-key-file`), e.g. `tls.crt`
+    /// of a Kubernetes TLS Secret. Unset: plain HTTP (TLS ends at the ingress).
+    #[arg(long, env = "GATEWAY_TLS_CERT_FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<std::path::PathBuf>,
+
+    /// PEM private key of `--tls-cert-file`.
+    #[arg(long, env = "GATEWAY_TLS_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<std::path::PathBuf>,
+
     /// Caps how long a token → workspace answer is cached, in milliseconds. The directory
     /// sets the bound on each answer (`cache_for_millis`, at most 5 s); by default the
     /// gateway uses it as is.
@@ -153,6 +162,8 @@ impl fmt::Debug for Config {
             .field("request_timeout_secs", &self.request_timeout_secs)
             .field("io_timeout_secs", &self.io_timeout_secs)
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
             .finish()
     }
 }
@@ -195,6 +206,26 @@ mod tests {
             Some("https://scim.example.com")
         );
         assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[tokio::test]
+    async fn tls_needs_both_files() {
+        let base = ["scim-gateway", "--directory-credential", "c"];
+        let only_cert = Config::try_parse_from(base.iter().chain(&["--tls-cert-file", "tls.crt"]));
+        assert!(only_cert.is_err());
+        let both = Config::try_parse_from(base.iter().chain(&[
+            "--tls-cert-file",
+            "tls.crt",
+            "--tls-key-file",
+            "tls.key",
+        ]))
+        .unwrap();
+        assert_eq!(
+            both.tls_key_file.as_deref().and_then(|p| p.to_str()),
+            Some("tls.key")
+        );
+        let missing = crate::Gateway::new(&both);
+        assert!(matches!(missing, Err(crate::ServeError::Config(_))));
     }
 
     #[test]

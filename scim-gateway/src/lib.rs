@@ -12,6 +12,7 @@ mod directory;
 mod http;
 pub mod scim;
 pub mod telemetry;
+mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ pub enum ServeError {
 /// contacting the directory (the connection is made lazily, on the first call).
 pub struct Gateway {
     state: Arc<http::AppState>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 }
 
 impl Gateway {
@@ -65,7 +67,12 @@ impl Gateway {
                 .max(request_timeout + Duration::from_secs(1)),
             shutdown_grace: Duration::from_secs(config.shutdown_grace_secs),
         };
+        let tls = match (&config.tls_cert_file, &config.tls_key_file) {
+            (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(ServeError::Config)?),
+            _ => None,
+        };
         Ok(Gateway {
+            tls: tls.clone(),
             state: Arc::new(http::AppState::new(
                 directory,
                 directory_health,
@@ -75,6 +82,7 @@ impl Gateway {
                 config.bulk_limits(),
                 rate_limiter,
                 limits,
+                if tls.is_some() { "https" } else { "http" },
             )),
         })
     }
@@ -85,7 +93,7 @@ impl Gateway {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServeError> {
-        http::serve_connections(listener, self.state, shutdown).await?;
+        http::serve_connections(listener, self.state, self.tls, shutdown).await?;
         Ok(())
     }
 }

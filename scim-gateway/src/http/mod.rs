@@ -31,6 +31,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -85,6 +86,8 @@ pub(crate) struct AppState {
     pub limits: ServerLimits,
     /// Set when shutdown begins: `/readyz` answers 503 from then on.
     pub shutting_down: AtomicBool,
+    /// `https` when the listener terminates TLS (for URLs built from the Host header).
+    pub scheme: &'static str,
 }
 
 pub(crate) use rate_limit::RateLimitSettings;
@@ -100,6 +103,7 @@ impl AppState {
         bulk: BulkLimits,
         rate_limiter: rate_limit::TokenRateLimiter,
         limits: ServerLimits,
+        scheme: &'static str,
     ) -> Self {
         AppState {
             directory,
@@ -111,6 +115,7 @@ impl AppState {
             rate_limiter,
             limits,
             shutting_down: AtomicBool::new(false),
+            scheme,
         }
     }
 }
@@ -144,6 +149,7 @@ async fn accept(listener: &TcpListener) -> std::io::Result<tokio::net::TcpStream
 pub(crate) async fn serve_connections(
     listener: TcpListener,
     state: Arc<AppState>,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let local_addr = listener.local_addr()?;
@@ -175,30 +181,22 @@ pub(crate) async fn serve_connections(
                     }
                 };
                 let state = state.clone();
-                let mut shutdown_rx = shutdown_rx.clone();
+                let shutdown_rx = shutdown_rx.clone();
+                let tls = tls.clone();
                 connections.spawn(async move {
                     let _permit = permit;
                     let _open = InFlight::enter(metrics::gauge!("scim_http_connections_open"));
                     let io = DeadlineStream::new(stream, state.limits.io_timeout);
-                    let service = service_fn(move |request| {
-                        let state = state.clone();
-                        async move { Ok::<_, Infallible>(handle(&state, local_addr, request).await) }
-                    });
-                    let mut builder = http1::Builder::new();
-                    builder
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(HEADER_READ_TIMEOUT);
-                    let connection = builder.serve_connection(TokioIo::new(io), service);
-                    tokio::pin!(connection);
-                    tokio::select! {
-                        result = connection.as_mut() => {
-                            if let Err(e) = result {
-                                tracing::debug!(error = %e, "connection ended with an error");
+                    match tls {
+                        None => serve_connection(io, state, local_addr, shutdown_rx).await,
+                        Some(acceptor) => {
+                            match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(io)).await {
+                                Ok(Ok(io)) => {
+                                    serve_connection(io, state, local_addr, shutdown_rx).await;
+                                }
+                                Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                                Err(_) => tracing::debug!("TLS handshake timed out"),
                             }
-                        }
-                        _ = shutdown_rx.changed() => {
-                            connection.as_mut().graceful_shutdown();
-                            let _ = connection.await;
                         }
                     }
                 });
@@ -224,6 +222,39 @@ pub(crate) async fn serve_connections(
         connections.shutdown().await;
     }
     Ok(())
+}
+
+/// HTTP/1.1 on one accepted connection (plain or TLS) until it ends or shutdown begins, then
+/// graceful: the request in flight finishes, the connection closes.
+async fn serve_connection<IO>(
+    io: IO,
+    state: Arc<AppState>,
+    local_addr: SocketAddr,
+    mut shutdown_rx: watch::Receiver<bool>,
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request| {
+        let state = state.clone();
+        async move { Ok::<_, Infallible>(handle(&state, local_addr, request).await) }
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let connection = builder.serve_connection(TokioIo::new(io), service);
+    tokio::pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        }
+        _ = shutdown_rx.changed() => {
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        }
+    }
 }
 
 /// The `X-Request-Id` of the request when it is a sane token (≤ 128 of `[A-Za-z0-9._:-]`),
@@ -614,9 +645,10 @@ fn base_url(state: &AppState, headers: &HeaderMap, local_addr: SocketAddr) -> St
         .and_then(|h| h.to_str().ok())
         .map(str::trim)
         .filter(|h| is_plausible_host(h));
+    let scheme = state.scheme;
     match host {
-        Some(host) => format!("http://{host}"),
-        None => format!("http://{local_addr}"),
+        Some(host) => format!("{scheme}://{host}"),
+        None => format!("{scheme}://{local_addr}"),
     }
 }
 

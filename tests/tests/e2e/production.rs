@@ -1010,3 +1010,70 @@ async fn a_bulk_counts_each_operation_against_the_rate_limit() {
     let retry_after: u64 = next.header("retry-after").unwrap().parse().unwrap();
     assert!((5..=15).contains(&retry_after), "{retry_after}");
 }
+
+#[tokio::test]
+async fn the_gateway_terminates_tls_with_a_certificate_from_files() {
+    // A self-signed certificate for 127.0.0.1, as a Kubernetes TLS Secret would mount it.
+    let dir = std::env::temp_dir().join(format!("e2e-tls-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+    run(Command::new("openssl").args([
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        key.to_str().unwrap(),
+        "-out",
+        cert.to_str().unwrap(),
+    ]));
+    let database = e2e_tests::fresh_postgres_database().await.unwrap();
+    let stack = Stack::start_on(database).await.unwrap();
+    let gateway = stack
+        .spawn_gateway(&[
+            ("GATEWAY_TLS_CERT_FILE", cert.to_str().unwrap()),
+            ("GATEWAY_TLS_KEY_FILE", key.to_str().unwrap()),
+        ])
+        .unwrap();
+    let url = format!("https://{}/scim/v2/ServiceProviderConfig", gateway.addr);
+    let curl = |extra: &[&str]| {
+        Command::new("curl")
+            .args(["-sS", "--max-time", "10", "-H"])
+            .arg(format!("Authorization: Bearer {}", stack.token))
+            .args(extra)
+            .arg(&url)
+            .output()
+            .expect("curl")
+    };
+    let answer = curl(&["--cacert", cert.to_str().unwrap()]);
+    let body = String::from_utf8_lossy(&answer.stdout);
+    assert!(
+        answer.status.success(),
+        "{}",
+        String::from_utf8_lossy(&answer.stderr)
+    );
+    let body: serde_json::Value = serde_json::from_str(&body).expect("JSON over TLS");
+    // URLs built from the Host header say https.
+    let location = body["meta"]["location"].as_str().unwrap_or_default();
+    assert!(location.starts_with("https://127.0.0.1:"), "{body}");
+    // An unknown certificate is refused by the client; plain HTTP gets no SCIM answer.
+    assert!(!curl(&[]).status.success());
+    let plain = http_client();
+    let request = http::Request::builder()
+        .uri(format!("http://{}/livez", gateway.addr))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let answered = tokio::time::timeout(Duration::from_secs(10), plain.request(request)).await;
+    assert!(
+        !matches!(answered, Ok(Ok(ref r)) if r.status() == 200),
+        "plain HTTP is not served on the TLS port"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
