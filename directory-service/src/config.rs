@@ -46,4 +46,40 @@ pub struct ServeArgs {
     /// Do not run migrations at start (when a `migrate` Job owns them).
     #[arg(long, env = "DIRECTORY_SKIP_MIGRATIONS")]
     pub skip_migrations: bool,
+    #[command(flatten)]
+    pub events: EventArgs,
+}
+
+/// The outbox and webhook delivery.
+#[derive(Debug, clap::Args)]
+pub struct EventArgs {
+    /// Deliver webhooks to loopback, private and link-local addresses too (local stacks
+    /// and tests; refused by default against SSRF).
+    #[arg(long, env = "DIRECTORY_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// Seconds a replica holds an endpoint it delivers to; after a crash another replica
+    /// (or the restarted one) resumes it once this has passed.
+    #[arg(long, env = "DIRECTORY_WEBHOOK_LEASE_SECONDS", default_value_t = 30)]
+    pub webhook_lease_seconds: u64,
+    /// Total timeout of one webhook request, in seconds (connecting: at most 5 s).
+    #[arg(long, env = "DIRECTORY_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
+    pub webhook_timeout_seconds: u64,
+    /// Days events and delivery attempts are kept (deleted tombstones included).
+    #[arg(long, env = "DIRECTORY_EVENT_RETENTION_DAYS", default_value_t = 30)]
+    pub event_retention_days: i64,
+}
+
+impl EventArgs {
+    pub fn delivery_config(&self) -> crate::delivery::DeliveryConfig {
+        let defaults = crate::delivery::DeliveryConfig::default();
+        let total = std::time::Duration::from_secs(self.webhook_timeout_seconds.max(1));
+        crate::delivery::DeliveryConfig {
+            allow_private: self.webhook_allow_private,
+            lease: std::time::Duration::from_secs(self.webhook_lease_seconds.max(1)),
+            connect_timeout: defaults.connect_timeout.min(total),
+            request_timeout: total,
+            retention: chrono::Duration::days(self.event_retention_days.max(1)),
+            ..defaults
+        }
+    }
 }

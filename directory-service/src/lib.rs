@@ -4,6 +4,7 @@
 //! (transport). `store` is the only module that knows SeaORM.
 
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod grpc;
 pub mod ops;

@@ -34,7 +34,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("LISTENING {addr}");
             std::io::stdout().flush()?;
             tracing::info!(%addr, "directory listening");
-            directory_service::serve(listener, db, args.credential, shutdown_signal()).await?;
+            let delivery = args.events.delivery_config();
+            directory_service::serve(listener, db, args.credential, delivery, shutdown_signal())
+                .await?;
             tracing::info!("directory stopped");
         }
     }

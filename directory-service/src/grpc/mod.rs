@@ -2,11 +2,13 @@
 //! service whose handlers only convert and delegate to `ops`.
 
 pub mod convert;
+pub mod events;
 pub mod status;
 
 use std::future::Future;
 
 use directory_proto::v1::directory_server::{Directory, DirectoryServer};
+use directory_proto::v1::events_server::EventsServer;
 use directory_proto::{CREDENTIAL_METADATA_KEY, FILE_DESCRIPTOR_SET, v1 as pb};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
@@ -28,8 +30,17 @@ pub async fn serve(
     listener: TcpListener,
     db: Db,
     credential: String,
+    delivery: crate::delivery::DeliveryConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Live event streams and the delivery worker stop with the server: a stream that
+    // never ends would hold the graceful shutdown forever.
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    });
+    let worker = crate::delivery::spawn(db.clone(), delivery, stopped.clone())?;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter
         .set_serving::<DirectoryServer<DirectoryService>>()
@@ -44,19 +55,32 @@ pub async fn serve(
     let reflection = tonic::service::interceptor::InterceptedService::new(reflection, move |req| {
         check_credential(&reflection_credential, req)
     });
+    let events_credential = credential.clone();
+    let events = EventsServer::with_interceptor(
+        events::EventsService {
+            db: db.clone(),
+            shutdown: stopped.clone(),
+        },
+        move |req| check_credential(&events_credential, req),
+    );
     let directory = DirectoryServer::with_interceptor(DirectoryService { db }, move |req| {
         check_credential(&credential, req)
     });
+    let mut stopped_server = stopped.clone();
     tonic::transport::Server::builder()
         .trace_fn(crate::telemetry::grpc_request_span)
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(directory)
+        .add_service(events::WithActor(directory))
+        .add_service(events::WithActor(events))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
-            shutdown,
+            async move {
+                let _ = stopped_server.wait_for(|s| *s).await;
+            },
         )
         .await?;
+    let _ = worker.await;
     Ok(())
 }
 

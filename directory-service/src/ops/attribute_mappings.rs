@@ -2,6 +2,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::domain::attribute_mappings::{AttributeMapping, Destination};
+use crate::domain::events::EventType;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::{self, Db, db_error};
 
@@ -17,6 +18,19 @@ pub async fn set_attribute_mapping(
     store::workspaces::lock(&tx, workspace_id).await?;
     store::attribute_mappings::set(&tx, workspace_id, &mapping, Utc::now()).await?;
     let all = store::attribute_mappings::list(&tx, workspace_id).await?;
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::AttributeMappingSet,
+        "attribute_mapping",
+        mapping.destination.as_string(),
+        serde_json::json!({
+            "source": mapping.source,
+            "destination": mapping.destination.as_string(),
+            "template": mapping.template,
+        }),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(all)
 }
@@ -35,6 +49,15 @@ pub async fn delete_attribute_mapping(
         )));
     }
     let all = store::attribute_mappings::list(&tx, workspace_id).await?;
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::AttributeMappingDeleted,
+        "attribute_mapping",
+        &destination,
+        serde_json::json!({ "destination": destination }),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(all)
 }

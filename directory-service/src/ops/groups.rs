@@ -73,6 +73,7 @@ pub async fn create_group(
     store::groups::add_members(&tx, workspace_id, group.id, &members, now).await?;
     check_single_role(&tx, &group, &members).await?;
     check_license_seats(&tx, &group, seats_before).await?;
+    super::events::record_group(&tx, None, Some(&group), &members, &[]).await?;
     let view = view(&tx, group, true).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(view)
@@ -243,6 +244,7 @@ async fn update_group_with(
     let now = Utc::now();
     let mut members_changed = false;
     let mut added = Vec::new();
+    let mut removed = Vec::new();
     for change in membership {
         let affected = match change {
             MembershipChange::Add(ids) => {
@@ -252,8 +254,15 @@ async fn update_group_with(
                 added.extend(ids);
                 n
             }
-            MembershipChange::Remove(ids) => store::groups::remove_members(&tx, id, &ids).await?,
-            MembershipChange::RemoveAll => store::groups::remove_all_members(&tx, id).await?,
+            MembershipChange::Remove(ids) => {
+                let n = store::groups::remove_members(&tx, id, &ids).await?;
+                removed.extend(ids);
+                n
+            }
+            MembershipChange::RemoveAll => {
+                removed.extend(store::groups::member_ids(&tx, id).await?);
+                store::groups::remove_all_members(&tx, id).await?
+            }
             MembershipChange::ReplaceAll(ids) => {
                 let wanted: HashSet<Uuid> = unique(ids).into_iter().collect();
                 let existing: HashSet<Uuid> = store::groups::member_ids(&tx, id)
@@ -266,6 +275,7 @@ async fn update_group_with(
                 let n = store::groups::remove_members(&tx, id, &to_remove).await?
                     + store::groups::add_members(&tx, workspace_id, id, &to_add, now).await?;
                 added.extend(to_add);
+                removed.extend(to_remove);
                 n
             }
         };
@@ -285,6 +295,7 @@ async fn update_group_with(
         tx.rollback().await.map_err(db_error)?;
         return Ok(view);
     }
+    let before = current.clone();
     let updated = Group {
         profile,
         last_modified: now.max(current.last_modified),
@@ -292,6 +303,7 @@ async fn update_group_with(
         ..current
     };
     let updated = store::groups::update(&tx, &updated).await?;
+    super::events::record_group(&tx, Some(&before), Some(&updated), &added, &removed).await?;
     let view = view(&tx, updated, include_members).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(view)
@@ -308,6 +320,7 @@ pub async fn delete_group(
     let current = store::groups::find(&tx, workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let admins_before = store::roles::count_active_admins(&tx, workspace_id).await?;
+    super::events::record_group(&tx, Some(&current), None, &[], &[]).await?;
     store::groups::delete(&tx, workspace_id, id).await?;
     if current.role == GroupRole::Admin {
         check_admins_remain(

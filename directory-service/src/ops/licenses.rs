@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::domain::events::EventType;
 use crate::domain::licenses::{Subscription, check_seats};
 use crate::domain::paging::PageRequest;
 use crate::domain::users::User;
@@ -16,6 +17,16 @@ pub struct SubscriptionView {
     pub created: DateTime<Utc>,
     pub seats_used: u64,
     pub group_id: Option<Uuid>,
+}
+
+fn subscription_json(view: &SubscriptionView) -> serde_json::Value {
+    serde_json::json!({
+        "subscription_id": view.subscription.subscription_id,
+        "plan": view.subscription.plan,
+        "product": view.subscription.product,
+        "seats": view.subscription.seats,
+        "seats_used": view.seats_used,
+    })
 }
 
 async fn view(
@@ -53,6 +64,15 @@ pub async fn create_subscription(
         store::licenses::count_holders(&tx, workspace_id, &subscription.subscription_id).await?;
     check_seats(&subscription, 0, seats_used)?;
     let view = view(&tx, workspace_id, subscription, created).await?;
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::SubscriptionCreated,
+        "subscription",
+        &view.subscription.subscription_id,
+        subscription_json(&view),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(view)
 }
@@ -86,6 +106,17 @@ pub async fn assign_license(
     let after = store::licenses::count_holders(&tx, workspace_id, subscription_id).await?;
     check_seats(&subscription, before, after)?;
     let view = view(&tx, workspace_id, subscription, created).await?;
+    let mut data = subscription_json(&view);
+    data["user_id"] = serde_json::json!(user_id);
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::LicenseAssigned,
+        "user",
+        user_id,
+        data,
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(view)
 }
@@ -106,6 +137,17 @@ pub async fn revoke_license(
         )));
     }
     let view = view(&tx, workspace_id, subscription, created).await?;
+    let mut data = subscription_json(&view);
+    data["user_id"] = serde_json::json!(user_id);
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::LicenseRevoked,
+        "user",
+        user_id,
+        data,
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(view)
 }

@@ -4,9 +4,11 @@
 
 pub mod attribute_mappings;
 pub mod custom_attributes;
+pub mod events;
 pub mod groups;
 pub mod licenses;
 pub mod roles;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 pub mod workspaces;

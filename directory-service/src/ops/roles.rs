@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::domain::DomainError;
 use crate::domain::DomainResult;
+use crate::domain::events::EventType;
 use crate::domain::paging::PageRequest;
 use crate::domain::roles::{GroupRole, MappingSource, RoleMapping, check_admins_remain};
 use crate::domain::users::User;
@@ -90,6 +91,15 @@ pub async fn set_member_role(
         store::roles::count_active_admins(&tx, workspace_id).await?,
     )?;
     let access = user_access(&tx, workspace_id, user_id).await?;
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::RoleChanged,
+        "user",
+        user_id,
+        serde_json::json!({ "id": user_id, "granted_role": role.as_str(), "role": access.role.as_str() }),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(access)
 }
@@ -129,6 +139,15 @@ pub async fn set_role_mapping(
         store::roles::count_active_admins(&tx, workspace_id).await?,
     )?;
     let all = store::roles::list_mappings(&tx, workspace_id).await?;
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::RoleMappingSet,
+        "role_mapping",
+        &mapping.value,
+        serde_json::json!({ "source": mapping.source.as_str(), "value": mapping.value, "role": mapping.role }),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(all)
 }
@@ -153,6 +172,15 @@ pub async fn delete_role_mapping(
         store::roles::count_active_admins(&tx, workspace_id).await?,
     )?;
     let all = store::roles::list_mappings(&tx, workspace_id).await?;
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::RoleMappingDeleted,
+        "role_mapping",
+        value,
+        serde_json::json!({ "source": source.as_str(), "value": value }),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(all)
 }

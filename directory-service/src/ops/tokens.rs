@@ -1,6 +1,7 @@
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
+use crate::domain::events::EventType;
 use crate::domain::tokens::{self as rules, MintedToken};
 use crate::domain::{DomainError, DomainResult};
 use crate::store::{self, Db, db_error, tokens::Token};
@@ -14,14 +15,15 @@ pub async fn issue_token(
     let now = Utc::now();
     let name = rules::validate_token_name(name)?;
     rules::validate_expiry(expires_at, now)?;
-    store::workspaces::find_by_id(db, workspace_id).await?;
+    let tx = store::begin_write(db).await?;
+    store::workspaces::find_by_id(&tx, workspace_id).await?;
     let MintedToken {
         prefix,
         plaintext,
         secret_hash,
     } = rules::mint_token();
     let token = store::tokens::insert(
-        db,
+        &tx,
         store::tokens::NewToken {
             workspace_id,
             name: &name,
@@ -32,7 +34,29 @@ pub async fn issue_token(
         },
     )
     .await?;
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::TokenIssued,
+        "token",
+        token.id,
+        token_json(&token),
+    )
+    .await?;
+    tx.commit().await.map_err(db_error)?;
     Ok((token, plaintext))
+}
+
+/// A token as events show it: never its secret or hash.
+fn token_json(token: &Token) -> serde_json::Value {
+    serde_json::json!({
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "revoked_at": token.revoked_at,
+    })
 }
 
 pub async fn list_tokens(db: &Db, workspace_id: Uuid) -> DomainResult<Vec<Token>> {
@@ -48,6 +72,15 @@ pub async fn revoke_token(db: &Db, workspace_id: Uuid, id: Uuid) -> DomainResult
         return Ok(token);
     }
     let token = store::tokens::set_revoked(&tx, token, Utc::now()).await?;
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::TokenRevoked,
+        "token",
+        token.id,
+        token_json(&token),
+    )
+    .await?;
     tx.commit().await.map_err(db_error)?;
     Ok(token)
 }

@@ -30,6 +30,7 @@ pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> D
         groups: Vec::new(),
     };
     let user = store::users::insert(&tx, &user).await?;
+    super::events::record_user(&tx, None, Some(&user)).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(user)
 }
@@ -125,6 +126,7 @@ async fn update_user_with(
         tx.rollback().await.map_err(db_error)?;
         return Ok(current);
     }
+    let before = current.clone();
     let updated = User {
         profile,
         last_modified: Utc::now().max(current.last_modified),
@@ -158,6 +160,7 @@ async fn update_user_with(
         )?;
     }
     let updated = with_groups(&tx, vec![updated]).await?.remove(0);
+    super::events::record_user(&tx, Some(&before), Some(&updated)).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(updated)
 }
@@ -173,6 +176,7 @@ pub async fn delete_user(
     let current = store::users::find(&tx, workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let admins_before = store::roles::count_active_admins(&tx, workspace_id).await?;
+    super::events::record_user(&tx, Some(&current), None).await?;
     store::users::delete(&tx, workspace_id, id).await?;
     check_admins_remain(
         admins_before,

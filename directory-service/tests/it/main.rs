@@ -1,5 +1,6 @@
 //! One integration binary: the storage suite, run against SQLite and PostgreSQL.
 
+mod events_suite;
 mod groups_suite;
 mod harness;
 mod licenses_suite;
@@ -59,8 +60,14 @@ all_backends!(
     imported_members_are_found_not_duplicated,
     role_mappings_from_idp_values_and_group_names,
     attribute_mappings_feed_metadata_and_the_organization_role,
+    every_change_records_an_event_in_sequence,
+    failed_writes_leave_no_event_and_no_gap,
+    events_name_their_actor,
+    concurrent_writers_get_a_gap_free_sequence,
+    webhook_endpoints_start_at_their_creation,
 );
 
+use events_suite::*;
 use groups_suite::*;
 use licenses_suite::*;
 use roles_suite::*;

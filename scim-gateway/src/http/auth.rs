@@ -30,6 +30,7 @@ pub struct TokenCache {
 
 struct CachedWorkspace {
     workspace_id: String,
+    token_id: String,
     expires_at: Instant,
 }
 
@@ -41,10 +42,12 @@ impl TokenCache {
         }
     }
 
-    fn get(&self, digest: &TokenDigest, now: Instant) -> Option<String> {
+    fn get(&self, digest: &TokenDigest, now: Instant) -> Option<(String, String)> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         match entries.get(digest) {
-            Some(entry) if entry.expires_at > now => Some(entry.workspace_id.clone()),
+            Some(entry) if entry.expires_at > now => {
+                Some((entry.workspace_id.clone(), entry.token_id.clone()))
+            }
             Some(_) => {
                 entries.remove(digest);
                 None
@@ -53,7 +56,13 @@ impl TokenCache {
         }
     }
 
-    fn insert(&self, digest: TokenDigest, workspace_id: String, cache_for: Duration, now: Instant) {
+    fn insert(
+        &self,
+        digest: TokenDigest,
+        (workspace_id, token_id): (String, String),
+        cache_for: Duration,
+        now: Instant,
+    ) {
         let ttl = self.ttl.min(cache_for);
         if ttl.is_zero() {
             return;
@@ -69,6 +78,7 @@ impl TokenCache {
             digest,
             CachedWorkspace {
                 workspace_id,
+                token_id,
                 expires_at: now + ttl,
             },
         );
@@ -105,7 +115,8 @@ pub async fn authenticate(
 ) -> Result<String, ScimError> {
     let token = bearer_token(headers).ok_or_else(unauthorized)?;
     let digest = digest(token);
-    if let Some(workspace_id) = cache.get(&digest, Instant::now()) {
+    if let Some((workspace_id, token_id)) = cache.get(&digest, Instant::now()) {
+        crate::directory::set_actor_token(&token_id);
         return Ok(workspace_id);
     }
     let answer = directory
@@ -124,10 +135,11 @@ pub async fn authenticate(
                 Duration::from_millis(u64::try_from(response.cache_for_millis).unwrap_or(0));
             cache.insert(
                 digest,
-                response.workspace_id.clone(),
+                (response.workspace_id.clone(), response.token_id.clone()),
                 cache_for,
                 Instant::now(),
             );
+            crate::directory::set_actor_token(&response.token_id);
             Ok(response.workspace_id)
         }
         // A token the directory does not accept.
@@ -179,22 +191,27 @@ mod tests {
         let now = Instant::now();
         let d = digest("scim_secret");
         assert_ne!(&d[..], b"scim_secret".as_slice());
-        cache.insert(d, "w1".into(), Duration::from_millis(100), now);
+        cache.insert(
+            d,
+            ("w1".into(), "t1".into()),
+            Duration::from_millis(100),
+            now,
+        );
         assert_eq!(
             cache.get(&d, now + Duration::from_millis(50)),
-            Some("w1".into())
+            Some(("w1".into(), "t1".into()))
         );
         assert_eq!(cache.get(&d, now + Duration::from_millis(150)), None);
         assert_eq!(cache.len(), 0, "expired entry is evicted on read");
 
-        cache.insert(d, "w1".into(), Duration::from_secs(60), now);
+        cache.insert(d, ("w1".into(), "t1".into()), Duration::from_secs(60), now);
         assert_eq!(
             cache.get(&d, now + Duration::from_millis(4900)),
-            Some("w1".into())
+            Some(("w1".into(), "t1".into()))
         );
         assert_eq!(cache.get(&d, now + Duration::from_millis(5001)), None);
 
-        cache.insert(d, "w1".into(), Duration::ZERO, now);
+        cache.insert(d, ("w1".into(), "t1".into()), Duration::ZERO, now);
         assert_eq!(cache.get(&d, now), None, "cache_for 0 is not cached");
     }
 
@@ -205,7 +222,7 @@ mod tests {
         for i in 0..(CACHE_CAPACITY + 10) {
             cache.insert(
                 digest(&i.to_string()),
-                "w".into(),
+                ("w".into(), "t".into()),
                 Duration::from_secs(5),
                 now,
             );

@@ -194,7 +194,7 @@ async fn handle(
         span.record("trace_id", tracing::field::display(span_context.trace_id()));
     }
 
-    let response = dispatch(state, local_addr, route, request)
+    let response = crate::directory::with_actor(dispatch(state, local_addr, route, request))
         .instrument(span.clone())
         .await;
 

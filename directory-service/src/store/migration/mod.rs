@@ -11,6 +11,7 @@ mod m0005_licenses_and_grants;
 mod m0006_role_mappings;
 mod m0007_attribute_mappings;
 mod m0008_user_display_name_key;
+mod m0010_events_and_webhooks;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_role_mappings::Migration),
             Box::new(m0007_attribute_mappings::Migration),
             Box::new(m0008_user_display_name_key::Migration),
+            Box::new(m0010_events_and_webhooks::Migration),
         ]
     }
 }

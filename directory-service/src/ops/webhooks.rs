@@ -1,0 +1,129 @@
+//! Webhook endpoints: create (the secret is shown once), list, delete, enable (which also
+//! resumes a failed endpoint), disable, and the attempt log. Each change is an event.
+
+use chrono::Utc;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::DomainResult;
+use crate::domain::events::EventType;
+use crate::domain::webhooks::{new_secret, validate_endpoint};
+use crate::store::{self, Db, db_error, webhooks::Attempt, webhooks::Endpoint};
+
+fn endpoint_json(endpoint: &Endpoint) -> serde_json::Value {
+    json!({
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "event_types": endpoint.event_types,
+        "enabled": endpoint.enabled,
+    })
+}
+
+/// Creates an endpoint that receives the workspace's events from its own creation on.
+/// Returns the endpoint and its secret (`whsec_...`), which no later call shows.
+pub async fn create_webhook(
+    db: &Db,
+    workspace_id: Uuid,
+    url: &str,
+    event_types: &[String],
+) -> DomainResult<Endpoint> {
+    let url = url.trim();
+    validate_endpoint(url, event_types)?;
+    let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
+    let now = Utc::now();
+    let mut endpoint =
+        store::webhooks::new_endpoint(workspace_id, url, event_types, &new_secret(), 0, now);
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::WebhookCreated,
+        "webhook",
+        endpoint.id,
+        endpoint_json(&endpoint),
+    )
+    .await?;
+    // Our counter row is locked: the last sequence is the event just recorded, and the
+    // endpoint starts with it.
+    endpoint.cursor = store::events::last_sequence(&tx, workspace_id).await? - 1;
+    let endpoint = store::webhooks::insert(&tx, endpoint).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(endpoint)
+}
+
+pub async fn list_webhooks(db: &Db, workspace_id: Uuid) -> DomainResult<Vec<Endpoint>> {
+    store::workspaces::find_by_id(db, workspace_id).await?;
+    store::webhooks::list(db, workspace_id).await
+}
+
+pub async fn delete_webhook(db: &Db, workspace_id: Uuid, id: Uuid) -> DomainResult<()> {
+    let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
+    let endpoint = store::webhooks::find(&tx, workspace_id, id).await?;
+    store::webhooks::delete(&tx, id).await?;
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        EventType::WebhookDeleted,
+        "webhook",
+        id,
+        endpoint_json(&endpoint),
+    )
+    .await?;
+    tx.commit().await.map_err(db_error)
+}
+
+/// Enables or disables an endpoint. Enabling a failed endpoint resumes it where it
+/// stopped, with a fresh retry budget.
+pub async fn set_webhook_enabled(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    enabled: bool,
+) -> DomainResult<Endpoint> {
+    let tx = store::begin_write(db).await?;
+    store::workspaces::lock(&tx, workspace_id).await?;
+    let mut endpoint = store::webhooks::find(&tx, workspace_id, id).await?;
+    let resumed = enabled && endpoint.failed;
+    if endpoint.enabled == enabled && !resumed {
+        tx.rollback().await.map_err(db_error)?;
+        return Ok(endpoint);
+    }
+    endpoint.enabled = enabled;
+    if enabled {
+        endpoint.failed = false;
+        endpoint.attempts = 0;
+        endpoint.failing_since = None;
+        endpoint.next_attempt_at = Utc::now();
+    }
+    let endpoint = store::webhooks::save(&tx, endpoint).await?;
+    let event_type = if enabled {
+        EventType::WebhookEnabled
+    } else {
+        EventType::WebhookDisabled
+    };
+    super::events::record_resource(
+        &tx,
+        workspace_id,
+        event_type,
+        "webhook",
+        id,
+        endpoint_json(&endpoint),
+    )
+    .await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(endpoint)
+}
+
+/// The most attempts one listing returns.
+const MAX_ATTEMPTS_LISTED: u64 = 1000;
+
+pub async fn list_deliveries(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> DomainResult<(Endpoint, Vec<Attempt>)> {
+    let endpoint = store::webhooks::find(db, workspace_id, id).await?;
+    let attempts = store::webhooks::attempts(db, id, MAX_ATTEMPTS_LISTED).await?;
+    Ok((endpoint, attempts))
+}
