@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::attribute_mappings::AttributeMappingCommand;
 use crate::commands::attributes::AttributeCommand;
+use crate::commands::events::{AuditCommand, EventCommand, WebhookCommand};
 use crate::commands::licenses::LicenseCommand;
 use crate::commands::members::MemberCommand;
 use crate::commands::role_mappings::RoleMappingCommand;
@@ -88,6 +89,15 @@ pub enum Command {
     /// Map SCIM values into profile fields, public metadata or the organization role
     #[command(subcommand, alias = "attribute-mappings")]
     AttributeMapping(AttributeMappingCommand),
+    /// The workspace's events: list them, or follow them live
+    #[command(subcommand, alias = "event")]
+    Events(EventCommand),
+    /// The audit log: who changed what, with before/after values
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Webhook endpoints (Standard Webhooks signatures) and their deliveries
+    #[command(subcommand, alias = "webhooks")]
+    Webhook(WebhookCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
 }
@@ -102,8 +112,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let text = match command {
         Command::Up(args) => return commands::up::run(args, credential, format).await,
         command => {
-            let mut client = client::connect(&global.directory_url, credential).await?;
+            let (mut client, mut events) =
+                client::connect_with_events(&global.directory_url, credential).await?;
             let result = match command {
+                Command::Events(command) => {
+                    commands::events::run_events(&mut client, &mut events, command, format).await
+                }
+                Command::Audit(command) => {
+                    commands::events::run_audit(&mut client, &mut events, command, format).await
+                }
+                Command::Webhook(command) => {
+                    commands::events::run_webhook(&mut client, &mut events, command, format).await
+                }
                 Command::Workspace(command) => {
                     commands::workspaces::run(&mut client, command, format).await
                 }

@@ -64,6 +64,10 @@ pub struct EventArgs {
     /// Total timeout of one webhook request, in seconds (connecting: at most 5 s).
     #[arg(long, env = "DIRECTORY_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
     pub webhook_timeout_seconds: u64,
+    /// Milliseconds before the first webhook retry; each further retry waits twice as long
+    /// (at most 1 h), for over 24 h before the endpoint is marked failed.
+    #[arg(long, env = "DIRECTORY_WEBHOOK_RETRY_BASE_MS", default_value_t = 5000)]
+    pub webhook_retry_base_ms: u64,
     /// Days events and delivery attempts are kept (deleted tombstones included).
     #[arg(long, env = "DIRECTORY_EVENT_RETENTION_DAYS", default_value_t = 30)]
     pub event_retention_days: i64,
@@ -79,6 +83,7 @@ impl EventArgs {
             connect_timeout: defaults.connect_timeout.min(total),
             request_timeout: total,
             retention: chrono::Duration::days(self.event_retention_days.max(1)),
+            retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms.max(1)),
             ..defaults
         }
     }

@@ -31,6 +31,8 @@ pub struct DeliveryConfig {
     pub max_response_bytes: usize,
     /// Events and attempts older than this are pruned.
     pub retention: chrono::Duration,
+    /// The first retry's wait; later ones double (tests shorten it).
+    pub retry_base: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -43,6 +45,7 @@ impl Default for DeliveryConfig {
             request_timeout: Duration::from_secs(15),
             max_response_bytes: 64 * 1024,
             retention: chrono::Duration::days(30),
+            retry_base: crate::domain::webhooks::RETRY_BASE,
         }
     }
 }
@@ -241,7 +244,7 @@ impl Worker {
                 let since = *endpoint.failing_since.get_or_insert(now);
                 endpoint.attempts = attempt;
                 endpoint.last_error = outcome.error;
-                endpoint.next_attempt_at = now + backoff(attempt as u32);
+                endpoint.next_attempt_at = now + backoff(attempt as u32, self.config.retry_base);
                 if exhausted(since, now) {
                     endpoint.failed = true;
                     tracing::warn!(endpoint = %endpoint.id, "webhook endpoint failed: retries exhausted");

@@ -107,13 +107,20 @@ pub fn give_up_after() -> Duration {
     Duration::hours(26)
 }
 
+/// The first retry's wait in production.
+pub const RETRY_BASE: std::time::Duration = std::time::Duration::from_secs(5);
+/// The longest wait between two attempts.
+const RETRY_CAP_MS: u64 = 3_600_000;
+
 /// The wait before attempt `attempt + 1` after `attempt` consecutive failures: exponential
-/// from 5 s, capped at 1 h, with ±20 % jitter. With the 26 h limit that is ~35 attempts.
-pub fn backoff(attempt: u32) -> Duration {
-    let base_secs = 5u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
-    let capped = base_secs.min(3600) as f64;
+/// from `base` (5 s in production), capped at 1 h, with ±20 % jitter. With the 26 h limit
+/// that is ~35 attempts.
+pub fn backoff(attempt: u32, base: std::time::Duration) -> Duration {
+    let base_ms = (base.as_millis() as u64).max(1);
+    let wait_ms = base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(30));
+    let capped = wait_ms.min(RETRY_CAP_MS) as f64;
     let jitter = rand::rng().random_range(0.8..1.2);
-    Duration::milliseconds((capped * jitter * 1000.0) as i64)
+    Duration::milliseconds((capped * jitter) as i64)
 }
 
 /// Whether the endpoint has failed long enough to stop retrying.
@@ -175,13 +182,14 @@ mod tests {
 
     #[test]
     fn backoff_grows_is_capped_and_spans_a_day() {
-        assert!(backoff(1) <= Duration::seconds(6));
-        assert!(backoff(3) >= Duration::seconds(16));
-        assert!(backoff(30) <= Duration::minutes(72));
+        assert!(backoff(1, RETRY_BASE) <= Duration::seconds(6));
+        assert!(backoff(3, RETRY_BASE) >= Duration::seconds(16));
+        assert!(backoff(30, RETRY_BASE) <= Duration::minutes(72));
+        assert!(backoff(64, RETRY_BASE) <= Duration::minutes(72));
         let mut total = Duration::zero();
         let mut attempt = 1;
         while total < give_up_after() {
-            total += backoff(attempt);
+            total += backoff(attempt, RETRY_BASE);
             attempt += 1;
         }
         assert!(attempt > 20, "{attempt} attempts before giving up");
