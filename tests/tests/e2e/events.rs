@@ -34,6 +34,8 @@ struct Delivery {
     signature: String,
     body: String,
     answered: u16,
+    /// When the request arrived.
+    at: Instant,
 }
 
 impl Delivery {
@@ -91,6 +93,7 @@ impl Receiver {
                                     header("webhook-signature"),
                                 );
                                 let body = request.into_body().collect().await.unwrap().to_bytes();
+                                let at = Instant::now();
                                 let n = seen.fetch_add(1, Ordering::SeqCst);
                                 if n == 0 && !hold_first.is_zero() {
                                     tokio::time::sleep(hold_first).await;
@@ -102,6 +105,7 @@ impl Receiver {
                                     signature,
                                     body: String::from_utf8_lossy(&body).into_owned(),
                                     answered,
+                                    at,
                                 });
                                 Ok::<_, Infallible>(
                                     hyper::Response::builder()
@@ -645,4 +649,59 @@ async fn webhooks_to_private_addresses_are_refused_by_default() {
         assert!(attempts[0]["status"].is_null(), "{attempts}");
     }
     assert!(receiver.deliveries().is_empty());
+}
+
+/// Commit → receiver: each user is created alone (the RPC has returned, so its
+/// transaction committed) and the time until its webhook arrives is measured.
+#[tokio::test]
+async fn webhook_latency_from_commit_to_receiver() {
+    let database_url = e2e_tests::fresh_postgres_database().await.unwrap();
+    let stack = Stack::start_with_env(database_url, &FAST_RETRIES)
+        .await
+        .unwrap();
+    let receiver = Receiver::start(0, Duration::ZERO).await;
+    create_webhook(&stack, &receiver.url, &["scimUser.provisioned"]);
+    let mut grpc = stack.grpc().await.unwrap();
+    let mut committed = Vec::new();
+    let rounds = 20;
+    for i in 0..rounds {
+        let user = grpc
+            .create_user(pb::CreateUserRequest {
+                workspace_id: stack.workspace_id.clone(),
+                attributes: Some(pb::UserAttributes {
+                    user_name: format!("l{i}@example.com"),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let at = Instant::now();
+        receiver
+            .wait_for("the user's webhook", |d| d.len() > i)
+            .await;
+        committed.push((user.id, at));
+    }
+    let got = receiver.deliveries();
+    let mut latencies: Vec<Duration> = committed
+        .iter()
+        .map(|(id, at)| {
+            let delivery = got
+                .iter()
+                .find(|d| d.json()["data"]["user"]["id"] == id.as_str())
+                .expect("delivered");
+            delivery.at.saturating_duration_since(*at)
+        })
+        .collect();
+    latencies.sort();
+    eprintln!(
+        "webhook latency commit -> receiver over {rounds}: p50 {:?}, p95 {:?}, max {:?}",
+        latencies[rounds / 2],
+        latencies[rounds * 95 / 100],
+        latencies[rounds - 1]
+    );
+    assert!(
+        latencies[rounds - 1] < Duration::from_secs(5),
+        "{latencies:?}"
+    );
 }
