@@ -348,6 +348,89 @@ mod tests {
     }
 
     #[test]
+    fn event_audit_and_webhook_commands_are_wired() {
+        use crate::commands::events::{AuditCommand, EventCommand, WebhookCommand};
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "webhook",
+            "create",
+            "--workspace",
+            "acme",
+            "--url",
+            "https://h.example/x",
+            "--event",
+            "scimUser.provisioned",
+            "--event",
+            "scimUser.deprovisioned",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Webhook(WebhookCommand::Create(ref args))
+                if args.url == "https://h.example/x" && args.events.len() == 2
+        ));
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "webhooks",
+            "deliveries",
+            "--workspace",
+            "acme",
+            "--id",
+            "w1",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Webhook(WebhookCommand::Deliveries(ref args)) if args.id == "w1"
+        ));
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "events",
+            "list",
+            "--workspace",
+            "acme",
+            "--after",
+            "7",
+            "--limit",
+            "3",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Events(EventCommand::List(ref args)) if args.after == 7 && args.limit == 3
+        ));
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "audit",
+            "list",
+            "--workspace",
+            "acme",
+            "--since",
+            "2026-01-01T00:00:00Z",
+            "--actor",
+            "scimctl",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Audit(AuditCommand::List(ref args))
+                if args.since.is_some() && args.actor.as_deref() == Some("scimctl")
+        ));
+        assert!(
+            Cli::try_parse_from([
+                "scimctl",
+                "audit",
+                "list",
+                "--workspace",
+                "a",
+                "--since",
+                "yesterday"
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
     fn license_and_role_commands_are_wired() {
         let cli = Cli::try_parse_from([
             "scimctl",

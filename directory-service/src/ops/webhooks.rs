@@ -83,20 +83,14 @@ pub async fn set_webhook_enabled(
 ) -> DomainResult<Endpoint> {
     let tx = store::begin_write(db).await?;
     store::workspaces::lock(&tx, workspace_id).await?;
-    let mut endpoint = store::webhooks::find(&tx, workspace_id, id).await?;
+    let endpoint = store::webhooks::find(&tx, workspace_id, id).await?;
     let resumed = enabled && endpoint.failed;
     if endpoint.enabled == enabled && !resumed {
         tx.rollback().await.map_err(db_error)?;
         return Ok(endpoint);
     }
-    endpoint.enabled = enabled;
-    if enabled {
-        endpoint.failed = false;
-        endpoint.attempts = 0;
-        endpoint.failing_since = None;
-        endpoint.next_attempt_at = Utc::now();
-    }
-    let endpoint = store::webhooks::save(&tx, endpoint).await?;
+    store::webhooks::set_enabled(&tx, id, enabled, enabled, Utc::now()).await?;
+    let endpoint = store::webhooks::find(&tx, workspace_id, id).await?;
     let event_type = if enabled {
         EventType::WebhookEnabled
     } else {

@@ -54,14 +54,33 @@ pub async fn delete(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<()> {
     Ok(())
 }
 
-pub async fn save(db: &impl ConnectionTrait, endpoint: Endpoint) -> DomainResult<Endpoint> {
-    // Every column is written: the caller holds the admin's transaction.
-    endpoint
-        .into_active_model()
-        .reset_all()
-        .update(db)
+/// Sets the enabled flag; `resume` also clears a failed state and retries at once. Only
+/// these columns are written: the cursor and the lease belong to the delivery worker.
+pub async fn set_enabled(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    enabled: bool,
+    resume: bool,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let mut update = webhook_endpoint::Entity::update_many()
+        .col_expr(webhook_endpoint::Column::Enabled, Expr::value(enabled));
+    if resume {
+        update = update
+            .col_expr(webhook_endpoint::Column::Failed, Expr::value(false))
+            .col_expr(webhook_endpoint::Column::Attempts, Expr::value(0))
+            .col_expr(
+                webhook_endpoint::Column::FailingSince,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(webhook_endpoint::Column::NextAttemptAt, Expr::value(now));
+    }
+    update
+        .filter(webhook_endpoint::Column::Id.eq(id))
+        .exec(db)
         .await
-        .map_err(db_error)
+        .map_err(db_error)?;
+    Ok(())
 }
 
 /// Enabled, not failed endpoints whose next attempt is due and whose lease is free.
