@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use directory_proto::v1::directory_client;
+use directory_proto::v1::{directory_client, events_client};
 use directory_proto::{ACTOR_TOKEN_METADATA_KEY, CREDENTIAL_METADATA_KEY};
 use opentelemetry::global;
 use opentelemetry::propagation::Injector;
@@ -71,6 +71,30 @@ pub fn set_actor_token(token_id: &str) {
     if let Ok(value) = AsciiMetadataValue::try_from(token_id) {
         let _ = ACTOR_TOKEN.try_with(|slot| *slot.borrow_mut() = Some(value));
     }
+}
+
+pub type EventsClient =
+    events_client::EventsClient<InterceptedService<Channel, DirectoryInterceptor>>;
+
+/// The Events client for the token revocation feed: a long-lived stream, so without the
+/// per-call timeout.
+pub fn connect_events_lazy(
+    url: &str,
+    credential: &str,
+) -> Result<EventsClient, DirectoryClientError> {
+    let credential =
+        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|source| DirectoryClientError::Url {
+            url: url.to_owned(),
+            source,
+        })?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true);
+    Ok(events_client::EventsClient::with_interceptor(
+        endpoint.connect_lazy(),
+        DirectoryInterceptor { credential },
+    ))
 }
 
 #[derive(Clone)]

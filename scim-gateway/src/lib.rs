@@ -31,6 +31,7 @@ pub enum ServeError {
 /// contacting the directory (the connection is made lazily, on the first call).
 pub struct Gateway {
     state: Arc<http::AppState>,
+    events: directory::EventsClient,
 }
 
 impl Gateway {
@@ -38,7 +39,10 @@ impl Gateway {
     pub fn new(config: &Config) -> Result<Gateway, ServeError> {
         let directory =
             directory::connect_lazy(&config.directory_url, &config.directory_credential)?;
+        let events =
+            directory::connect_events_lazy(&config.directory_url, &config.directory_credential)?;
         Ok(Gateway {
+            events,
             state: Arc::new(http::AppState::new(
                 directory,
                 config.token_cache_ttl(),
@@ -56,7 +60,14 @@ impl Gateway {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServeError> {
-        http::serve_connections(listener, self.state, shutdown).await?;
+        // Revoked tokens leave every replica's cache at once (the TTL stays the fallback).
+        let follower = tokio::spawn(http::auth::follow_revocations(
+            self.state.clone(),
+            self.events,
+        ));
+        let served = http::serve_connections(listener, self.state, shutdown).await;
+        follower.abort();
+        served?;
         Ok(())
     }
 }

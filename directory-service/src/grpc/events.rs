@@ -1,5 +1,6 @@
 //! The Events service (list, live stream, webhook endpoints) and the actor of each call.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -25,6 +26,8 @@ pub struct EventsService {
 
 /// How often a live stream looks for events written by other replicas.
 const WATCH_POLL: Duration = Duration::from_millis(200);
+/// How far back the revocation feed looks on every poll (and replays on connect).
+const REVOCATION_LOOKBACK: chrono::Duration = chrono::Duration::seconds(10);
 /// Events read per query while replaying.
 const WATCH_BATCH: u64 = 500;
 
@@ -136,6 +139,57 @@ impl Events for EventsService {
                         // Written before its commit: let the commit land.
                         tokio::time::sleep(Duration::from_millis(2)).await;
                     }
+                    _ = tokio::time::sleep(WATCH_POLL) => {}
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
+    }
+
+    type WatchRevokedTokensStream =
+        Pin<Box<dyn Stream<Item = Result<pb::RevokedToken, Status>> + Send>>;
+
+    async fn watch_revoked_tokens(
+        &self,
+        _req: Request<pb::WatchRevokedTokensRequest>,
+    ) -> RpcResult<Self::WatchRevokedTokensStream> {
+        let (tx, rx) = tokio::sync::mpsc::channel(256);
+        let db = self.db.clone();
+        let mut shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            // Polled (not woken per event write: one query per gateway per write would
+            // cost more than it saves). Events are stamped just before their commit: look back far enough to catch
+            // one that committed late, and remember what was sent.
+            let mut sent: HashMap<uuid::Uuid, chrono::DateTime<chrono::Utc>> = HashMap::new();
+            loop {
+                let now = chrono::Utc::now();
+                let since = now - REVOCATION_LOOKBACK;
+                sent.retain(|_, at| *at >= since);
+                match store::events::revocations_since(&db, since).await {
+                    Ok(events) => {
+                        for e in events {
+                            if sent.insert(e.id, e.occurred_at).is_some() {
+                                continue;
+                            }
+                            let revoked = pb::RevokedToken {
+                                token_id: e.resource_id,
+                                workspace_id: e.workspace_id.to_string(),
+                            };
+                            if tx.send(Ok(revoked)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        let _ = tx.send(Err(to_status(err))).await;
+                        return;
+                    }
+                }
+                tokio::select! {
+                    _ = shutdown.changed() => return,
+                    _ = tx.closed() => return,
                     _ = tokio::time::sleep(WATCH_POLL) => {}
                 }
             }

@@ -103,6 +103,21 @@ pub async fn list(
         .map_err(db_error)
 }
 
+/// `token.revoked` events of every workspace since `since` (the gateways' live feed).
+pub async fn revocations_since(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> DomainResult<Vec<Event>> {
+    event::Entity::find()
+        .filter(event::Column::EventType.eq("token.revoked"))
+        .filter(event::Column::OccurredAt.gte(since))
+        .order_by_asc(event::Column::OccurredAt)
+        .limit(10_000)
+        .all(db)
+        .await
+        .map_err(db_error)
+}
+
 /// The workspace's last sequence number (0 before the first event).
 pub async fn last_sequence(db: &impl ConnectionTrait, workspace_id: Uuid) -> DomainResult<i64> {
     Ok(event::Entity::find()

@@ -26,7 +26,13 @@ type TokenDigest = [u8; 32];
 pub struct TokenCache {
     ttl: Duration,
     entries: Mutex<HashMap<TokenDigest, CachedWorkspace>>,
+    /// Token ids revoked recently (until when they are remembered): an authentication
+    /// answered just before the revocation must not re-enter the cache after the eviction.
+    revoked: Mutex<HashMap<String, Instant>>,
 }
+
+/// How long a revoked token id is remembered (longer than any cache entry lives).
+const REVOKED_MEMORY: Duration = Duration::from_secs(30);
 
 struct CachedWorkspace {
     workspace_id: String,
@@ -39,7 +45,25 @@ impl TokenCache {
         TokenCache {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            revoked: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Forgets every cached authentication of `token_id` at once (the directory's
+    /// revocation feed calls this); its next request asks the directory again.
+    pub fn evict_token(&self, token_id: &str, now: Instant) {
+        {
+            let mut revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
+            revoked.retain(|_, until| *until > now);
+            revoked.insert(token_id.to_owned(), now + REVOKED_MEMORY);
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, entry| entry.token_id != token_id);
+    }
+
+    fn recently_revoked(&self, token_id: &str, now: Instant) -> bool {
+        let revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
+        revoked.get(token_id).is_some_and(|until| *until > now)
     }
 
     fn get(&self, digest: &TokenDigest, now: Instant) -> Option<(String, String)> {
@@ -64,7 +88,7 @@ impl TokenCache {
         now: Instant,
     ) {
         let ttl = self.ttl.min(cache_for);
-        if ttl.is_zero() {
+        if ttl.is_zero() || self.recently_revoked(&token_id, now) {
             return;
         }
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
@@ -216,6 +240,21 @@ mod tests {
     }
 
     #[test]
+    fn revoked_tokens_are_evicted_and_not_cached_again() {
+        let cache = TokenCache::new(Duration::from_secs(5));
+        let now = Instant::now();
+        let (a, b) = (digest("scim_a"), digest("scim_b"));
+        cache.insert(a, ("w".into(), "ta".into()), Duration::from_secs(5), now);
+        cache.insert(b, ("w".into(), "tb".into()), Duration::from_secs(5), now);
+        cache.evict_token("ta", now);
+        assert_eq!(cache.get(&a, now), None);
+        assert_eq!(cache.get(&b, now), Some(("w".into(), "tb".into())));
+        // An answer from just before the revocation does not re-enter the cache.
+        cache.insert(a, ("w".into(), "ta".into()), Duration::from_secs(5), now);
+        assert_eq!(cache.get(&a, now), None);
+    }
+
+    #[test]
     fn cache_is_bounded() {
         let cache = TokenCache::new(Duration::from_secs(5));
         let now = Instant::now();
@@ -228,5 +267,26 @@ mod tests {
             );
         }
         assert!(cache.len() <= CACHE_CAPACITY);
+    }
+}
+
+/// Follows the directory's revocation feed and evicts revoked tokens from the cache at once;
+/// reconnects after a second when the stream breaks (the cache bound is the fallback).
+pub async fn follow_revocations(
+    state: std::sync::Arc<super::AppState>,
+    mut events: crate::directory::EventsClient,
+) {
+    loop {
+        let stream = events
+            .watch_revoked_tokens(directory_proto::v1::WatchRevokedTokensRequest {})
+            .await;
+        if let Ok(stream) = stream {
+            let mut stream = stream.into_inner();
+            while let Ok(Some(revoked)) = stream.message().await {
+                state.tokens.evict_token(&revoked.token_id, Instant::now());
+                tracing::info!(token_id = %revoked.token_id, "revoked token evicted from the cache");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

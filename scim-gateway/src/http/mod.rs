@@ -1,7 +1,7 @@
 //! The HTTP side: accept loop (hyper 1, HTTP/1.1), per-request span with the caller's W3C
 //! trace context, routing, bearer auth, body limits and dispatch to the handlers.
 
-mod auth;
+pub(crate) mod auth;
 mod body;
 mod bulk;
 mod groups;

@@ -705,3 +705,35 @@ async fn webhook_latency_from_commit_to_receiver() {
         "{latencies:?}"
     );
 }
+
+/// Gateways follow the directory's revocation feed: a revoked token is refused within a
+/// second although its authentication is cached for 5 s.
+#[tokio::test]
+async fn a_revoked_token_is_refused_within_a_second() {
+    let stack = Stack::start().await.unwrap();
+    // Let the gateway's feed connect, and cache the token.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(stack.scim("GET", "/Users", None).await.status, 200);
+    assert_eq!(stack.scim("GET", "/Users", None).await.status, 200);
+    let revoked = stack.scimctl(&["token", "revoke", "--workspace", "acme", &stack.token_id]);
+    assert!(
+        revoked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoked.stderr)
+    );
+    let started = Instant::now();
+    loop {
+        let status = stack.scim("GET", "/Users", None).await.status;
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "still accepted {:?} after the revocation",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("revoked token refused after {:?}", started.elapsed());
+}
