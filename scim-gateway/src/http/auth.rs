@@ -183,6 +183,27 @@ pub async fn authenticate(
     }
 }
 
+/// Follows the directory's revocation feed and evicts revoked tokens from the cache at once;
+/// reconnects after a second when the stream breaks (the cache bound is the fallback).
+pub async fn follow_revocations(
+    state: std::sync::Arc<super::AppState>,
+    mut events: crate::directory::EventsClient,
+) {
+    loop {
+        let stream = events
+            .watch_revoked_tokens(directory_proto::v1::WatchRevokedTokensRequest {})
+            .await;
+        if let Ok(stream) = stream {
+            let mut stream = stream.into_inner();
+            while let Ok(Some(revoked)) = stream.message().await {
+                state.tokens.evict_token(&revoked.token_id, Instant::now());
+                tracing::info!(token_id = %revoked.token_id, "revoked token evicted from the cache");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,26 +288,5 @@ mod tests {
             );
         }
         assert!(cache.len() <= CACHE_CAPACITY);
-    }
-}
-
-/// Follows the directory's revocation feed and evicts revoked tokens from the cache at once;
-/// reconnects after a second when the stream breaks (the cache bound is the fallback).
-pub async fn follow_revocations(
-    state: std::sync::Arc<super::AppState>,
-    mut events: crate::directory::EventsClient,
-) {
-    loop {
-        let stream = events
-            .watch_revoked_tokens(directory_proto::v1::WatchRevokedTokensRequest {})
-            .await;
-        if let Ok(stream) = stream {
-            let mut stream = stream.into_inner();
-            while let Ok(Some(revoked)) = stream.message().await {
-                state.tokens.evict_token(&revoked.token_id, Instant::now());
-                tracing::info!(token_id = %revoked.token_id, "revoked token evicted from the cache");
-            }
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
