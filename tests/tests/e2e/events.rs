@@ -737,3 +737,61 @@ async fn a_revoked_token_is_refused_within_a_second() {
     }
     eprintln!("revoked token refused after {:?}", started.elapsed());
 }
+
+/// The same outbox, stream and webhooks on the embedded SQLite default.
+#[tokio::test]
+async fn events_and_webhooks_work_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("events-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database_url = format!("sqlite://{}?mode=rwc", dir.join("directory.db").display());
+    let stack = Stack::start_with_env(database_url, &FAST_RETRIES)
+        .await
+        .unwrap();
+    let receiver = Receiver::start(1, Duration::ZERO).await;
+    let (_, secret) = create_webhook(&stack, &receiver.url, &["scimUser.provisioned"]);
+    let mut events = events_client(&stack.directory.addr, &stack.credential).await;
+    let mut stream = events
+        .watch_events(pb::WatchEventsRequest {
+            workspace_id: stack.workspace_id.clone(),
+            after_sequence: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for i in 0..3 {
+        stack.create_user(&format!("s{i}@example.com")).await;
+    }
+    let mut sequences = Vec::new();
+    while sequences.len() < 5 {
+        let event = tokio::time::timeout(Duration::from_secs(10), stream.message())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        sequences.push(event.sequence);
+    }
+    // token.issued, webhook.created, then the three users.
+    assert_eq!(sequences, [1, 2, 3, 4, 5]);
+    let got = receiver
+        .wait_for("three users after one failure", |d| {
+            d.iter().filter(|d| d.answered == 204).count() == 3
+        })
+        .await;
+    assert!(got.iter().all(|d| verify(&secret, d)));
+    let names: Vec<String> = got
+        .iter()
+        .filter(|d| d.answered == 204)
+        .map(|d| {
+            d.json()["data"]["user"]["userName"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["s0@example.com", "s1@example.com", "s2@example.com"]
+    );
+    drop(stack);
+    let _ = std::fs::remove_dir_all(&dir);
+}
