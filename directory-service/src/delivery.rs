@@ -161,7 +161,21 @@ impl Worker {
     /// Claims every due endpoint that is not already being delivered here.
     async fn round(self: Arc<Self>) -> Result<(), crate::domain::DomainError> {
         let now = Utc::now();
+        let mut last_sequences = std::collections::HashMap::new();
         for endpoint in store::webhooks::due(&self.db, now, DUE_PER_ROUND).await? {
+            // Claiming is a write: only for endpoints with something to deliver.
+            let last = match last_sequences.get(&endpoint.workspace_id) {
+                Some(last) => *last,
+                None => {
+                    let last =
+                        store::events::last_sequence(&self.db, endpoint.workspace_id).await?;
+                    last_sequences.insert(endpoint.workspace_id, last);
+                    last
+                }
+            };
+            if endpoint.cursor >= last {
+                continue;
+            }
             if !self.busy.lock().expect("busy set").insert(endpoint.id) {
                 continue;
             }
