@@ -76,10 +76,20 @@ pub struct EventArgs {
 impl EventArgs {
     pub fn delivery_config(&self) -> crate::delivery::DeliveryConfig {
         let defaults = crate::delivery::DeliveryConfig::default();
-        let total = std::time::Duration::from_secs(self.webhook_timeout_seconds.max(1));
+        let lease = std::time::Duration::from_secs(self.webhook_lease_seconds.max(1));
+        let mut total = std::time::Duration::from_secs(self.webhook_timeout_seconds.max(1));
+        // A request must end while its lease holds, or another replica could take the
+        // endpoint and deliver the next event before this one is answered.
+        if total >= lease {
+            total = lease / 2;
+            tracing::warn!(
+                timeout_ms = total.as_millis() as u64,
+                "webhook timeout shortened to half the lease"
+            );
+        }
         crate::delivery::DeliveryConfig {
             allow_private: self.webhook_allow_private,
-            lease: std::time::Duration::from_secs(self.webhook_lease_seconds.max(1)),
+            lease,
             connect_timeout: defaults.connect_timeout.min(total),
             request_timeout: total,
             retention: chrono::Duration::days(self.event_retention_days.max(1)),

@@ -51,6 +51,8 @@ struct Receiver {
     log: Arc<Mutex<Vec<Delivery>>>,
     /// Requests that arrived (counted before answering).
     arrived: Arc<AtomicUsize>,
+    /// The most requests that were in flight at once.
+    max_in_flight: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -68,17 +70,24 @@ impl Receiver {
         let seen = Arc::new(AtomicUsize::new(0));
         let sink = log.clone();
         let arrived = seen.clone();
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let max_in_flight = Arc::new(AtomicUsize::new(0));
+        let (current, most) = (in_flight.clone(), max_in_flight.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
                 let (sink, seen) = (sink.clone(), seen.clone());
+                let (current, most) = (current.clone(), most.clone());
                 tokio::spawn(async move {
                     let service =
                         service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                             let (sink, seen) = (sink.clone(), seen.clone());
+                            let (current, most) = (current.clone(), most.clone());
                             async move {
+                                let now_in_flight = current.fetch_add(1, Ordering::SeqCst) + 1;
+                                most.fetch_max(now_in_flight, Ordering::SeqCst);
                                 let header = |name: &str| {
                                     request
                                         .headers()
@@ -99,6 +108,7 @@ impl Receiver {
                                     tokio::time::sleep(hold_first).await;
                                 }
                                 let answered = if n < fail_first { 500 } else { 204 };
+                                current.fetch_sub(1, Ordering::SeqCst);
                                 sink.lock().unwrap().push(Delivery {
                                     id,
                                     timestamp,
@@ -125,6 +135,7 @@ impl Receiver {
             url,
             log,
             arrived,
+            max_in_flight,
             task,
         }
     }
@@ -794,4 +805,55 @@ async fn events_and_webhooks_work_on_sqlite() {
     );
     drop(stack);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Two directory replicas on one database: each event reaches the endpoint once, in
+/// order, and never two requests to it at the same time.
+#[tokio::test]
+async fn two_replicas_never_deliver_an_endpoint_concurrently() {
+    let database_url = e2e_tests::fresh_postgres_database().await.unwrap();
+    let stack = Stack::start_with_env(database_url.clone(), &FAST_RETRIES)
+        .await
+        .unwrap();
+    let second = directory(&database_url, &stack.credential);
+    let receiver = Receiver::start(0, Duration::ZERO).await;
+    create_webhook(&stack, &receiver.url, &["scimUser.provisioned"]);
+    let mut first = stack.grpc().await.unwrap();
+    let mut other = {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", second.addr))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        pb::directory_client::DirectoryClient::with_interceptor(
+            channel,
+            CredentialInterceptor(stack.credential.clone()),
+        )
+    };
+    let count = 30;
+    for i in 0..count {
+        let request = pb::CreateUserRequest {
+            workspace_id: stack.workspace_id.clone(),
+            attributes: Some(pb::UserAttributes {
+                user_name: format!("r{i}@example.com"),
+                ..Default::default()
+            }),
+        };
+        if i % 2 == 0 {
+            first.create_user(request).await.unwrap();
+        } else {
+            other.create_user(request).await.unwrap();
+        }
+    }
+    let got = receiver.wait_for("every user", |d| d.len() >= count).await;
+    // Give a duplicate the chance to show up.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got_after = receiver.deliveries();
+    assert_eq!(got_after.len(), got.len(), "a duplicate delivery");
+    let sequences: Vec<i64> = got
+        .iter()
+        .map(|d| d.json()["sequence"].as_i64().unwrap())
+        .collect();
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "{sequences:?}");
+    assert_eq!(receiver.max_in_flight.load(Ordering::SeqCst), 1);
 }
