@@ -6,7 +6,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     compiler
         .include_source_info(true)
         .include_imports(true)
-        .open_files(["directory/v1/directory.proto", "directory/v1/errors.proto"])?;
+        .open_files([
+            "directory/v1/directory.proto",
+            "directory/v1/errors.proto",
+            "directory/v1/events.proto",
+        ])?;
     for file in compiler.files() {
         if let Some(path) = file.path() {
             println!("cargo:rerun-if-changed={}", path.display());

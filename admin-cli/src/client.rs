@@ -5,8 +5,9 @@ use std::fmt;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use directory_proto::CREDENTIAL_METADATA_KEY;
 use directory_proto::v1::directory_client::DirectoryClient;
+use directory_proto::v1::events_client::EventsClient;
+use directory_proto::{ACTOR_METADATA_KEY, CREDENTIAL_METADATA_KEY};
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -14,6 +15,9 @@ use tonic_types::StatusExt as _;
 
 /// A directory client that sends the service credential with every call.
 pub type Client = DirectoryClient<InterceptedService<Channel, CredentialInterceptor>>;
+
+/// The Events service (event stream, audit log, webhooks) over the same connection.
+pub type Events = EventsClient<InterceptedService<Channel, CredentialInterceptor>>;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,12 +56,25 @@ impl tonic::service::Interceptor for CredentialInterceptor {
                 .metadata_mut()
                 .insert(CREDENTIAL_METADATA_KEY, credential.clone());
         }
+        // Changes made with scimctl are audited as such.
+        request.metadata_mut().insert(
+            ACTOR_METADATA_KEY,
+            AsciiMetadataValue::from_static("scimctl"),
+        );
         Ok(request)
     }
 }
 
 /// Connects eagerly, so an unreachable directory is reported before any RPC.
 pub async fn connect(url: &str, credential: Option<&str>) -> anyhow::Result<Client> {
+    Ok(connect_with_events(url, credential).await?.0)
+}
+
+/// The Directory and the Events clients over one connection.
+pub async fn connect_with_events(
+    url: &str,
+    credential: Option<&str>,
+) -> anyhow::Result<(Client, Events)> {
     let interceptor = CredentialInterceptor::new(credential)?;
     let endpoint = Endpoint::from_shared(url.to_owned())
         .with_context(|| format!("invalid directory url {url:?}"))?
@@ -67,7 +84,10 @@ pub async fn connect(url: &str, credential: Option<&str>) -> anyhow::Result<Clie
         .connect()
         .await
         .with_context(|| format!("cannot connect to the directory at {url}"))?;
-    Ok(DirectoryClient::with_interceptor(channel, interceptor))
+    Ok((
+        DirectoryClient::with_interceptor(channel.clone(), interceptor.clone()),
+        EventsClient::with_interceptor(channel, interceptor),
+    ))
 }
 
 /// A failed RPC. Displays as `<message> (grpc status NOT_FOUND, reason NOT_FOUND)`.
@@ -163,6 +183,10 @@ mod tests {
         assert_eq!(
             request.metadata().get("x-directory-credential").unwrap(),
             "s3cret"
+        );
+        assert_eq!(
+            request.metadata().get("x-directory-actor").unwrap(),
+            "scimctl"
         );
     }
 

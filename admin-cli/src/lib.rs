@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::attribute_mappings::AttributeMappingCommand;
 use crate::commands::attributes::AttributeCommand;
+use crate::commands::events::{AuditCommand, EventCommand, WebhookCommand};
 use crate::commands::groups::GroupCommand;
 use crate::commands::licenses::LicenseCommand;
 use crate::commands::members::MemberCommand;
@@ -94,6 +95,15 @@ pub enum Command {
     AttributeMapping(AttributeMappingCommand),
     /// Print the SCIM base URL to give IdP admins (the directory's --public-base-url)
     Endpoint,
+    /// The workspace's events: list them, or follow them live
+    #[command(subcommand, alias = "event")]
+    Events(EventCommand),
+    /// The audit log: who changed what, with before/after values
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Webhook endpoints (Standard Webhooks signatures) and their deliveries
+    #[command(subcommand, alias = "webhooks")]
+    Webhook(WebhookCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
     /// Print shell completions: `scimctl completions bash > /etc/bash_completion.d/scimctl`
@@ -195,8 +205,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             String::from_utf8(script)?
         }
         command => {
-            let mut client = client::connect(&global.directory_url, credential).await?;
+            let (mut client, mut events) =
+                client::connect_with_events(&global.directory_url, credential).await?;
             let result = match command {
+                Command::Events(command) => {
+                    commands::events::run_events(&mut client, &mut events, command, format).await
+                }
+                Command::Audit(command) => {
+                    commands::events::run_audit(&mut client, &mut events, command, format).await
+                }
+                Command::Webhook(command) => {
+                    commands::events::run_webhook(&mut client, &mut events, command, format).await
+                }
                 Command::Workspace(command) => {
                     commands::workspaces::run(&mut client, command, format).await
                 }
@@ -422,6 +442,89 @@ mod tests {
             Command::Workspace(WorkspaceCommand::Create { ref slug, ref display_name })
                 if slug == "acme" && display_name.as_deref() == Some("Acme Corp")
         ));
+    }
+
+    #[test]
+    fn event_audit_and_webhook_commands_are_wired() {
+        use crate::commands::events::{AuditCommand, EventCommand, WebhookCommand};
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "webhook",
+            "create",
+            "--workspace",
+            "acme",
+            "--url",
+            "https://h.example/x",
+            "--event",
+            "scimUser.provisioned",
+            "--event",
+            "scimUser.deprovisioned",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Webhook(WebhookCommand::Create(ref args))
+                if args.url == "https://h.example/x" && args.events.len() == 2
+        ));
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "webhooks",
+            "deliveries",
+            "--workspace",
+            "acme",
+            "--id",
+            "w1",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Webhook(WebhookCommand::Deliveries(ref args)) if args.id == "w1"
+        ));
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "events",
+            "list",
+            "--workspace",
+            "acme",
+            "--after",
+            "7",
+            "--limit",
+            "3",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Events(EventCommand::List(ref args)) if args.after == 7 && args.limit == 3
+        ));
+        let cli = Cli::try_parse_from([
+            "scimctl",
+            "audit",
+            "list",
+            "--workspace",
+            "acme",
+            "--since",
+            "2026-01-01T00:00:00Z",
+            "--actor",
+            "scimctl",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Audit(AuditCommand::List(ref args))
+                if args.since.is_some() && args.actor.as_deref() == Some("scimctl")
+        ));
+        assert!(
+            Cli::try_parse_from([
+                "scimctl",
+                "audit",
+                "list",
+                "--workspace",
+                "a",
+                "--since",
+                "yesterday"
+            ])
+            .is_err()
+        );
     }
 
     #[test]

@@ -65,4 +65,55 @@ pub struct ServeArgs {
     /// Seconds in-flight RPCs get to finish after SIGTERM.
     #[arg(long, env = "DIRECTORY_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    #[command(flatten)]
+    pub events: EventArgs,
+}
+
+/// The outbox and webhook delivery.
+#[derive(Debug, clap::Args)]
+pub struct EventArgs {
+    /// Deliver webhooks to loopback, private and link-local addresses too (local stacks
+    /// and tests; refused by default against SSRF).
+    #[arg(long, env = "DIRECTORY_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// Seconds a replica holds an endpoint it delivers to; after a crash another replica
+    /// (or the restarted one) resumes it once this has passed.
+    #[arg(long, env = "DIRECTORY_WEBHOOK_LEASE_SECONDS", default_value_t = 30)]
+    pub webhook_lease_seconds: u64,
+    /// Total timeout of one webhook request, in seconds (connecting: at most 5 s).
+    #[arg(long, env = "DIRECTORY_WEBHOOK_TIMEOUT_SECONDS", default_value_t = 15)]
+    pub webhook_timeout_seconds: u64,
+    /// Milliseconds before the first webhook retry; each further retry waits twice as long
+    /// (at most 1 h), for over 24 h before the endpoint is marked failed.
+    #[arg(long, env = "DIRECTORY_WEBHOOK_RETRY_BASE_MS", default_value_t = 5000)]
+    pub webhook_retry_base_ms: u64,
+    /// Days events and delivery attempts are kept (deleted tombstones included).
+    #[arg(long, env = "DIRECTORY_EVENT_RETENTION_DAYS", default_value_t = 30)]
+    pub event_retention_days: i64,
+}
+
+impl EventArgs {
+    pub fn delivery_config(&self) -> crate::delivery::DeliveryConfig {
+        let defaults = crate::delivery::DeliveryConfig::default();
+        let lease = std::time::Duration::from_secs(self.webhook_lease_seconds.max(1));
+        let mut total = std::time::Duration::from_secs(self.webhook_timeout_seconds.max(1));
+        // A request must end while its lease holds, or another replica could take the
+        // endpoint and deliver the next event before this one is answered.
+        if total >= lease {
+            total = lease / 2;
+            tracing::warn!(
+                timeout_ms = total.as_millis() as u64,
+                "webhook timeout shortened to half the lease"
+            );
+        }
+        crate::delivery::DeliveryConfig {
+            allow_private: self.webhook_allow_private,
+            lease,
+            connect_timeout: defaults.connect_timeout.min(total),
+            request_timeout: total,
+            retention: chrono::Duration::days(self.event_retention_days.max(1)),
+            retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms.max(1)),
+            ..defaults
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod delivery;
 pub mod domain;
 pub mod grpc;
 pub mod ops;

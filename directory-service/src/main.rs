@@ -59,6 +59,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
                 admin,
                 endpoint,
+                delivery: args.events.delivery_config(),
             };
             directory_service::serve(listener, db, args.credential, options, shutdown_signal())
                 .await?;

@@ -17,5 +17,12 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 /// Metadata key that carries the internal service credential on every directory RPC.
 pub const CREDENTIAL_METADATA_KEY: &str = "x-directory-credential";
 
+/// Metadata key where a gRPC caller names itself (e.g. `scimctl`) for the audit log.
+pub const ACTOR_METADATA_KEY: &str = "x-directory-actor";
+
+/// Metadata key where the gateway passes the id of the SCIM token that authenticated the
+/// request, so that events name the token that drove a change.
+pub const ACTOR_TOKEN_METADATA_KEY: &str = "x-directory-actor-token";
+
 /// `google.rpc.ErrorInfo.domain` of every directory error.
 pub const ERROR_DOMAIN: &str = "directory.v1";

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use directory_proto::CREDENTIAL_METADATA_KEY;
-use directory_proto::v1::directory_client;
+use directory_proto::v1::{directory_client, events_client};
+use directory_proto::{ACTOR_TOKEN_METADATA_KEY, CREDENTIAL_METADATA_KEY};
 use opentelemetry::global;
 use opentelemetry::propagation::Injector;
 use tonic::metadata::{AsciiMetadataValue, MetadataKey, MetadataMap};
@@ -70,6 +70,50 @@ pub fn connect_health_lazy(
     ))
 }
 
+tokio::task_local! {
+    /// The id of the SCIM token that authenticated the request being served: set by
+    /// authentication, sent with every directory call so that events name their actor.
+    static ACTOR_TOKEN: std::cell::RefCell<Option<AsciiMetadataValue>>;
+}
+
+/// Runs one request with an empty actor slot that [`set_actor_token`] fills.
+pub async fn with_actor<F: std::future::Future>(request: F) -> F::Output {
+    ACTOR_TOKEN
+        .scope(std::cell::RefCell::new(None), request)
+        .await
+}
+
+/// Records the authenticated token's id (an id, never the token) for this request.
+pub fn set_actor_token(token_id: &str) {
+    if let Ok(value) = AsciiMetadataValue::try_from(token_id) {
+        let _ = ACTOR_TOKEN.try_with(|slot| *slot.borrow_mut() = Some(value));
+    }
+}
+
+pub type EventsClient =
+    events_client::EventsClient<InterceptedService<Channel, DirectoryInterceptor>>;
+
+/// The Events client for the token revocation feed: a long-lived stream, so without the
+/// per-call timeout.
+pub fn connect_events_lazy(
+    url: &str,
+    credential: &str,
+) -> Result<EventsClient, DirectoryClientError> {
+    let credential =
+        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|source| DirectoryClientError::Url {
+            url: url.to_owned(),
+            source,
+        })?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true);
+    Ok(events_client::EventsClient::with_interceptor(
+        endpoint.connect_lazy(),
+        DirectoryInterceptor { credential },
+    ))
+}
+
 #[derive(Clone)]
 pub struct DirectoryInterceptor {
     credential: AsciiMetadataValue,
@@ -83,6 +127,11 @@ impl Interceptor for DirectoryInterceptor {
         request
             .metadata_mut()
             .insert(CREDENTIAL_METADATA_KEY, self.credential.clone());
+        if let Ok(Some(token_id)) = ACTOR_TOKEN.try_with(|slot| slot.borrow().clone()) {
+            request
+                .metadata_mut()
+                .insert(ACTOR_TOKEN_METADATA_KEY, token_id);
+        }
         let context = tracing::Span::current().context();
         global::get_text_map_propagator(|propagator| {
             propagator.inject_context(&context, &mut MetadataInjector(request.metadata_mut()))

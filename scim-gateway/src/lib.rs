@@ -37,6 +37,7 @@ pub enum ServeError {
 pub struct Gateway {
     state: Arc<http::AppState>,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    events: directory::EventsClient,
 }
 
 impl Gateway {
@@ -71,7 +72,10 @@ impl Gateway {
             (Some(cert), Some(key)) => Some(tls::acceptor(cert, key).map_err(ServeError::Config)?),
             _ => None,
         };
+        let events =
+            directory::connect_events_lazy(&config.directory_url, &config.directory_credential)?;
         Ok(Gateway {
+            events,
             tls: tls.clone(),
             state: Arc::new(http::AppState::new(
                 directory,
@@ -93,7 +97,14 @@ impl Gateway {
         listener: TcpListener,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), ServeError> {
-        http::serve_connections(listener, self.state, self.tls, shutdown).await?;
+        // Revoked tokens leave every replica's cache at once (the TTL stays the fallback).
+        let follower = tokio::spawn(http::auth::follow_revocations(
+            self.state.clone(),
+            self.events,
+        ));
+        let served = http::serve_connections(listener, self.state, self.tls, shutdown).await;
+        follower.abort();
+        served?;
         Ok(())
     }
 }

@@ -370,6 +370,8 @@ impl ChildProcess {
         command
             .args(args)
             .env("DIRECTORY_CREDENTIAL", credential)
+            // The local stack's webhook receivers live on this machine.
+            .env("DIRECTORY_WEBHOOK_ALLOW_PRIVATE", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -3,6 +3,7 @@
 
 pub mod attribute_mappings;
 pub mod custom_attributes;
+pub mod events;
 pub mod filter;
 pub mod groups;
 pub mod licenses;
@@ -11,6 +12,7 @@ pub mod patch;
 pub mod roles;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 pub mod workspaces;
 
 /// Everything an operation can refuse, plus the two ways storage can fail. One variant per

@@ -2,12 +2,14 @@
 //! service whose handlers only convert and delegate to `ops`.
 
 pub mod convert;
+pub mod events;
 pub mod status;
 mod typed;
 
 use std::future::Future;
 
 use directory_proto::v1::directory_server::{Directory, DirectoryServer};
+use directory_proto::v1::events_server::EventsServer;
 use directory_proto::{CREDENTIAL_METADATA_KEY, FILE_DESCRIPTOR_SET, v1 as pb};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
@@ -38,6 +40,8 @@ pub struct ServeOptions {
     pub admin: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
     /// The deployment's public SCIM base URL, served by GetScimEndpoint.
     pub endpoint: Option<ScimEndpoint>,
+    /// Webhook delivery (the outbox worker).
+    pub delivery: crate::delivery::DeliveryConfig,
 }
 
 impl Default for ServeOptions {
@@ -47,6 +51,7 @@ impl Default for ServeOptions {
             shutdown_grace: std::time::Duration::from_secs(20),
             admin: None,
             endpoint: None,
+            delivery: crate::delivery::DeliveryConfig::default(),
         }
     }
 }
@@ -60,6 +65,14 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Live event streams and the delivery worker stop with the server: a stream that
+    // never ends would hold the graceful shutdown forever.
+    let (stopping, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    });
+    let worker = crate::delivery::spawn(db.clone(), options.delivery, stopped.clone())?;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     // `directory.v1.Directory` follows the database: probed once before serving, then
     // every `health_interval`.
@@ -93,6 +106,14 @@ pub async fn serve(
     let reflection = tonic::service::interceptor::InterceptedService::new(reflection, move |req| {
         check_credential(&reflection_credential, req)
     });
+    let events_credential = credential.clone();
+    let events = EventsServer::with_interceptor(
+        events::EventsService {
+            db: db.clone(),
+            shutdown: stopped.clone(),
+        },
+        move |req| check_credential(&events_credential, req),
+    );
     let directory = DirectoryServer::with_interceptor(
         DirectoryService {
             db,
@@ -105,8 +126,9 @@ pub async fn serve(
     let (begun_tx, begun_rx) = tokio::sync::oneshot::channel::<()>();
     let reporter = health_reporter.clone();
     let shutdown_readiness = readiness.clone();
+    let mut stopped_server = stopped.clone();
     let shutdown = async move {
-        shutdown.await;
+        let _ = stopped_server.wait_for(|s| *s).await;
         crate::admin::begin_shutdown(&reporter, &shutdown_readiness).await;
         tracing::info!("shutting down: draining in-flight RPCs");
         let _ = begun_tx.send(());
@@ -124,7 +146,8 @@ pub async fn serve(
         .layer(crate::admin::GrpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(directory)
+        .add_service(events::WithActor(directory))
+        .add_service(events::WithActor(events))
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),
@@ -135,6 +158,7 @@ pub async fn serve(
     };
     probe.abort();
     let _ = admin_stop.send(());
+    let _ = worker.await;
     result
 }
 

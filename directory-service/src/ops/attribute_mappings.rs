@@ -3,6 +3,7 @@ use uuid::Uuid;
 
 use super::write::{Change, Write};
 use crate::domain::attribute_mappings::{AttributeMapping, Destination};
+use crate::domain::events::EventType;
 use crate::domain::{DomainError, DomainResult};
 use crate::store::{self, Db};
 
@@ -17,6 +18,16 @@ pub async fn set_attribute_mapping(
     let mut write = Write::workspace(db, workspace_id).await?;
     store::attribute_mappings::set(write.tx(), workspace_id, &mapping, Utc::now()).await?;
     write.record(Change::AttributeMappingsChanged);
+    write.event(super::events::resource(
+        EventType::AttributeMappingSet,
+        "attribute_mapping",
+        mapping.destination.as_string(),
+        serde_json::json!({
+            "source": mapping.source,
+            "destination": mapping.destination.as_string(),
+            "template": mapping.template,
+        }),
+    ));
     let all = store::attribute_mappings::list(write.conn(), workspace_id).await?;
     write.commit().await?;
     Ok(all)
@@ -36,6 +47,12 @@ pub async fn delete_attribute_mapping(
         )));
     }
     write.record(Change::AttributeMappingsChanged);
+    write.event(super::events::resource(
+        EventType::AttributeMappingDeleted,
+        "attribute_mapping",
+        &destination,
+        serde_json::json!({ "destination": destination }),
+    ));
     let all = store::attribute_mappings::list(write.conn(), workspace_id).await?;
     write.commit().await?;
     Ok(all)

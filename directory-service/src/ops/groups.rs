@@ -75,6 +75,12 @@ pub async fn create_group(
     write.record(Change::GroupCreated { group_id: group.id });
     store::groups::check_users_exist(write.conn(), workspace_id, &members).await?;
     store::groups::add_members(write.tx(), workspace_id, group.id, &members, now).await?;
+    write.events(super::events::group_events(
+        None,
+        Some(&group),
+        &members,
+        &[],
+    ));
     if !members.is_empty() {
         write.record(Change::MembersAdded {
             group_id: group.id,
@@ -206,6 +212,8 @@ async fn update_group_with(
     let (profile, membership) = change(&current.profile)?;
     let now = Utc::now();
     let mut members_changed = false;
+    let mut all_added = Vec::new();
+    let mut all_removed = Vec::new();
     for change in membership {
         let (added, removed) = match change {
             MembershipChange::Add(ids) => {
@@ -241,6 +249,8 @@ async fn update_group_with(
                 (to_add, to_remove)
             }
         };
+        all_added.extend(added.iter().copied());
+        all_removed.extend(removed.iter().copied());
         if !added.is_empty() {
             write.record(Change::MembersAdded {
                 group_id: id,
@@ -269,9 +279,15 @@ async fn update_group_with(
         profile,
         last_modified: now.max(current.last_modified),
         version: current.version + 1,
-        ..current
+        ..current.clone()
     };
     let updated = store::groups::update(write.tx(), &updated).await?;
+    write.events(super::events::group_events(
+        Some(&current),
+        Some(&updated),
+        &all_added,
+        &all_removed,
+    ));
     // The rules may refuse the change; the view is read before commit, in the transaction.
     let view = view(write.conn(), updated, include_members).await?;
     write.commit().await?;
@@ -288,6 +304,7 @@ pub async fn delete_group(
     let current = store::groups::find(write.conn(), workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let members = store::groups::member_ids(write.conn(), id).await?;
+    write.events(super::events::group_events(Some(&current), None, &[], &[]));
     store::groups::delete(write.tx(), workspace_id, id).await?;
     write.record(Change::GroupDeleted {
         group_id: id,

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::write::{Change, Write};
+use crate::domain::events::EventType;
 use crate::domain::licenses::Subscription;
 use crate::domain::paging::PageRequest;
 use crate::domain::users::User;
@@ -19,6 +20,24 @@ pub struct SubscriptionView {
     /// Entitled members waiting for a seat (reactivated while all were taken).
     pub seats_waiting: u64,
     pub group_id: Option<Uuid>,
+}
+
+/// A subscription as events show it, with the seats held in the write's transaction.
+async fn subscription_json(
+    write: &Write,
+    workspace_id: Uuid,
+    subscription: &Subscription,
+) -> DomainResult<serde_json::Value> {
+    let seats_used =
+        store::licenses::count_holders(write.conn(), workspace_id, &subscription.subscription_id)
+            .await?;
+    Ok(serde_json::json!({
+        "subscription_id": subscription.subscription_id,
+        "plan": subscription.plan,
+        "product": subscription.product,
+        "seats": subscription.seats,
+        "seats_used": seats_used,
+    }))
 }
 
 async fn view(
@@ -60,6 +79,13 @@ pub async fn create_subscription(
     write.record(Change::SubscriptionChanged {
         subscription_id: subscription.subscription_id.clone(),
     });
+    let data = subscription_json(&write, workspace_id, &subscription).await?;
+    write.event(super::events::resource(
+        EventType::SubscriptionCreated,
+        "subscription",
+        &subscription.subscription_id,
+        data,
+    ));
     write.commit().await?;
     view(db, workspace_id, subscription, created).await
 }
@@ -100,6 +126,14 @@ pub async fn assign_license(
         subscription_id: subscription_id.to_owned(),
         user_id,
     });
+    let mut data = subscription_json(&write, workspace_id, &subscription).await?;
+    data["user_id"] = serde_json::json!(user_id);
+    write.event(super::events::resource(
+        EventType::LicenseAssigned,
+        "user",
+        user_id,
+        data,
+    ));
     // The seat rule runs at commit (and may seat waiting members): read the view after.
     write.commit().await?;
     view(db, workspace_id, subscription, created).await
@@ -125,6 +159,14 @@ pub async fn revoke_license(
         subscription_id: subscription_id.to_owned(),
         user_id,
     });
+    let mut data = subscription_json(&write, workspace_id, &subscription).await?;
+    data["user_id"] = serde_json::json!(user_id);
+    write.event(super::events::resource(
+        EventType::LicenseRevoked,
+        "user",
+        user_id,
+        data,
+    ));
     write.commit().await?;
     view(db, workspace_id, subscription, created).await
 }

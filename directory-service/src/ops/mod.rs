@@ -4,10 +4,12 @@
 
 pub mod attribute_mappings;
 pub mod custom_attributes;
+pub mod events;
 pub mod groups;
 pub mod licenses;
 pub mod roles;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 pub mod workspaces;
 pub mod write;

@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::write::{Change, Write};
 use crate::domain::DomainError;
 use crate::domain::DomainResult;
+use crate::domain::events::EventType;
 use crate::domain::paging::PageRequest;
 use crate::domain::roles::{GroupRole, MappingSource, RoleMapping, resolve_role};
 use crate::domain::users::User;
@@ -88,6 +89,12 @@ pub async fn set_member_role(
     store::roles::set_grant(write.tx(), workspace_id, user_id, role, Utc::now()).await?;
     write.record(Change::RoleGranted { user_id, role });
     let access = user_access(write.conn(), workspace_id, user_id).await?;
+    write.event(super::events::resource(
+        EventType::RoleChanged,
+        "user",
+        user_id,
+        serde_json::json!({ "id": user_id, "granted_role": role.as_str(), "role": access.role.as_str() }),
+    ));
     write.commit().await?;
     Ok(access)
 }
@@ -121,6 +128,12 @@ pub async fn set_role_mapping(
     let mut write = Write::workspace(db, workspace_id).await?;
     store::roles::set_mapping(write.tx(), workspace_id, &mapping, Utc::now()).await?;
     write.record(Change::RoleMappingsChanged);
+    write.event(super::events::resource(
+        EventType::RoleMappingSet,
+        "role_mapping",
+        &mapping.value,
+        serde_json::json!({ "source": mapping.source.as_str(), "value": mapping.value, "role": mapping.role }),
+    ));
     let all = store::roles::list_mappings(write.conn(), workspace_id).await?;
     write.commit().await?;
     Ok(all)
@@ -141,6 +154,12 @@ pub async fn delete_role_mapping(
         )));
     }
     write.record(Change::RoleMappingsChanged);
+    write.event(super::events::resource(
+        EventType::RoleMappingDeleted,
+        "role_mapping",
+        value,
+        serde_json::json!({ "source": source.as_str(), "value": value }),
+    ));
     let all = store::roles::list_mappings(write.conn(), workspace_id).await?;
     write.commit().await?;
     Ok(all)

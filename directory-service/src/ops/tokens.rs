@@ -2,6 +2,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::write::{Change, Write};
+use crate::domain::events::EventType;
 use crate::domain::tokens::{self as rules, MintedToken};
 use crate::domain::{DomainError, DomainResult};
 use crate::store::{self, Db, tokens::Token};
@@ -34,8 +35,26 @@ pub async fn issue_token(
     )
     .await?;
     write.record(Change::TokenIssued { token_id: token.id });
+    write.event(super::events::resource(
+        EventType::TokenIssued,
+        "token",
+        token.id,
+        token_json(&token),
+    ));
     write.commit().await?;
     Ok((token, plaintext))
+}
+
+/// A token as events show it: never its secret or hash.
+fn token_json(token: &Token) -> serde_json::Value {
+    serde_json::json!({
+        "id": token.id,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": token.created_at,
+        "expires_at": token.expires_at,
+        "revoked_at": token.revoked_at,
+    })
 }
 
 pub async fn list_tokens(db: &Db, workspace_id: Uuid) -> DomainResult<Vec<Token>> {
@@ -53,6 +72,12 @@ pub async fn revoke_token(db: &Db, workspace_id: Uuid, id: Uuid) -> DomainResult
     }
     let token = store::tokens::set_revoked(write.tx(), token, Utc::now()).await?;
     write.record(Change::TokenRevoked { token_id: token.id });
+    write.event(super::events::resource(
+        EventType::TokenRevoked,
+        "token",
+        token.id,
+        token_json(&token),
+    ));
     write.commit().await?;
     Ok(token)
 }

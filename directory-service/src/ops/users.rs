@@ -32,6 +32,7 @@ pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> D
     };
     let user = store::users::insert(write.tx(), &user).await?;
     write.record(Change::UserCreated { user_id: user.id });
+    write.events(super::events::user_events(write.conn(), None, Some(&user)).await?);
     write.commit().await?;
     Ok(user)
 }
@@ -172,7 +173,7 @@ async fn update_user_in(
         profile,
         last_modified: Utc::now().max(current.last_modified),
         version: current.version + 1,
-        ..current
+        ..current.clone()
     };
     let updated = store::users::update(write.tx(), &updated).await?;
     write.record(Change::UserUpdated { user_id: id, rules });
@@ -183,6 +184,7 @@ async fn update_user_in(
         write.record(Change::UserReactivated { user_id: id });
     }
     let updated = with_groups(write.conn(), vec![updated]).await?.remove(0);
+    write.events(super::events::user_events(write.conn(), Some(&current), Some(&updated)).await?);
     write.commit().await?;
     Ok(Updated::Done(Box::new(updated)))
 }
@@ -196,6 +198,8 @@ pub async fn delete_user(
     let mut write = Write::workspace(db, workspace_id).await?;
     let current = store::users::find(write.conn(), workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
+    // The tombstone carries the user's last state: built before the row goes.
+    write.events(super::events::user_events(write.conn(), Some(&current), None).await?);
     store::users::delete(write.tx(), workspace_id, id).await?;
     write.record(Change::UserDeleted { user_id: id });
     write.commit().await?;

@@ -20,8 +20,12 @@
 //!    holders than seats where the change added holders;
 //! 3. one role group at a time for members just added to a role group;
 //! 4. a workspace that had an active admin keeps one;
-//! 5. (events) the recorded changes are what the outbox turns into rows, in this
-//!    transaction: see [`Write::commit`].
+//! 5. events: the events the operation handed over (`write.event(..)`, built when the
+//!    change was made, so a tombstone carries the row's last state) and those of the
+//!    changes the step made itself (users re-evaluated by mappings) become outbox rows,
+//!    with the workspace's next sequence numbers taken as the transaction's last write:
+//!    an event exists exactly when its change is committed, and the counter row, locked
+//!    until the commit, orders the commits of both scopes without gaps.
 //!
 //! Only this module opens and commits a `store::WriteTx` (a test below enforces it), and
 //! every store function that writes takes a `&WriteTx`: a write cannot bypass the step.
@@ -32,6 +36,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::domain::attribute_mappings::{AttributeMapping, apply_attribute_mappings};
+use crate::domain::events::NewEvent;
 use crate::domain::licenses::check_seats;
 use crate::domain::roles::{GroupRole, check_admins_remain, dual_role_conflict};
 use crate::domain::users::User;
@@ -143,6 +148,10 @@ pub struct Write {
     /// `None` in the profile scope (no workspace lock).
     before: Option<Before>,
     changes: Vec<Change>,
+    /// Events to write at commit, in order.
+    events: Vec<NewEvent>,
+    /// Whether events were written already (`write_events_now`): wake readers at commit.
+    wrote_events: bool,
 }
 
 impl Write {
@@ -160,6 +169,8 @@ impl Write {
             workspace_id,
             before: Some(before),
             changes: Vec::new(),
+            events: Vec::new(),
+            wrote_events: false,
         })
     }
 
@@ -173,6 +184,8 @@ impl Write {
             workspace_id,
             before: None,
             changes: Vec::new(),
+            events: Vec::new(),
+            wrote_events: false,
         })
     }
 
@@ -194,6 +207,25 @@ impl Write {
         self.changes.push(change);
     }
 
+    /// An event to write with the change (at commit, after the rules passed).
+    pub fn event(&mut self, event: NewEvent) {
+        self.events.push(event);
+    }
+
+    pub fn events(&mut self, events: impl IntoIterator<Item = NewEvent>) {
+        self.events.extend(events);
+    }
+
+    /// Writes the events handed over so far now and returns the last sequence taken. For
+    /// a write that needs its own event's sequence (a webhook endpoint starts right
+    /// before its creation event); the counter row stays locked until the commit.
+    pub async fn write_events_now(&mut self) -> DomainResult<Option<i64>> {
+        let events = std::mem::take(&mut self.events);
+        let last = super::events::record(&self.tx, self.workspace_id, events).await?;
+        self.wrote_events |= last.is_some();
+        Ok(last)
+    }
+
     /// Ends a write that changed nothing.
     pub async fn abandon(self) -> DomainResult<()> {
         self.tx.rollback().await
@@ -202,9 +234,9 @@ impl Write {
     /// Checks the workspace rules on the state after the change and commits. Returns the
     /// recorded changes (including those the rules made: re-evaluated users, seats given).
     ///
-    /// Events (#16) plug in here: after the rules passed and before `tx.commit()`, turn
-    /// `self.changes` into outbox rows with `self.tx` (one INSERT per change), so an event
-    /// exists exactly when its change is committed.
+    /// After the rules passed and before `tx.commit()`, the events become outbox rows
+    /// (issue #16) in this transaction: an event exists exactly when its change is
+    /// committed. A deleted workspace records none (its events cascade away with it).
     pub async fn commit(mut self) -> DomainResult<Vec<Change>> {
         match self.before.take() {
             None => {
@@ -232,7 +264,16 @@ impl Write {
                 )?;
             }
         }
+        let written = if self.changes.contains(&Change::WorkspaceDeleted) {
+            None
+        } else {
+            let events = std::mem::take(&mut self.events);
+            super::events::record(&self.tx, self.workspace_id, events).await?
+        };
         self.tx.commit().await?;
+        if written.is_some() || self.wrote_events {
+            super::events::wake();
+        }
         Ok(self.changes)
     }
 
@@ -289,9 +330,12 @@ impl Write {
                 profile,
                 last_modified: now.max(current.last_modified),
                 version: current.version + 1,
-                ..current
+                ..current.clone()
             };
             store::users::update(&self.tx, &updated).await?;
+            let events =
+                super::events::user_events(self.tx.conn(), Some(&current), Some(&updated)).await?;
+            self.events(events);
             self.record(Change::UserUpdated { user_id, rules });
         }
         Ok(())

@@ -5,6 +5,7 @@
 pub mod attribute_mappings;
 pub mod custom_attributes;
 pub mod entity;
+pub mod events;
 mod filter_sql;
 pub mod groups;
 pub mod licenses;
@@ -14,6 +15,7 @@ pub mod pool;
 pub mod roles;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 pub mod workspaces;
 
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! One integration binary: the storage suite, run against SQLite and PostgreSQL.
 
+mod events_suite;
 mod groups_suite;
 mod harness;
 mod licenses_suite;
@@ -64,8 +65,14 @@ all_backends!(
     case_insensitive_filters_fold_non_ascii_letters,
     a_group_push_reevaluates_mappings_and_roles,
     case_keys_are_backfilled_by_the_migration,
+    every_change_records_an_event_in_sequence,
+    failed_writes_leave_no_event_and_no_gap,
+    events_name_their_actor,
+    concurrent_writers_get_a_gap_free_sequence,
+    webhook_endpoints_start_at_their_creation,
 );
 
+use events_suite::*;
 use groups_suite::*;
 use licenses_suite::*;
 use roles_suite::*;

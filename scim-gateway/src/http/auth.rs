@@ -28,10 +28,17 @@ type TokenDigest = [u8; 32];
 pub struct TokenCache {
     ttl: Duration,
     entries: Mutex<HashMap<TokenDigest, CachedWorkspace>>,
+    /// Token ids revoked recently (until when they are remembered): an authentication
+    /// answered just before the revocation must not re-enter the cache after the eviction.
+    revoked: Mutex<HashMap<String, Instant>>,
 }
+
+/// How long a revoked token id is remembered (longer than any cache entry lives).
+const REVOKED_MEMORY: Duration = Duration::from_secs(30);
 
 struct CachedWorkspace {
     workspace_id: String,
+    token_id: String,
     expires_at: Instant,
 }
 
@@ -40,13 +47,33 @@ impl TokenCache {
         TokenCache {
             ttl,
             entries: Mutex::new(HashMap::new()),
+            revoked: Mutex::new(HashMap::new()),
         }
     }
 
-    fn get(&self, digest: &TokenDigest, now: Instant) -> Option<String> {
+    /// Forgets every cached authentication of `token_id` at once (the directory's
+    /// revocation feed calls this); its next request asks the directory again.
+    pub fn evict_token(&self, token_id: &str, now: Instant) {
+        {
+            let mut revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
+            revoked.retain(|_, until| *until > now);
+            revoked.insert(token_id.to_owned(), now + REVOKED_MEMORY);
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, entry| entry.token_id != token_id);
+    }
+
+    fn recently_revoked(&self, token_id: &str, now: Instant) -> bool {
+        let revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
+        revoked.get(token_id).is_some_and(|until| *until > now)
+    }
+
+    fn get(&self, digest: &TokenDigest, now: Instant) -> Option<(String, String)> {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         match entries.get(digest) {
-            Some(entry) if entry.expires_at > now => Some(entry.workspace_id.clone()),
+            Some(entry) if entry.expires_at > now => {
+                Some((entry.workspace_id.clone(), entry.token_id.clone()))
+            }
             Some(_) => {
                 entries.remove(digest);
                 None
@@ -55,8 +82,17 @@ impl TokenCache {
         }
     }
 
-    fn insert(&self, digest: TokenDigest, workspace_id: String, cache_for: Duration, now: Instant) {
+    fn insert(
+        &self,
+        digest: TokenDigest,
+        (workspace_id, token_id): (String, String),
+        cache_for: Duration,
+        now: Instant,
+    ) {
         let ttl = self.ttl.min(cache_for);
+        if self.recently_revoked(&token_id, now) {
+            return;
+        }
         let Some(expires_at) = now.checked_add(ttl).filter(|_| !ttl.is_zero()) else {
             return;
         };
@@ -71,6 +107,7 @@ impl TokenCache {
             digest,
             CachedWorkspace {
                 workspace_id,
+                token_id,
                 expires_at,
             },
         );
@@ -107,7 +144,8 @@ pub async fn authenticate(
 ) -> Result<String, ScimError> {
     let token = bearer_token(headers).ok_or_else(unauthorized)?;
     let digest = digest(token);
-    if let Some(workspace_id) = cache.get(&digest, Instant::now()) {
+    if let Some((workspace_id, token_id)) = cache.get(&digest, Instant::now()) {
+        crate::directory::set_actor_token(&token_id);
         return Ok(workspace_id);
     }
     let answer = directory
@@ -126,10 +164,11 @@ pub async fn authenticate(
                 Duration::from_millis(u64::try_from(response.cache_for_millis).unwrap_or(0));
             cache.insert(
                 digest,
-                response.workspace_id.clone(),
+                (response.workspace_id.clone(), response.token_id.clone()),
                 cache_for,
                 Instant::now(),
             );
+            crate::directory::set_actor_token(&response.token_id);
             Ok(response.workspace_id)
         }
         // A token the directory does not accept.
@@ -146,6 +185,27 @@ pub async fn authenticate(
                 Err(err)
             }
         }
+    }
+}
+
+/// Follows the directory's revocation feed and evicts revoked tokens from the cache at once;
+/// reconnects after a second when the stream breaks (the cache bound is the fallback).
+pub async fn follow_revocations(
+    state: std::sync::Arc<super::AppState>,
+    mut events: crate::directory::EventsClient,
+) {
+    loop {
+        let stream = events
+            .watch_revoked_tokens(directory_proto::v1::WatchRevokedTokensRequest {})
+            .await;
+        if let Ok(stream) = stream {
+            let mut stream = stream.into_inner();
+            while let Ok(Some(revoked)) = stream.message().await {
+                state.tokens.evict_token(&revoked.token_id, Instant::now());
+                tracing::info!(token_id = %revoked.token_id, "revoked token evicted from the cache");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 
@@ -181,22 +241,27 @@ mod tests {
         let now = Instant::now();
         let d = digest("scim_secret");
         assert_ne!(&d[..], b"scim_secret".as_slice());
-        cache.insert(d, "w1".into(), Duration::from_millis(100), now);
+        cache.insert(
+            d,
+            ("w1".into(), "t1".into()),
+            Duration::from_millis(100),
+            now,
+        );
         assert_eq!(
             cache.get(&d, now + Duration::from_millis(50)),
-            Some("w1".into())
+            Some(("w1".into(), "t1".into()))
         );
         assert_eq!(cache.get(&d, now + Duration::from_millis(150)), None);
         assert_eq!(cache.len(), 0, "expired entry is evicted on read");
 
-        cache.insert(d, "w1".into(), Duration::from_secs(60), now);
+        cache.insert(d, ("w1".into(), "t1".into()), Duration::from_secs(60), now);
         assert_eq!(
             cache.get(&d, now + Duration::from_millis(4900)),
-            Some("w1".into())
+            Some(("w1".into(), "t1".into()))
         );
         assert_eq!(cache.get(&d, now + Duration::from_millis(5001)), None);
 
-        cache.insert(d, "w1".into(), Duration::ZERO, now);
+        cache.insert(d, ("w1".into(), "t1".into()), Duration::ZERO, now);
         assert_eq!(cache.get(&d, now), None, "cache_for 0 is not cached");
     }
 
@@ -205,15 +270,35 @@ mod tests {
         let cache = TokenCache::new(Duration::MAX);
         let now = Instant::now();
         let d = digest("scim_secret");
-        cache.insert(d, "w1".into(), Duration::from_millis(5000), now);
+        cache.insert(
+            d,
+            ("w1".into(), "t1".into()),
+            Duration::from_millis(5000),
+            now,
+        );
         assert_eq!(
             cache.get(&d, now + Duration::from_millis(4900)),
-            Some("w1".into())
+            Some(("w1".into(), "t1".into()))
         );
         assert_eq!(cache.get(&d, now + Duration::from_millis(5001)), None);
         // an answer too large for the clock is not cached rather than overflowing
-        cache.insert(d, "w1".into(), Duration::MAX, now);
+        cache.insert(d, ("w1".into(), "t1".into()), Duration::MAX, now);
         assert_eq!(cache.get(&d, now), None);
+    }
+
+    #[test]
+    fn revoked_tokens_are_evicted_and_not_cached_again() {
+        let cache = TokenCache::new(Duration::from_secs(5));
+        let now = Instant::now();
+        let (a, b) = (digest("scim_a"), digest("scim_b"));
+        cache.insert(a, ("w".into(), "ta".into()), Duration::from_secs(5), now);
+        cache.insert(b, ("w".into(), "tb".into()), Duration::from_secs(5), now);
+        cache.evict_token("ta", now);
+        assert_eq!(cache.get(&a, now), None);
+        assert_eq!(cache.get(&b, now), Some(("w".into(), "tb".into())));
+        // An answer from just before the revocation does not re-enter the cache.
+        cache.insert(a, ("w".into(), "ta".into()), Duration::from_secs(5), now);
+        assert_eq!(cache.get(&a, now), None);
     }
 
     #[test]
@@ -223,7 +308,7 @@ mod tests {
         for i in 0..(CACHE_CAPACITY + 10) {
             cache.insert(
                 digest(&i.to_string()),
-                "w".into(),
+                ("w".into(), "t".into()),
                 Duration::from_secs(5),
                 now,
             );

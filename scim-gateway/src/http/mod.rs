@@ -1,7 +1,7 @@
 //! The HTTP side: accept loop (hyper 1, HTTP/1.1), per-request span with the caller's W3C
 //! trace context, routing, bearer auth, body limits and dispatch to the handlers.
 
-mod auth;
+pub(crate) mod auth;
 mod body;
 mod bulk;
 mod groups;
@@ -369,7 +369,8 @@ async fn handle(
     let deadline = state.limits.request_timeout;
     let answered = tokio::time::timeout(
         deadline,
-        dispatch(state, local_addr, route, request).instrument(span.clone()),
+        crate::directory::with_actor(dispatch(state, local_addr, route, request))
+            .instrument(span.clone()),
     )
     .await;
     drop(in_flight);

@@ -6,6 +6,7 @@ mod bulk;
 mod cli;
 mod discovery;
 mod entra;
+mod events;
 mod import;
 mod licenses;
 mod local_stack;

@@ -2,6 +2,7 @@
 
 pub mod attribute_mapping;
 pub mod custom_attribute;
+pub mod event;
 pub mod group;
 pub mod group_member;
 pub mod license_grant;
@@ -12,4 +13,6 @@ pub mod scim_token;
 pub mod subscription;
 pub mod user;
 pub mod user_email;
+pub mod webhook_attempt;
+pub mod webhook_endpoint;
 pub mod workspace;

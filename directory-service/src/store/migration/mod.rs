@@ -13,6 +13,7 @@ mod m0007_attribute_mappings;
 mod m0008_user_display_name_key;
 mod m0009_case_keys;
 mod m0009_license_waits;
+mod m0010_events_and_webhooks;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_user_display_name_key::Migration),
             Box::new(m0009_case_keys::Migration),
             Box::new(m0009_license_waits::Migration),
+            Box::new(m0010_events_and_webhooks::Migration),
         ]
     }
 }

@@ -1,0 +1,376 @@
+//! The outbox: every change writes its events in its own transaction, with a
+//! per-workspace sequence that has no gaps; failed writes leave no event.
+
+use directory_service::domain::events::Actor;
+use directory_service::domain::filter::AttrPath;
+use directory_service::domain::groups::GroupProfile;
+use directory_service::domain::patch::{PatchOp, PatchOperation};
+use directory_service::domain::users::UserProfile;
+use directory_service::ops;
+use directory_service::store::Db;
+use directory_service::store::events::{Event, EventFilter};
+use serde_json::json;
+use uuid::Uuid;
+
+async fn workspace(db: &Db, slug: &str) -> Uuid {
+    ops::workspaces::create_workspace(db, slug, "")
+        .await
+        .unwrap()
+        .id
+}
+
+fn profile(user_name: &str) -> UserProfile {
+    UserProfile {
+        user_name: user_name.into(),
+        active: Some(true),
+        ..Default::default()
+    }
+}
+
+fn replace(attribute: &str, value: serde_json::Value) -> PatchOperation {
+    PatchOperation {
+        op: PatchOp::Replace,
+        path: AttrPath {
+            attribute: attribute.into(),
+            ..Default::default()
+        },
+        value_filter: None,
+        value: Some(crate::harness::typed(value)),
+    }
+}
+
+async fn events(db: &Db, ws: Uuid, after: i64) -> Vec<Event> {
+    ops::events::list_events(
+        db,
+        ws,
+        &EventFilter {
+            after_sequence: after,
+            ..Default::default()
+        },
+        Some(1000),
+    )
+    .await
+    .unwrap()
+}
+
+fn types(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.event_type.as_str()).collect()
+}
+
+fn assert_gap_free(events: &[Event], from: i64) {
+    let sequences: Vec<i64> = events.iter().map(|e| e.sequence).collect();
+    let expected: Vec<i64> = (from..from + events.len() as i64).collect();
+    assert_eq!(sequences, expected);
+}
+
+pub async fn every_change_records_an_event_in_sequence(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    let other = workspace(db, "other").await;
+    let user = ops::users::create_user(db, ws, profile("ada@example.com"))
+        .await
+        .unwrap();
+    ops::users::create_user(db, other, profile("bob@example.com"))
+        .await
+        .unwrap();
+    ops::users::patch_user(db, ws, user.id, &[replace("title", json!("Lead"))], None)
+        .await
+        .unwrap();
+    // An update that changes nothing is no event.
+    ops::users::patch_user(db, ws, user.id, &[replace("title", json!("Lead"))], None)
+        .await
+        .unwrap();
+    ops::users::patch_user(db, ws, user.id, &[replace("active", json!(false))], None)
+        .await
+        .unwrap();
+    ops::users::patch_user(db, ws, user.id, &[replace("active", json!(true))], None)
+        .await
+        .unwrap();
+    let group = ops::groups::create_group(
+        db,
+        ws,
+        GroupProfile {
+            display_name: "Engineering".into(),
+            ..Default::default()
+        },
+        &[user.id.to_string()],
+    )
+    .await
+    .unwrap()
+    .group;
+    ops::groups::patch_group(
+        db,
+        ws,
+        group.id,
+        &[replace("displayName", json!("Platform"))],
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    ops::groups::replace_group(
+        db,
+        ws,
+        group.id,
+        GroupProfile {
+            display_name: "Platform".into(),
+            ..Default::default()
+        },
+        &[],
+        None,
+        false,
+    )
+    .await
+    .unwrap();
+    let (token, plaintext) = ops::tokens::issue_token(db, ws, "okta", None)
+        .await
+        .unwrap();
+    ops::tokens::revoke_token(db, ws, token.id).await.unwrap();
+    ops::groups::delete_group(db, ws, group.id, None)
+        .await
+        .unwrap();
+    ops::users::delete_user(db, ws, user.id, None)
+        .await
+        .unwrap();
+
+    let all = events(db, ws, 0).await;
+    assert_eq!(
+        types(&all),
+        [
+            "scimUser.provisioned",
+            "scimUser.updated",
+            "scimUser.deprovisioned",
+            "scimUser.reprovisioned",
+            "scimGroup.created",
+            "scimGroup.membersAdded",
+            "scimGroup.renamed",
+            "scimGroup.membersRemoved",
+            "token.issued",
+            "token.revoked",
+            "scimGroup.deleted",
+            "scimUser.deleted",
+        ]
+    );
+    assert_gap_free(&all, 1);
+    // The other workspace has its own sequence.
+    let theirs = events(db, other, 0).await;
+    assert_eq!(types(&theirs), ["scimUser.provisioned"]);
+    assert_eq!(theirs[0].sequence, 1);
+
+    let provisioned = &all[0].data;
+    assert_eq!(provisioned["user"]["userName"], "ada@example.com");
+    assert_eq!(provisioned["user"]["id"], json!(user.id));
+    assert_eq!(provisioned["user"]["active"], true);
+    assert!(provisioned["user"]["public_metadata"].is_object());
+    assert_eq!(provisioned["workspace"]["slug"], "acme");
+    assert_eq!(provisioned["organization_id"], json!(ws));
+    assert_eq!(all[0].actor_kind, "system");
+
+    assert_eq!(
+        all[1].changes,
+        Some(json!({ "title": { "before": null, "after": "Lead" } }))
+    );
+    assert_eq!(
+        all[2].changes.as_ref().unwrap()["active"],
+        json!({ "before": true, "after": false })
+    );
+    assert_eq!(all[5].data["members"], json!([user.id]));
+    assert_eq!(all[7].data["members"], json!([user.id]));
+    // A deleted user stays readable as a tombstone with its last state.
+    assert_eq!(all[11].data["user"]["userName"], "ada@example.com");
+    assert_eq!(all[11].resource_id, user.id.to_string());
+    // No event carries a token's secret.
+    for event in &all {
+        let text = event.data.to_string();
+        assert!(!text.contains(&plaintext), "{text}");
+        assert!(!text.contains(&token.secret_hash), "{text}");
+    }
+    // The cursor resumes exactly after what was seen.
+    let tail = events(db, ws, 10).await;
+    assert_gap_free(&tail, 11);
+    assert_eq!(types(&tail), ["scimGroup.deleted", "scimUser.deleted"]);
+}
+
+pub async fn failed_writes_leave_no_event_and_no_gap(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    ops::users::create_user(db, ws, profile("ada@example.com"))
+        .await
+        .unwrap();
+    // A duplicate userName fails inside the transaction: neither user nor event.
+    assert!(
+        ops::users::create_user(db, ws, profile("ADA@example.com"))
+            .await
+            .is_err()
+    );
+    ops::users::create_user(db, ws, profile("bob@example.com"))
+        .await
+        .unwrap();
+    let all = events(db, ws, 0).await;
+    assert_eq!(
+        types(&all),
+        ["scimUser.provisioned", "scimUser.provisioned"]
+    );
+    assert_gap_free(&all, 1);
+}
+
+pub async fn events_name_their_actor(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    let (token, _) = ops::tokens::issue_token(db, ws, "Okta Token", None)
+        .await
+        .unwrap();
+    let actor = Actor {
+        kind: "token".into(),
+        id: token.id.to_string(),
+        name: String::new(),
+    };
+    let user = ops::events::ACTOR
+        .scope(
+            actor,
+            ops::users::create_user(db, ws, profile("ada@example.com")),
+        )
+        .await
+        .unwrap();
+    let cli = Actor {
+        kind: "grpc".into(),
+        id: "scimctl".into(),
+        name: String::new(),
+    };
+    ops::events::ACTOR
+        .scope(
+            cli,
+            ops::users::patch_user(db, ws, user.id, &[replace("title", json!("x"))], None),
+        )
+        .await
+        .unwrap();
+    let all = events(db, ws, 0).await;
+    let provisioned = &all[1];
+    assert_eq!(provisioned.event_type, "scimUser.provisioned");
+    assert_eq!(
+        (
+            provisioned.actor_kind.as_str(),
+            provisioned.actor_name.as_str()
+        ),
+        ("token", "Okta Token")
+    );
+    assert_eq!(provisioned.actor_id, token.id.to_string());
+    assert_eq!(
+        provisioned.data["connection"],
+        json!({ "token_id": token.id.to_string(), "token_name": "Okta Token" })
+    );
+    assert_eq!(
+        (all[2].actor_kind.as_str(), all[2].actor_id.as_str()),
+        ("grpc", "scimctl")
+    );
+    // The audit filters.
+    let by_cli = ops::events::list_events(
+        db,
+        ws,
+        &EventFilter {
+            actor_id: Some("scimctl".into()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(types(&by_cli), ["scimUser.updated"]);
+    let by_resource = ops::events::list_events(
+        db,
+        ws,
+        &EventFilter {
+            resource_id: Some(user.id.to_string()),
+            ..Default::default()
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_resource.len(), 2);
+}
+
+/// Many writers at once: the sequence has no gap and no duplicate, and a reader polling
+/// meanwhile never sees a later sequence before an earlier one.
+pub async fn concurrent_writers_get_a_gap_free_sequence(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    let writers = 8;
+    let per_writer = 10;
+    let reader_db = db.clone();
+    let reader = tokio::spawn(async move {
+        let mut seen = 0i64;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while seen < (writers * per_writer) as i64 && std::time::Instant::now() < deadline {
+            for event in events(&reader_db, ws, seen).await {
+                assert_eq!(event.sequence, seen + 1, "a reader saw a gap");
+                seen = event.sequence;
+            }
+            tokio::task::yield_now().await;
+        }
+        seen
+    });
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..per_writer {
+                ops::users::create_user(&db, ws, profile(&format!("u{w}-{i}@example.com")))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(reader.await.unwrap(), (writers * per_writer) as i64);
+    let all = events(db, ws, 0).await;
+    assert_gap_free(&all, 1);
+}
+
+pub async fn webhook_endpoints_start_at_their_creation(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    ops::users::create_user(db, ws, profile("ada@example.com"))
+        .await
+        .unwrap();
+    assert!(
+        ops::webhooks::create_webhook(db, ws, "ftp://example.com", &[])
+            .await
+            .is_err()
+    );
+    assert!(
+        ops::webhooks::create_webhook(db, ws, "https://example.com/h", &["nope".into()])
+            .await
+            .is_err()
+    );
+    let endpoint = ops::webhooks::create_webhook(
+        db,
+        ws,
+        "https://example.com/h",
+        &["scimUser.provisioned".into()],
+    )
+    .await
+    .unwrap();
+    assert!(endpoint.secret.starts_with("whsec_"));
+    // It has seen the user created before it (sequence 1), not its own creation (2).
+    assert_eq!(endpoint.cursor, 1);
+    let disabled = ops::webhooks::set_webhook_enabled(db, ws, endpoint.id, false)
+        .await
+        .unwrap();
+    assert!(!disabled.enabled);
+    ops::webhooks::delete_webhook(db, ws, endpoint.id)
+        .await
+        .unwrap();
+    assert!(
+        ops::webhooks::list_webhooks(db, ws)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        types(&events(db, ws, 0).await),
+        [
+            "scimUser.provisioned",
+            "webhook.created",
+            "webhook.disabled",
+            "webhook.deleted"
+        ]
+    );
+}
