@@ -7,8 +7,8 @@ use directory_service::domain::groups::GroupProfile;
 use directory_service::domain::patch::{PatchOp, PatchOperation};
 use directory_service::domain::users::UserProfile;
 use directory_service::ops;
-use directory_service::store::Db;
 use directory_service::store::events::{Event, EventFilter};
+use directory_service::store::{self, Db};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -373,4 +373,90 @@ pub async fn webhook_endpoints_start_at_their_creation(db: &Db) {
             "webhook.deleted"
         ]
     );
+}
+
+/// The write step's own changes are events too: members a group push re-evaluates through
+/// an attribute mapping get their user event, in the push's transaction, after the group's
+/// events and without a gap. Deleting the workspace takes its events, counter and webhook
+/// endpoints with it and leaves the other workspace's alone.
+pub async fn users_the_write_step_reevaluates_get_their_event(db: &Db) {
+    use directory_service::domain::attribute_mappings::{AttributeMapping, Destination};
+    let ws = workspace(db, "acme").await;
+    let other = workspace(db, "other").await;
+    ops::attribute_mappings::set_attribute_mapping(
+        db,
+        ws,
+        AttributeMapping {
+            source: "groups[0].value".into(),
+            destination: Destination::OrganizationRole,
+            template: Some(
+                "{% assign group = value | downcase %}{% if group == 'okta-leads' %}org:admin{% else %}org:member{% endif %}".into(),
+            ),
+        },
+    )
+    .await
+    .unwrap();
+    let kim = ops::users::create_user(db, ws, profile("kim@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(kim.profile.organization_role.as_deref(), Some("org:member"));
+    ops::webhooks::create_webhook(db, ws, "https://hooks.example.com/scim", &[])
+        .await
+        .unwrap();
+    let before = events(db, ws, 0).await;
+    let last = before.last().unwrap().sequence;
+
+    ops::groups::create_group(
+        db,
+        ws,
+        GroupProfile {
+            display_name: "Okta-Leads".into(),
+            ..Default::default()
+        },
+        &[kim.id.to_string()],
+    )
+    .await
+    .unwrap();
+    let pushed = events(db, ws, last).await;
+    assert_eq!(
+        types(&pushed),
+        [
+            "scimGroup.created",
+            "scimGroup.membersAdded",
+            "scimUser.updated"
+        ]
+    );
+    assert_gap_free(&pushed, last + 1);
+    let updated = &pushed[2];
+    assert_eq!(updated.resource_id, kim.id.to_string());
+    assert_eq!(
+        updated.changes.as_ref().unwrap()["organization_role"],
+        json!({ "before": "org:member", "after": "org:admin" })
+    );
+    assert_eq!(
+        ops::users::get_user(db, ws, kim.id)
+            .await
+            .unwrap()
+            .profile
+            .organization_role
+            .as_deref(),
+        Some("org:admin")
+    );
+
+    ops::users::create_user(db, other, profile("bob@example.com"))
+        .await
+        .unwrap();
+    ops::workspaces::delete_workspace(db, ws, "acme")
+        .await
+        .unwrap();
+    let gone = store::events::list(db, ws, &EventFilter::default(), 1000)
+        .await
+        .unwrap();
+    assert!(gone.is_empty(), "events cascade away with the workspace");
+    assert_eq!(store::events::last_sequence(db, ws).await.unwrap(), 0);
+    assert!(
+        store::webhooks::list(db, ws).await.unwrap().is_empty(),
+        "endpoints cascade away with the workspace"
+    );
+    assert_eq!(types(&events(db, other, 0).await), ["scimUser.provisioned"]);
 }

@@ -70,6 +70,7 @@ all_backends!(
     events_name_their_actor,
     concurrent_writers_get_a_gap_free_sequence,
     webhook_endpoints_start_at_their_creation,
+    users_the_write_step_reevaluates_get_their_event,
 );
 
 use events_suite::*;
