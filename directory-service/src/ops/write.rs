@@ -22,7 +22,8 @@
 //! 4. a workspace that had an active admin keeps one;
 //! 5. events: the events the operation handed over (`write.event(..)`, built when the
 //!    change was made, so a tombstone carries the row's last state) and those of the
-//!    changes the step made itself (users re-evaluated by mappings) become outbox rows,
+//!    changes the step made itself (users re-evaluated by mappings, seats given to waiting
+//!    members) become outbox rows,
 //!    with the workspace's next sequence numbers taken as the transaction's last write:
 //!    an event exists exactly when its change is committed, and the counter row, locked
 //!    until the commit, orders the commits of both scopes without gaps.
@@ -36,7 +37,7 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use crate::domain::attribute_mappings::{AttributeMapping, apply_attribute_mappings};
-use crate::domain::events::NewEvent;
+use crate::domain::events::{EventType, NewEvent};
 use crate::domain::licenses::check_seats;
 use crate::domain::roles::{GroupRole, check_admins_remain, dual_role_conflict};
 use crate::domain::users::User;
@@ -427,6 +428,22 @@ impl Write {
                             subscription_id: subscription_id.clone(),
                             user_id,
                         });
+                        // The waiting member now holds the license: the same event as a
+                        // direct assignment, marked as a seat given by the rules.
+                        self.events.push(super::events::resource(
+                            EventType::LicenseAssigned,
+                            "user",
+                            user_id,
+                            serde_json::json!({
+                                "subscription_id": subscription.subscription_id,
+                                "plan": subscription.plan,
+                                "product": subscription.product,
+                                "seats": subscription.seats,
+                                "seats_used": held,
+                                "user_id": user_id,
+                                "seated_from_waiting": true,
+                            }),
+                        ));
                     }
                     None => break,
                 }

@@ -460,3 +460,63 @@ pub async fn users_the_write_step_reevaluates_get_their_event(db: &Db) {
     );
     assert_eq!(types(&events(db, other, 0).await), ["scimUser.provisioned"]);
 }
+
+/// A seat the write step gives to a waiting member is a `license.assigned` event of that
+/// member, in the write that freed it.
+pub async fn a_seat_given_to_a_waiting_member_is_an_event(db: &Db) {
+    use directory_service::domain::licenses::Subscription;
+    let ws = workspace(db, "acme").await;
+    ops::licenses::create_subscription(
+        db,
+        ws,
+        Subscription {
+            subscription_id: "sub_pro".into(),
+            plan: "pro".into(),
+            product: "app".into(),
+            seats: 1,
+        },
+    )
+    .await
+    .unwrap();
+    let a = ops::users::create_user(db, ws, profile("a@example.com"))
+        .await
+        .unwrap();
+    let b = ops::users::create_user(db, ws, profile("b@example.com"))
+        .await
+        .unwrap();
+    ops::licenses::assign_license(db, ws, "sub_pro", a.id)
+        .await
+        .unwrap();
+    ops::users::patch_user(db, ws, a.id, &[replace("active", json!(false))], None)
+        .await
+        .unwrap();
+    ops::licenses::assign_license(db, ws, "sub_pro", b.id)
+        .await
+        .unwrap();
+    // a comes back to a full subscription and waits.
+    ops::users::patch_user(db, ws, a.id, &[replace("active", json!(true))], None)
+        .await
+        .unwrap();
+    let last = events(db, ws, 0).await.last().unwrap().sequence;
+
+    // b leaves: a gets the seat in the same write.
+    ops::users::patch_user(db, ws, b.id, &[replace("active", json!(false))], None)
+        .await
+        .unwrap();
+    let freed = events(db, ws, last).await;
+    assert_eq!(
+        types(&freed),
+        ["scimUser.deprovisioned", "license.assigned"]
+    );
+    assert_gap_free(&freed, last + 1);
+    assert_eq!(freed[1].resource_id, a.id.to_string());
+    assert_eq!(freed[1].data["user"]["user_id"], json!(a.id));
+    assert_eq!(freed[1].data["user"]["seated_from_waiting"], json!(true));
+    assert_eq!(
+        ops::roles::get_user_access(db, ws, a.id)
+            .await
+            .unwrap()
+            .licenses,
+        vec!["sub_pro".to_owned()]
+    );
+}

@@ -71,6 +71,7 @@ all_backends!(
     concurrent_writers_get_a_gap_free_sequence,
     webhook_endpoints_start_at_their_creation,
     users_the_write_step_reevaluates_get_their_event,
+    a_seat_given_to_a_waiting_member_is_an_event,
 );
 
 use events_suite::*;
