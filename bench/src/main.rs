@@ -71,6 +71,10 @@ pub struct Args {
     /// Keep the bench databases (default: dropped at the end).
     #[arg(long)]
     pub keep_databases: bool,
+    /// Record the directory with `perf record` while this scenario runs (the data stays in
+    /// the work dir as perf-<scenario>.data; read it with `perf report -i`).
+    #[arg(long)]
+    pub perf: Option<String>,
     /// Where logs and the SQLite file go (default: a new temp dir, removed at the end).
     #[arg(long)]
     pub work_dir: Option<PathBuf>,
@@ -96,6 +100,11 @@ impl Args {
 
     pub fn wants(&self, scenario: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|o| scenario.contains(o.as_str()))
+    }
+
+    /// Whether any PostgreSQL scenario is asked for (all SQLite ones start with `sqlite`).
+    pub fn wants_postgres(&self) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| !o.starts_with("sqlite"))
     }
 }
 

@@ -230,6 +230,7 @@ fn id_of(value: &Value) -> anyhow::Result<String> {
 /// Measures scenarios on one stack and collects their rows.
 struct Bench<'a> {
     args: &'a Args,
+    work_dir: PathBuf,
     pgbench_select: Option<PgbenchResult>,
     pgbench_insert: Option<PgbenchResult>,
     rows: Vec<Row>,
@@ -265,10 +266,20 @@ impl Bench<'_> {
         if !self.args.wants(name) {
             return None;
         }
+        let perf = match &self.args.perf {
+            Some(wanted) if wanted == name => Some(Perf::start(stack, &self.work_dir, name)),
+            _ => None,
+        };
         let usage = Usage::start(stack);
         let outcome = load::run(stack.gateway.addr, budget, operation, collect_ids).await;
         let mut row = Row::new(name, &outcome);
         usage.finish(stack, &mut row).await;
+        if let Some(perf) = perf {
+            match perf.and_then(Perf::stop) {
+                Ok(path) => row.note = format!("perf data: {}", path.display()),
+                Err(error) => row.note = format!("perf failed: {error:#}"),
+            }
+        }
         self.record(row, &outcome, yardstick, tolerate_errors);
         Some(Measured { outcome })
     }
@@ -298,6 +309,39 @@ impl Bench<'_> {
         }
         println!("{}", report::format_row(&row));
         self.rows.push(row);
+    }
+}
+
+/// `perf record` of the directory process during one scenario.
+struct Perf {
+    child: std::process::Child,
+    output: PathBuf,
+}
+
+impl Perf {
+    fn start(stack: &Stack, work_dir: &Path, scenario: &str) -> anyhow::Result<Self> {
+        let output = work_dir.join(format!("perf-{scenario}.data"));
+        let child = Command::new("perf")
+            .args(["record", "-F", "997", "-g", "-o"])
+            .arg(&output)
+            .args(["-p", &stack.directory.pid().to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("run perf (is it installed?)")?;
+        // Give perf a moment to attach before the load starts.
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(Self { child, output })
+    }
+
+    fn stop(mut self) -> anyhow::Result<PathBuf> {
+        // SIGINT makes perf write its data and exit; it is our own child, by its pid.
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGINT);
+        }
+        self.child.wait()?;
+        Ok(self.output)
     }
 }
 
@@ -387,7 +431,7 @@ pub async fn run_all(args: &Args) -> anyhow::Result<usize> {
             }
         }
     }
-    if temporary && result.is_ok() {
+    if temporary && result.is_ok() && args.perf.is_none() {
         let _ = std::fs::remove_dir_all(&work_dir);
     } else {
         eprintln!("logs are in {}", work_dir.display());
@@ -417,6 +461,7 @@ async fn run_with_databases(
 
     let mut bench = Bench {
         args,
+        work_dir: work_dir.to_owned(),
         pgbench_select: None,
         pgbench_insert: None,
         rows: Vec::new(),
@@ -440,13 +485,21 @@ async fn run_with_databases(
     bench.pgbench_insert = Some(insert);
     pg.drop_database(pgbench_database)?;
 
-    pg.create_database(scim_database)?;
-    {
+    if args.wants_postgres() {
+        pg.create_database(scim_database)?;
         let stack = Stack::start(args, &pg.database_url(scim_database), work_dir, "postgres")?;
         postgres_scenarios(&mut bench, &stack, pg, scim_database, tag).await?;
         stack.print_peaks();
     }
-    if !args.no_sqlite {
+    let sqlite_scenarios_wanted = [
+        "sqlite_create_user",
+        "sqlite_get_user_by_id",
+        "sqlite_patch_user_profile",
+        "sqlite_tenant_b_reads_beside_tenant_a_writes",
+    ]
+    .iter()
+    .any(|name| args.wants(name));
+    if !args.no_sqlite && sqlite_scenarios_wanted {
         let file = work_dir.join("bench.db");
         let _ = std::fs::remove_file(&file);
         let url = format!("sqlite://{}?mode=rwc", file.display());
