@@ -257,6 +257,8 @@ async fn email_identifier_lookup_finds_imported_member() {
     // Workspaces that use the email as the unique identifier look members up by it.
     for filter in [
         "emails.value eq \"dana.lee@acme.test\"",
+        // Okta with `email` as the unique identifier (seed 004), any case.
+        "email eq \"Dana.Lee@ACME.test\"",
         "emails[type eq \"work\"].value eq \"dana.lee@acme.test\"",
     ] {
         let lookup = stack
