@@ -313,9 +313,36 @@ async fn user_show_exit_codes_and_completions() {
     assert_eq!(shown["user_name"], "alice@acme.test");
     assert_eq!(shown["active"], true);
     assert_eq!(shown["role"], "admin");
+    assert_eq!(shown["role_sources"], serde_json::json!(["role_group"]));
     assert_eq!(shown["licenses"], serde_json::json!([]));
     assert_eq!(shown["groups"][0]["display_name"], "Acme Admins");
     assert!(shown["public_metadata"].is_object());
+
+    let granted = stack.scimctl(&[
+        "member",
+        "set-role",
+        "--workspace",
+        "acme",
+        "--user",
+        &alice,
+        "--role",
+        "admin",
+    ]);
+    assert!(granted.status.success(), "{granted:?}");
+    let shown = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "user",
+        "show",
+        "--workspace",
+        "acme",
+        "--user",
+        &alice,
+    ]));
+    assert_eq!(
+        shown["role_sources"],
+        serde_json::json!(["role_group", "direct_grant"])
+    );
 
     // Exit codes scripts can branch on: 3 not found (user, workspace), 5 unavailable.
     let missing_user = stack.scimctl(&["user", "show", "--workspace", "acme", "--user", "nobody"]);
