@@ -282,9 +282,7 @@ async fn custom_attributes_declared_with_scimctl_work_over_scim() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn user_show_exit_codes_and_completions() {
-    let stack = Stack::start().await.unwrap();
+async fn user_show_exit_codes_and_completions(stack: Stack) {
     let alice = stack.create_user("alice@acme.test").await;
     let group = stack
         .scim(
@@ -373,9 +371,7 @@ async fn user_show_exit_codes_and_completions() {
     }
 }
 
-#[tokio::test]
-async fn workspace_delete_removes_that_workspace_only() {
-    let stack = Stack::start().await.unwrap();
+async fn workspace_delete_removes_that_workspace_only(stack: Stack) {
     // "acme" (the stack's) keeps its user, group and token.
     let alice = stack.create_user("alice@acme.test").await;
     stack.create_group("Acme Engineering", &[&alice]).await;
@@ -456,9 +452,7 @@ async fn workspace_delete_removes_that_workspace_only() {
     assert_eq!(again.status.code(), Some(3), "{again:?}");
 }
 
-#[tokio::test]
-async fn group_list_and_show_give_counts_and_kinds() {
-    let stack = Stack::start().await.unwrap();
+async fn group_list_and_show_give_counts_and_kinds(stack: Stack) {
     let alice = stack.create_user("alice@acme.test").await;
     let bob = stack.create_user("bob@acme.test").await;
     let created = json_of(&stack.scimctl(&[
@@ -569,3 +563,9 @@ async fn endpoint_prints_the_configured_scim_base_url() {
     assert_eq!(out.status.code(), Some(4), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--public-base-url"));
 }
+
+e2e_tests::on_both_backends!(
+    group_list_and_show_give_counts_and_kinds,
+    user_show_exit_codes_and_completions,
+    workspace_delete_removes_that_workspace_only
+);

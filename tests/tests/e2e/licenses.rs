@@ -394,9 +394,7 @@ async fn deactivated_user_holds_no_role_or_license() {
 /// `scimctl subscription update --seats` never drops below the holders and seats waiting
 /// members when it adds seats; `subscription delete` takes the license from its holders
 /// and leaves the license group as a plain group.
-#[tokio::test]
-async fn subscription_update_and_delete() {
-    let stack = Stack::start().await.unwrap();
+async fn subscription_update_and_delete(stack: Stack) {
     create_subscription(&stack, "3");
     let alice = stack.create_user("alice@acme.test").await;
     let bob = stack.create_user("bob@acme.test").await;
@@ -515,3 +513,5 @@ async fn subscription_update_and_delete() {
     ]);
     assert_eq!(again.status.code(), Some(3), "{again:?}");
 }
+
+e2e_tests::on_both_backends!(subscription_update_and_delete);

@@ -568,9 +568,7 @@ async fn password_sync_patch_changes_nothing_and_honours_if_match() {
 
 /// Seed 004: the admin sets Okta's *Unique identifier field for users* to `email`; Okta
 /// then looks each user up with `email eq`, creates the missing ones and links the rest.
-#[tokio::test]
-async fn email_identifier_lookup_then_create_then_link() {
-    let stack = Stack::start().await.unwrap();
+async fn email_identifier_lookup_then_create_then_link(stack: Stack) {
     let lookup = |address: &str| {
         format!(
             "/Users?filter={}&startIndex=1&count=100",
@@ -610,3 +608,5 @@ async fn email_identifier_lookup_then_create_then_link() {
     let by_second = stack.scim("GET", &lookup("jd@webrix.test"), None).await;
     assert_eq!(by_second.body["totalResults"], 1, "{}", by_second.raw);
 }
+
+e2e_tests::on_both_backends!(email_identifier_lookup_then_create_then_link);
