@@ -249,6 +249,15 @@ impl Stack {
         Self::start_on(database_url).await
     }
 
+    /// The stack on the embedded SQLite default (a fresh database file under the system
+    /// temp directory), as `scimctl up` runs it.
+    pub async fn start_sqlite() -> anyhow::Result<Self> {
+        let dir =
+            std::env::temp_dir().join(format!("e2e-sqlite-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)?;
+        Self::start_on(format!("sqlite://{}/directory.db?mode=rwc", dir.display())).await
+    }
+
     pub async fn start_on(database_url: String) -> anyhow::Result<Self> {
         Self::start_with_env(database_url, &[]).await
     }
@@ -522,4 +531,24 @@ pub fn assert_scim_error(response: &Response, status: u16, scim_type: Option<&st
         .as_str()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// Runs `async fn $name(stack: Stack)` as two tests, `$name::postgres` and `$name::sqlite`:
+/// on a fresh PostgreSQL database and on the embedded SQLite default.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn postgres() {
+                    super::$name($crate::Stack::start().await.unwrap()).await
+                }
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$name($crate::Stack::start_sqlite().await.unwrap()).await
+                }
+            }
+        )*
+    };
 }

@@ -288,6 +288,7 @@ mod tests {
             licenses: licenses.iter().map(|l| (*l).to_owned()).collect(),
             custom_role: String::new(),
             waiting_licenses: Vec::new(),
+            role_sources: Vec::new(),
         }
     }
 

@@ -29,6 +29,29 @@ pub enum SubscriptionCommand {
     },
     /// List the users holding a license of a subscription
     Holders(HoldersArgs),
+    /// Change the number of seats (never below the current holders; new seats go to
+    /// members waiting for one)
+    Update {
+        /// Workspace slug or id
+        #[arg(long)]
+        workspace: String,
+        /// The subscription id
+        #[arg(long)]
+        subscription_id: String,
+        /// The new number of seats
+        #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
+        seats: i64,
+    },
+    /// Delete a subscription: its holders lose the license, its license group stays as a
+    /// plain group
+    Delete {
+        /// Workspace slug or id
+        #[arg(long)]
+        workspace: String,
+        /// The subscription id
+        #[arg(long)]
+        subscription_id: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +135,36 @@ pub async fn run(
                 entries.push(SubscriptionListEntry::new(subscription, holders));
             }
             output::render_list(format, &entries)
+        }
+        SubscriptionCommand::Update {
+            workspace,
+            subscription_id,
+            seats,
+        } => {
+            let workspace = resolve_workspace(client, &workspace).await?;
+            let subscription = client
+                .update_subscription(v1::UpdateSubscriptionRequest {
+                    workspace_id: workspace.id,
+                    subscription_id: subscription_id.clone(),
+                    seats,
+                })
+                .await
+                .rpc_context(|| format!("set the seats of {subscription_id:?} to {seats}"))?;
+            output::render_one(format, &SubscriptionView::from(subscription))
+        }
+        SubscriptionCommand::Delete {
+            workspace,
+            subscription_id,
+        } => {
+            let workspace = resolve_workspace(client, &workspace).await?;
+            let subscription = client
+                .delete_subscription(v1::DeleteSubscriptionRequest {
+                    workspace_id: workspace.id,
+                    subscription_id: subscription_id.clone(),
+                })
+                .await
+                .rpc_context(|| format!("delete subscription {subscription_id:?}"))?;
+            output::render_one(format, &SubscriptionView::from(subscription))
         }
         SubscriptionCommand::Holders(args) => {
             let workspace = resolve_workspace(client, &args.workspace).await?;

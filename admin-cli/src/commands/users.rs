@@ -96,6 +96,8 @@ pub struct UserDetailView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccessFields {
     pub role: &'static str,
+    /// Where `role` comes from: `role_group`, `direct_grant`, `idp_role_mapping`.
+    pub role_sources: Vec<String>,
     pub granted_role: &'static str,
     pub custom_role: Option<String>,
     pub licenses: Vec<String>,
@@ -129,6 +131,7 @@ impl UserDetailView {
             organization_role,
             access: AccessFields {
                 role: role_name(access.role),
+                role_sources: access.role_sources,
                 granted_role: role_name(access.granted_role),
                 custom_role: Some(access.custom_role).filter(|role| !role.is_empty()),
                 licenses: access.licenses,

@@ -59,6 +59,30 @@ pub fn check_seats(
     Ok(())
 }
 
+/// Lowering the seats below the current holders would leave members licensed beyond the
+/// subscription: refuse, and say how many must go first.
+pub fn check_new_seat_count(
+    subscription: &Subscription,
+    new_seats: i64,
+    holders: u64,
+) -> DomainResult<()> {
+    if new_seats < 0 {
+        return Err(DomainError::InvalidValue(
+            "seats must not be negative".into(),
+        ));
+    }
+    if (new_seats as u64) < holders {
+        return Err(DomainError::Conflict(format!(
+            "subscription {} has {holders} license holders: revoke {} license(s) or remove members \
+             from {} before lowering its seats to {new_seats}",
+            subscription.subscription_id,
+            holders - new_seats as u64,
+            subscription.group_name(),
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,5 +125,19 @@ mod tests {
             .validated()
             .is_err()
         );
+    }
+
+    #[test]
+    fn seats_never_drop_below_the_holders() {
+        assert!(check_new_seat_count(&sub(5), 3, 3).is_ok());
+        assert!(check_new_seat_count(&sub(5), 10, 3).is_ok());
+        let refused = check_new_seat_count(&sub(5), 2, 3).unwrap_err();
+        assert!(
+            matches!(refused, DomainError::Conflict(ref m) if m.contains("3 license holders") && m.contains("revoke 1"))
+        );
+        assert!(matches!(
+            check_new_seat_count(&sub(5), -1, 0),
+            Err(DomainError::InvalidValue(_))
+        ));
     }
 }

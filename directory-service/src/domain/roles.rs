@@ -74,6 +74,27 @@ pub fn resolve_role(active: bool, holds_admin: bool, holds_member: bool) -> Grou
     }
 }
 
+/// Where a role comes from; [`resolve_role`] weighs them all alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleSource {
+    /// Membership of a pushed role group (admin / member by its first displayName).
+    RoleGroup,
+    /// A grant over gRPC / `scimctl member set-role`.
+    DirectGrant,
+    /// The IdP role value (`roles[primary eq true].value`) mapped to the role.
+    IdpRoleMapping,
+}
+
+impl RoleSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleSource::RoleGroup => "role_group",
+            RoleSource::DirectGrant => "direct_grant",
+            RoleSource::IdpRoleMapping => "idp_role_mapping",
+        }
+    }
+}
+
 pub const LAST_ADMIN: &str = "Cannot remove the last workspace admin";
 
 /// Refuses a change that leaves a workspace without an active admin when it had one.

@@ -466,6 +466,11 @@ pub fn user_access(access: crate::ops::roles::UserAccess) -> pb::UserAccess {
         licenses: access.licenses,
         waiting_licenses: access.waiting_licenses,
         custom_role: access.custom_role.unwrap_or_default(),
+        role_sources: access
+            .role_sources
+            .into_iter()
+            .map(|source| source.as_str().to_owned())
+            .collect(),
     }
 }
 

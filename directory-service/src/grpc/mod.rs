@@ -600,6 +600,31 @@ impl Directory for DirectoryService {
         )
     }
 
+    async fn update_subscription(
+        &self,
+        req: Request<pb::UpdateSubscriptionRequest>,
+    ) -> RpcResult<pb::Subscription> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        reply(
+            ops::licenses::update_seats(&self.db, workspace_id, &req.subscription_id, req.seats)
+                .await,
+            |view| convert::subscription(workspace_id, view),
+        )
+    }
+
+    async fn delete_subscription(
+        &self,
+        req: Request<pb::DeleteSubscriptionRequest>,
+    ) -> RpcResult<pb::Subscription> {
+        let req = req.into_inner();
+        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
+        reply(
+            ops::licenses::delete_subscription(&self.db, workspace_id, &req.subscription_id).await,
+            |view| convert::subscription(workspace_id, view),
+        )
+    }
+
     async fn list_subscriptions(
         &self,
         req: Request<pb::ListSubscriptionsRequest>,

@@ -90,6 +90,56 @@ pub async fn create_subscription(
     view(db, workspace_id, subscription, created).await
 }
 
+/// Changes the seat count. Fewer seats than holders is refused; more seats go to members
+/// waiting for one (longest-waiting first) in the same transaction.
+pub async fn update_seats(
+    db: &Db,
+    workspace_id: Uuid,
+    subscription_id: &str,
+    seats: i64,
+) -> DomainResult<SubscriptionView> {
+    let mut write = Write::workspace(db, workspace_id).await?;
+    let (subscription, created) =
+        store::licenses::find(write.conn(), workspace_id, subscription_id).await?;
+    let holders =
+        store::licenses::count_holders(write.conn(), workspace_id, subscription_id).await?;
+    if let Err(refused) =
+        crate::domain::licenses::check_new_seat_count(&subscription, seats, holders)
+    {
+        write.abandon().await?;
+        return Err(refused);
+    }
+    store::licenses::set_seats(write.tx(), workspace_id, subscription_id, seats).await?;
+    write.record(Change::SubscriptionChanged {
+        subscription_id: subscription_id.to_owned(),
+    });
+    write.commit().await?;
+    let subscription = Subscription {
+        seats,
+        ..subscription
+    };
+    view(db, workspace_id, subscription, created).await
+}
+
+/// Deletes a subscription: its holders lose the license, its license group stays as a
+/// plain group.
+pub async fn delete_subscription(
+    db: &Db,
+    workspace_id: Uuid,
+    subscription_id: &str,
+) -> DomainResult<SubscriptionView> {
+    let mut write = Write::workspace(db, workspace_id).await?;
+    let (subscription, created) =
+        store::licenses::find(write.conn(), workspace_id, subscription_id).await?;
+    let before = view(write.conn(), workspace_id, subscription, created).await?;
+    store::licenses::delete(write.tx(), workspace_id, subscription_id).await?;
+    write.record(Change::SubscriptionChanged {
+        subscription_id: subscription_id.to_owned(),
+    });
+    write.commit().await?;
+    Ok(before)
+}
+
 pub async fn list_subscriptions(
     db: &Db,
     workspace_id: Uuid,

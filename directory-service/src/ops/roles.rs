@@ -21,6 +21,8 @@ pub struct UserAccess {
     pub custom_role: Option<String>,
     /// Effective: Admin over Member over None; None while inactive.
     pub role: GroupRole,
+    /// Where the effective role comes from (empty for None).
+    pub role_sources: Vec<crate::domain::roles::RoleSource>,
     pub granted_role: GroupRole,
     /// Subscription ids held (none while inactive).
     pub licenses: Vec<String>,
@@ -55,11 +57,17 @@ pub async fn user_access(
     } else {
         (Vec::new(), Vec::new())
     };
+    let role_sources = if role == GroupRole::None {
+        Vec::new()
+    } else {
+        store::roles::role_sources(db, user_id, role).await?
+    };
     Ok(UserAccess {
         user_id,
         active,
         custom_role,
         role,
+        role_sources,
         granted_role: store::roles::granted_role(db, user_id)
             .await?
             .unwrap_or(GroupRole::None),

@@ -522,3 +522,54 @@ pub async fn revoke(
         .map_err(db_error)?
         .rows_affected)
 }
+
+pub async fn set_seats(
+    tx: &WriteTx,
+    workspace_id: Uuid,
+    subscription_id: &str,
+    seats: i64,
+) -> DomainResult<()> {
+    subscription::Entity::update_many()
+        .col_expr(subscription::Column::Seats, Expr::value(seats))
+        .filter(subscription::Column::WorkspaceId.eq(workspace_id))
+        .filter(subscription::Column::SubscriptionId.eq(subscription_id))
+        .exec(tx.conn())
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// Removes the subscription with its direct grants and waits; its license group stays, as
+/// a plain group (the IdP owns it).
+pub async fn delete(tx: &WriteTx, workspace_id: Uuid, subscription_id: &str) -> DomainResult<()> {
+    let db = tx.conn();
+    license_grant::Entity::delete_many()
+        .filter(license_grant::Column::WorkspaceId.eq(workspace_id))
+        .filter(license_grant::Column::SubscriptionId.eq(subscription_id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    license_wait::Entity::delete_many()
+        .filter(license_wait::Column::WorkspaceId.eq(workspace_id))
+        .filter(license_wait::Column::SubscriptionId.eq(subscription_id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    group::Entity::update_many()
+        .col_expr(
+            group::Column::LicenseSubscription,
+            Expr::value(Option::<String>::None),
+        )
+        .filter(group::Column::WorkspaceId.eq(workspace_id))
+        .filter(group::Column::LicenseSubscription.eq(subscription_id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    subscription::Entity::delete_many()
+        .filter(subscription::Column::WorkspaceId.eq(workspace_id))
+        .filter(subscription::Column::SubscriptionId.eq(subscription_id))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}

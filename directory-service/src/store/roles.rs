@@ -17,6 +17,13 @@ use crate::domain::users::User;
 
 /// `users` rows that hold `role` through a role group or a direct grant.
 fn holds_role(role: GroupRole) -> Condition {
+    let [via_group, via_grant, via_idp] = role_sources_of(role);
+    Condition::any().add(via_group).add(via_grant).add(via_idp)
+}
+
+/// The three ways to hold `role`, in [`RoleSource`] order: a role group, a direct grant, the
+/// IdP role value mapped to it.
+fn role_sources_of(role: GroupRole) -> [SimpleExpr; 3] {
     let via_group: SimpleExpr = Expr::exists(
         Query::select()
             .expr(Expr::val(1))
@@ -44,10 +51,35 @@ fn holds_role(role: GroupRole) -> Condition {
             .and_where(Expr::col((role_grant::Entity, role_grant::Column::Role)).eq(role.as_str()))
             .to_owned(),
     );
-    Condition::any()
-        .add(via_group)
-        .add(via_grant)
-        .add(via_idp_role(role.as_str()))
+    [via_group, via_grant, via_idp_role(role.as_str())]
+}
+
+/// Which sources give the user `role` (ignoring whether the user is active).
+pub async fn role_sources(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    role: GroupRole,
+) -> DomainResult<Vec<crate::domain::roles::RoleSource>> {
+    let mut sources = Vec::new();
+    use crate::domain::roles::RoleSource;
+    let kinds = [
+        RoleSource::RoleGroup,
+        RoleSource::DirectGrant,
+        RoleSource::IdpRoleMapping,
+    ];
+    for (kind, condition) in kinds.into_iter().zip(role_sources_of(role)) {
+        let holds = user::Entity::find()
+            .filter(user::Column::Id.eq(user_id))
+            .filter(condition)
+            .count(db)
+            .await
+            .map_err(db_error)?
+            > 0;
+        if holds {
+            sources.push(kind);
+        }
+    }
+    Ok(sources)
 }
 
 /// The user's IdP role value is mapped to `role` in its workspace.

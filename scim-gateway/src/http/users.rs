@@ -13,7 +13,9 @@ use super::{AppState, Query, RequestContext, directory_error, expected_version};
 use crate::scim::ScimError;
 use crate::scim::list::{ListPage, ListQuery, page_response};
 use crate::scim::patch::patch_operations_from_json;
-use crate::scim::user::{user_attributes_from_json, user_etag, user_to_json};
+use crate::scim::user::{
+    resolve_user_filter_aliases, user_attributes_from_json, user_etag, user_to_json,
+};
 use crate::scim::user_location;
 
 fn user_response(ctx: &RequestContext, status: StatusCode, user: &User) -> HttpResponse {
@@ -158,7 +160,7 @@ pub(super) async fn list_page(
         .clone()
         .list_users(ListUsersRequest {
             workspace_id: ctx.workspace_id.clone(),
-            filter: query.filter.clone(),
+            filter: query.filter.clone().map(resolve_user_filter_aliases),
             start_index: query.page.start_index,
             count: Some(query.page.count),
             cursor: query.cursor.clone(),

@@ -5,7 +5,9 @@
 //! `password` and `groups` accepted and ignored) and strict about JSON types.
 
 use directory_proto::json::{struct_from_json, struct_to_json};
-use directory_proto::v1::{EnterpriseUser, Manager, MultiValue, Name, User, UserAttributes};
+use directory_proto::v1::{
+    EnterpriseUser, Filter, FilterList, Manager, MultiValue, Name, User, UserAttributes,
+};
 use serde_json::{Map, Value};
 
 use super::attributes::{self, Storage};
@@ -440,6 +442,41 @@ fn multi_values_to_json(values: &[MultiValue]) -> Value {
 }
 
 /// RFC 3339 in UTC (`2026-01-02T03:04:05.123Z`).
+/// Okta with *Unique identifier field for users* = `email` (seed 004) looks users up with
+/// `email eq "<address>"`. `email` is no SCIM attribute: it names the user's email addresses,
+/// so it is read as `emails.value` (any address, case-insensitive, as `emails.value eq`).
+pub fn resolve_user_filter_aliases(filter: Filter) -> Filter {
+    use directory_proto::v1::filter::Node;
+    let node = filter.node.map(|node| match node {
+        Node::Compare(mut compare) => {
+            if let Some(path) = compare.path.as_mut()
+                && path.attribute.eq_ignore_ascii_case("email")
+                && path.sub_attribute.is_empty()
+                && (path.schema.is_empty() || path.schema.eq_ignore_ascii_case(USER_SCHEMA))
+            {
+                path.attribute = "emails".to_owned();
+                path.sub_attribute = "value".to_owned();
+            }
+            Node::Compare(compare)
+        }
+        Node::And(list) => Node::And(resolve_list(list)),
+        Node::Or(list) => Node::Or(resolve_list(list)),
+        Node::Not(inner) => Node::Not(Box::new(resolve_user_filter_aliases(*inner))),
+        other @ Node::ValuePath(_) => other,
+    });
+    Filter { node }
+}
+
+fn resolve_list(list: FilterList) -> FilterList {
+    FilterList {
+        filters: list
+            .filters
+            .into_iter()
+            .map(resolve_user_filter_aliases)
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -750,5 +787,38 @@ mod tests {
         );
         assert!(!out.to_string().contains("null"));
         assert!(out.get("title").is_none());
+    }
+
+    #[test]
+    fn okta_email_identifier_reads_as_emails_value() {
+        use crate::scim::filter::parse_filter;
+        let resolved = |text: &str| resolve_user_filter_aliases(parse_filter(text).unwrap());
+        assert_eq!(
+            resolved(r#"email eq "a@x.test""#),
+            parse_filter(r#"emails.value eq "a@x.test""#).unwrap()
+        );
+        assert_eq!(
+            resolved(r#"urn:ietf:params:scim:schemas:core:2.0:User:email eq "a@x.test""#),
+            parse_filter(
+                r#"urn:ietf:params:scim:schemas:core:2.0:User:emails.value eq "a@x.test""#
+            )
+            .unwrap()
+        );
+        assert_eq!(
+            resolved(r#"not (email eq "a") or userName eq "b""#),
+            parse_filter(r#"not (emails.value eq "a") or userName eq "b""#).unwrap()
+        );
+        // Only the bare alias: sub-attributes and other schemas stay as they are.
+        for untouched in [
+            r#"emails eq "a""#,
+            r#"email.value eq "a""#,
+            r#"urn:acme:User:email eq "a""#,
+        ] {
+            assert_eq!(
+                resolved(untouched),
+                parse_filter(untouched).unwrap(),
+                "{untouched}"
+            );
+        }
     }
 }

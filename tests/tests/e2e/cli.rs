@@ -282,9 +282,7 @@ async fn custom_attributes_declared_with_scimctl_work_over_scim() {
     assert_eq!(listed.as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn user_show_exit_codes_and_completions() {
-    let stack = Stack::start().await.unwrap();
+async fn user_show_exit_codes_and_completions(stack: Stack) {
     let alice = stack.create_user("alice@acme.test").await;
     let group = stack
         .scim(
@@ -313,9 +311,36 @@ async fn user_show_exit_codes_and_completions() {
     assert_eq!(shown["user_name"], "alice@acme.test");
     assert_eq!(shown["active"], true);
     assert_eq!(shown["role"], "admin");
+    assert_eq!(shown["role_sources"], serde_json::json!(["role_group"]));
     assert_eq!(shown["licenses"], serde_json::json!([]));
     assert_eq!(shown["groups"][0]["display_name"], "Acme Admins");
     assert!(shown["public_metadata"].is_object());
+
+    let granted = stack.scimctl(&[
+        "member",
+        "set-role",
+        "--workspace",
+        "acme",
+        "--user",
+        &alice,
+        "--role",
+        "admin",
+    ]);
+    assert!(granted.status.success(), "{granted:?}");
+    let shown = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "user",
+        "show",
+        "--workspace",
+        "acme",
+        "--user",
+        &alice,
+    ]));
+    assert_eq!(
+        shown["role_sources"],
+        serde_json::json!(["role_group", "direct_grant"])
+    );
 
     // Exit codes scripts can branch on: 3 not found (user, workspace), 5 unavailable.
     let missing_user = stack.scimctl(&["user", "show", "--workspace", "acme", "--user", "nobody"]);
@@ -346,9 +371,7 @@ async fn user_show_exit_codes_and_completions() {
     }
 }
 
-#[tokio::test]
-async fn workspace_delete_removes_that_workspace_only() {
-    let stack = Stack::start().await.unwrap();
+async fn workspace_delete_removes_that_workspace_only(stack: Stack) {
     // "acme" (the stack's) keeps its user, group and token.
     let alice = stack.create_user("alice@acme.test").await;
     stack.create_group("Acme Engineering", &[&alice]).await;
@@ -429,9 +452,7 @@ async fn workspace_delete_removes_that_workspace_only() {
     assert_eq!(again.status.code(), Some(3), "{again:?}");
 }
 
-#[tokio::test]
-async fn group_list_and_show_give_counts_and_kinds() {
-    let stack = Stack::start().await.unwrap();
+async fn group_list_and_show_give_counts_and_kinds(stack: Stack) {
     let alice = stack.create_user("alice@acme.test").await;
     let bob = stack.create_user("bob@acme.test").await;
     let created = json_of(&stack.scimctl(&[
@@ -542,3 +563,9 @@ async fn endpoint_prints_the_configured_scim_base_url() {
     assert_eq!(out.status.code(), Some(4), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("--public-base-url"));
 }
+
+e2e_tests::on_both_backends!(
+    group_list_and_show_give_counts_and_kinds,
+    user_show_exit_codes_and_completions,
+    workspace_delete_removes_that_workspace_only
+);

@@ -236,9 +236,7 @@ async fn bad_input_is_refused_before_any_change_and_stdin_works() {
     assert_eq!(frank.body["Resources"][0]["active"], false, "{}", frank.raw);
 }
 
-#[tokio::test]
-async fn email_identifier_lookup_finds_imported_member() {
-    let stack = Stack::start().await.unwrap();
+async fn email_identifier_lookup_finds_imported_member(stack: Stack) {
     let file = TempFile::new(
         "json",
         &json!([{
@@ -257,6 +255,8 @@ async fn email_identifier_lookup_finds_imported_member() {
     // Workspaces that use the email as the unique identifier look members up by it.
     for filter in [
         "emails.value eq \"dana.lee@acme.test\"",
+        // Okta with `email` as the unique identifier (seed 004), any case.
+        "email eq \"Dana.Lee@ACME.test\"",
         "emails[type eq \"work\"].value eq \"dana.lee@acme.test\"",
     ] {
         let lookup = stack
@@ -391,3 +391,5 @@ async fn role_mappings_over_cli() {
         json!([{"source": "idp_role", "value": "Admin", "role": "admin"}])
     );
 }
+
+e2e_tests::on_both_backends!(email_identifier_lookup_finds_imported_member);

@@ -390,3 +390,128 @@ async fn deactivated_user_holds_no_role_or_license() {
     ]));
     assert_eq!(user_names(&admins), ["carol@x.test", "dave@x.test"]);
 }
+
+/// `scimctl subscription update --seats` never drops below the holders and seats waiting
+/// members when it adds seats; `subscription delete` takes the license from its holders
+/// and leaves the license group as a plain group.
+async fn subscription_update_and_delete(stack: Stack) {
+    create_subscription(&stack, "3");
+    let alice = stack.create_user("alice@acme.test").await;
+    let bob = stack.create_user("bob@acme.test").await;
+    let carol = stack.create_user("carol@acme.test").await;
+    let group = stack
+        .create_group(GROUP_NAME, &[&alice, &bob, &carol])
+        .await;
+    let set_active = |id: String, active: bool| {
+        let stack = &stack;
+        async move {
+            stack
+                .scim(
+                    "PATCH",
+                    &format!("/Users/{id}"),
+                    Some(patch(
+                        json!([{"op": "replace", "path": "active", "value": active}]),
+                    )),
+                )
+                .await
+        }
+    };
+    let update = |seats: &str| {
+        stack.scimctl(&[
+            "--output",
+            "json",
+            "subscription",
+            "update",
+            "--workspace",
+            "acme",
+            "--subscription-id",
+            SUBSCRIPTION,
+            "--seats",
+            seats,
+        ])
+    };
+
+    // Three holders: two seats are refused with a message and exit code 4 (conflict).
+    let refused = update("2");
+    assert_eq!(refused.status.code(), Some(4), "{refused:?}");
+    let stderr = failure_of(&refused);
+    assert!(stderr.contains("3 license holders"), "{stderr}");
+    assert_eq!(listed_subscription(&stack)["seats"], 3);
+
+    // Carol leaves (deactivated), the seats shrink to two, Carol comes back and waits.
+    assert_eq!(set_active(carol.clone(), false).await.status, 200);
+    assert_eq!(json_of(&update("2"))["seats"], 2);
+    assert_eq!(set_active(carol.clone(), true).await.status, 200);
+    let listed = listed_subscription(&stack);
+    assert_eq!(
+        (&listed["seats_used"], &listed["seats_waiting"]),
+        (&json!(2), &json!(1))
+    );
+
+    // A third seat goes to Carol at once.
+    let updated = json_of(&update("3"));
+    assert_eq!(
+        (
+            &updated["seats"],
+            &updated["seats_used"],
+            &updated["seats_waiting"]
+        ),
+        (&json!(3), &json!(3), &json!(0)),
+        "{updated}"
+    );
+
+    let deleted = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "subscription",
+        "delete",
+        "--workspace",
+        "acme",
+        "--subscription-id",
+        SUBSCRIPTION,
+    ]));
+    assert_eq!(deleted["subscription_id"], SUBSCRIPTION);
+    let listed = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "subscription",
+        "list",
+        "--workspace",
+        "acme",
+    ]));
+    assert_eq!(listed, json!([]));
+    let alice_now = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "user",
+        "show",
+        "--workspace",
+        "acme",
+        "--user",
+        &alice,
+    ]));
+    assert_eq!(alice_now["licenses"], json!([]), "{alice_now}");
+    let group_now = json_of(&stack.scimctl(&[
+        "--output",
+        "json",
+        "group",
+        "show",
+        "--workspace",
+        "acme",
+        "--group",
+        &group,
+    ]));
+    assert_eq!(group_now["kind"], "plain");
+    assert_eq!(group_now["member_count"], 3);
+    let again = stack.scimctl(&[
+        "subscription",
+        "delete",
+        "--workspace",
+        "acme",
+        "--subscription-id",
+        SUBSCRIPTION,
+    ]);
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
+}
+
+e2e_tests::on_both_backends!(subscription_update_and_delete);

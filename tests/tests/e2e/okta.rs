@@ -565,3 +565,48 @@ async fn password_sync_patch_changes_nothing_and_honours_if_match() {
         .await;
     assert_scim_error(&stale, 412, None);
 }
+
+/// Seed 004: the admin sets Okta's *Unique identifier field for users* to `email`; Okta
+/// then looks each user up with `email eq`, creates the missing ones and links the rest.
+async fn email_identifier_lookup_then_create_then_link(stack: Stack) {
+    let lookup = |address: &str| {
+        format!(
+            "/Users?filter={}&startIndex=1&count=100",
+            q(&format!("email eq \"{address}\""))
+        )
+    };
+    let before = stack
+        .scim("GET", &lookup("jane.doe@webrix.test"), None)
+        .await;
+    assert_eq!(before.status, 200, "{}", before.raw);
+    assert_eq!(before.body["totalResults"], 0);
+
+    let created = okta_create(&stack, "jane.doe@webrix.test").await;
+    let found = stack
+        .scim("GET", &lookup("Jane.Doe@WEBRIX.test"), None)
+        .await;
+    assert_eq!(found.status, 200, "{}", found.raw);
+    assert_eq!(found.body["totalResults"], 1, "{}", found.raw);
+    assert_eq!(found.body["Resources"][0]["id"], created["id"]);
+
+    // Another user's address does not match; a user with a second address is found by it.
+    let other = stack.scim("GET", &lookup("jane@webrix.test"), None).await;
+    assert_eq!(other.body["totalResults"], 0, "{}", other.raw);
+    let id = created["id"].as_str().unwrap();
+    let patched = stack
+        .scim(
+            "PATCH",
+            &format!("/Users/{id}"),
+            Some(e2e_tests::patch(json!([{
+                "op": "add",
+                "path": "emails",
+                "value": [{"value": "jd@webrix.test", "type": "home"}]
+            }]))),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.raw);
+    let by_second = stack.scim("GET", &lookup("jd@webrix.test"), None).await;
+    assert_eq!(by_second.body["totalResults"], 1, "{}", by_second.raw);
+}
+
+e2e_tests::on_both_backends!(email_identifier_lookup_then_create_then_link);

@@ -68,9 +68,7 @@ async fn organization_role(stack: &Stack, id: &str) -> String {
 /// Seed 003's troubleshooting line, "Okta's group push doesn't change roles", no longer
 /// holds: Okta's Push Groups sequence alone (create, look up, membership PATCH with the
 /// re-sent name) maps the members to their role.
-#[tokio::test]
-async fn okta_push_groups_changes_the_organization_role_without_a_user_update() {
-    let stack = Stack::start().await.unwrap();
+async fn okta_push_groups_changes_the_organization_role_without_a_user_update(stack: Stack) {
     json_of(&stack.scimctl(&[
         "--output",
         "json",
@@ -160,9 +158,7 @@ async fn okta_push_groups_changes_the_organization_role_without_a_user_update() 
 /// Issue #19 item 4 over SCIM: reactivation always succeeds; into a full subscription the
 /// member waits (seen with `member show` and `subscription holders --waiting`) and gets
 /// the seat that frees next. A new member of a full license group is still a 409.
-#[tokio::test]
-async fn reactivation_into_a_full_subscription_waits_for_a_seat() {
-    let stack = Stack::start().await.unwrap();
+async fn reactivation_into_a_full_subscription_waits_for_a_seat(stack: Stack) {
     json_of(&stack.scimctl(&[
         "--output",
         "json",
@@ -256,9 +252,7 @@ async fn reactivation_into_a_full_subscription_waits_for_a_seat() {
 /// Seed 003's two mapping examples, pasted verbatim into files and imported with
 /// `scimctl attribute-mapping import`, then observed on a user after Okta's Push Groups
 /// sequence alone.
-#[tokio::test]
-async fn seed_003_mappings_imported_verbatim_follow_a_group_push() {
-    let stack = Stack::start().await.unwrap();
+async fn seed_003_mappings_imported_verbatim_follow_a_group_push(stack: Stack) {
     let dir = std::env::temp_dir().join(format!("seed003-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let role_file = dir.join("role.json");
@@ -374,3 +368,9 @@ async fn seed_003_mappings_imported_verbatim_follow_a_group_push() {
     assert_eq!(metadata["department"], "R&D");
     assert_eq!(metadata["employee_number"], "E-7");
 }
+
+e2e_tests::on_both_backends!(
+    okta_push_groups_changes_the_organization_role_without_a_user_update,
+    reactivation_into_a_full_subscription_waits_for_a_seat,
+    seed_003_mappings_imported_verbatim_follow_a_group_push
+);
