@@ -28,6 +28,8 @@ pub enum EventType {
     TokenIssued,
     TokenRevoked,
     SubscriptionCreated,
+    SubscriptionUpdated,
+    SubscriptionDeleted,
     RoleMappingSet,
     RoleMappingDeleted,
     AttributeMappingSet,
@@ -39,7 +41,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 25] = [
+    pub const ALL: [EventType; 27] = [
         EventType::UserProvisioned,
         EventType::UserUpdated,
         EventType::UserDeprovisioned,
@@ -57,6 +59,8 @@ impl EventType {
         EventType::TokenIssued,
         EventType::TokenRevoked,
         EventType::SubscriptionCreated,
+        EventType::SubscriptionUpdated,
+        EventType::SubscriptionDeleted,
         EventType::RoleMappingSet,
         EventType::RoleMappingDeleted,
         EventType::AttributeMappingSet,
@@ -86,6 +90,8 @@ impl EventType {
             EventType::TokenIssued => "token.issued",
             EventType::TokenRevoked => "token.revoked",
             EventType::SubscriptionCreated => "subscription.created",
+            EventType::SubscriptionUpdated => "subscription.updated",
+            EventType::SubscriptionDeleted => "subscription.deleted",
             EventType::RoleMappingSet => "roleMapping.set",
             EventType::RoleMappingDeleted => "roleMapping.deleted",
             EventType::AttributeMappingSet => "attributeMapping.set",

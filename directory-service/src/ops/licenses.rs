@@ -103,6 +103,7 @@ pub async fn update_seats(
         store::licenses::find(write.conn(), workspace_id, subscription_id).await?;
     let holders =
         store::licenses::count_holders(write.conn(), workspace_id, subscription_id).await?;
+    let seats_before = subscription.seats;
     if let Err(refused) =
         crate::domain::licenses::check_new_seat_count(&subscription, seats, holders)
     {
@@ -113,11 +114,19 @@ pub async fn update_seats(
     write.record(Change::SubscriptionChanged {
         subscription_id: subscription_id.to_owned(),
     });
-    write.commit().await?;
     let subscription = Subscription {
         seats,
         ..subscription
     };
+    let mut data = subscription_json(&write, workspace_id, &subscription).await?;
+    data["seats_before"] = serde_json::json!(seats_before);
+    write.event(super::events::resource(
+        EventType::SubscriptionUpdated,
+        "subscription",
+        subscription_id,
+        data,
+    ));
+    write.commit().await?;
     view(db, workspace_id, subscription, created).await
 }
 
@@ -131,6 +140,14 @@ pub async fn delete_subscription(
     let mut write = Write::workspace(db, workspace_id).await?;
     let (subscription, created) =
         store::licenses::find(write.conn(), workspace_id, subscription_id).await?;
+    // The tombstone carries the subscription as it was: built before the row goes.
+    let data = subscription_json(&write, workspace_id, &subscription).await?;
+    write.event(super::events::resource(
+        EventType::SubscriptionDeleted,
+        "subscription",
+        subscription_id,
+        data,
+    ));
     let before = view(write.conn(), workspace_id, subscription, created).await?;
     store::licenses::delete(write.tx(), workspace_id, subscription_id).await?;
     write.record(Change::SubscriptionChanged {

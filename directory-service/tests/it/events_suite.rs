@@ -520,3 +520,48 @@ pub async fn a_seat_given_to_a_waiting_member_is_an_event(db: &Db) {
         vec!["sub_pro".to_owned()]
     );
 }
+
+/// Changing a subscription's seats and deleting it are events; the delete's tombstone
+/// carries the subscription as it was.
+pub async fn subscription_updates_and_deletes_are_events(db: &Db) {
+    use directory_service::domain::licenses::Subscription;
+    let ws = workspace(db, "acme").await;
+    ops::licenses::create_subscription(
+        db,
+        ws,
+        Subscription {
+            subscription_id: "sub_pro".into(),
+            plan: "pro".into(),
+            product: "app".into(),
+            seats: 1,
+        },
+    )
+    .await
+    .unwrap();
+    ops::licenses::update_seats(db, ws, "sub_pro", 3)
+        .await
+        .unwrap();
+    ops::licenses::delete_subscription(db, ws, "sub_pro")
+        .await
+        .unwrap();
+    let all = events(db, ws, 0).await;
+    assert_eq!(
+        types(&all),
+        [
+            "subscription.created",
+            "subscription.updated",
+            "subscription.deleted"
+        ]
+    );
+    assert_gap_free(&all, 1);
+    assert_eq!(all[1].data["subscription"]["seats"], json!(3));
+    assert_eq!(all[1].data["subscription"]["seats_before"], json!(1));
+    assert_eq!(all[2].resource_id, "sub_pro");
+    assert_eq!(all[2].data["subscription"]["seats"], json!(3));
+    assert!(
+        ops::licenses::list_subscriptions(db, ws)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

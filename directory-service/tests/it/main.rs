@@ -72,6 +72,7 @@ all_backends!(
     webhook_endpoints_start_at_their_creation,
     users_the_write_step_reevaluates_get_their_event,
     a_seat_given_to_a_waiting_member_is_an_event,
+    subscription_updates_and_deletes_are_events,
 );
 
 use events_suite::*;
