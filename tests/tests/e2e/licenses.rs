@@ -503,6 +503,31 @@ async fn subscription_update_and_delete(stack: Stack) {
     ]));
     assert_eq!(group_now["kind"], "plain");
     assert_eq!(group_now["member_count"], 3);
+    // Every change is an event, in order, with the subscription as it was written.
+    let events =
+        json_of(&stack.scimctl(&["--output", "json", "events", "list", "--workspace", "acme"]));
+    let subscription_events: Vec<(String, Value)> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"].as_str().unwrap().starts_with("subscription."))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["data"]["subscription"]["seats"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        subscription_events,
+        [
+            ("subscription.created".to_owned(), json!(3)),
+            ("subscription.updated".to_owned(), json!(2)),
+            ("subscription.updated".to_owned(), json!(3)),
+            ("subscription.deleted".to_owned(), json!(3)),
+        ],
+        "{events}"
+    );
     let again = stack.scimctl(&[
         "subscription",
         "delete",
