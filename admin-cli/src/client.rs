@@ -85,7 +85,9 @@ pub async fn connect_with_events(
         .await
         .with_context(|| format!("cannot connect to the directory at {url}"))?;
     Ok((
-        DirectoryClient::with_interceptor(channel.clone(), interceptor.clone()),
+        DirectoryClient::with_interceptor(channel.clone(), interceptor.clone())
+            .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
         EventsClient::with_interceptor(channel, interceptor),
     ))
 }

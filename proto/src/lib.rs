@@ -26,3 +26,8 @@ pub const ACTOR_TOKEN_METADATA_KEY: &str = "x-directory-actor-token";
 
 /// `google.rpc.ErrorInfo.domain` of every directory error.
 pub const ERROR_DOMAIN: &str = "directory.v1";
+
+/// The largest gRPC message the directory, the gateway and scimctl send or accept. tonic's
+/// 4 MiB default refused a group of ~30k members; a 100k-member group is ~8 MiB. Set on
+/// every server and client so the limit is a decision, not a default.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;

@@ -50,7 +50,9 @@ pub fn connect_lazy(url: &str, credential: &str) -> Result<DirectoryClient, Dire
     Ok(directory_client::DirectoryClient::with_interceptor(
         channel,
         DirectoryInterceptor { credential },
-    ))
+    )
+    .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES)
+    .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES))
 }
 
 /// A separate lazily connected channel for `/readyz`'s health checks (no credential:

@@ -114,11 +114,13 @@ pub async fn serve(
         },
         move |req| check_credential(&events_credential, req),
     );
-    let directory = DirectoryServer::with_interceptor(
-        DirectoryService {
+    let directory = tonic::service::interceptor::InterceptedService::new(
+        DirectoryServer::new(DirectoryService {
             db,
             endpoint: options.endpoint.clone(),
-        },
+        })
+        .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES)
+        .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
         move |req| check_credential(&credential, req),
     );
     // Shutdown: NOT_SERVING first (probes and clients move away), then tonic stops

@@ -8,6 +8,7 @@ mod discovery;
 mod entra;
 mod events;
 mod import;
+mod large_groups;
 mod licenses;
 mod local_stack;
 mod mappings;
