@@ -5,7 +5,6 @@ use std::fmt;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use directory_proto::v1::directory_client::DirectoryClient;
 use directory_proto::v1::events_client::EventsClient;
 use directory_proto::{ACTOR_METADATA_KEY, CREDENTIAL_METADATA_KEY};
 use tonic::metadata::AsciiMetadataValue;
@@ -14,7 +13,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt as _;
 
 /// A directory client that sends the service credential with every call.
-pub type Client = DirectoryClient<InterceptedService<Channel, CredentialInterceptor>>;
+pub type Client = directory_proto::DirectoryClient<CredentialInterceptor>;
 
 /// The Events service (event stream, audit log, webhooks) over the same connection.
 pub type Events = EventsClient<InterceptedService<Channel, CredentialInterceptor>>;
@@ -85,9 +84,7 @@ pub async fn connect_with_events(
         .await
         .with_context(|| format!("cannot connect to the directory at {url}"))?;
     Ok((
-        DirectoryClient::with_interceptor(channel.clone(), interceptor.clone())
-            .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES)
-            .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
+        directory_proto::DirectoryClient::with_interceptor(channel.clone(), interceptor.clone()),
         EventsClient::with_interceptor(channel, interceptor),
     ))
 }

@@ -7,11 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use directory_proto::v1::{self as pb, directory_client::DirectoryClient};
+use directory_proto::v1 as pb;
 use http::Method;
 use serde_json::{Value, json};
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
 use crate::Args;
@@ -46,7 +44,7 @@ impl tonic::service::Interceptor for Credential {
     }
 }
 
-type Directory = DirectoryClient<InterceptedService<Channel, Credential>>;
+type Directory = directory_proto::DirectoryClient<Credential>;
 
 /// A directory and a gateway in front of it.
 struct Stack {
@@ -121,7 +119,7 @@ impl Stack {
                 .connect()
                 .await
                 .context("connect to the directory")?;
-        Ok(DirectoryClient::with_interceptor(
+        Ok(directory_proto::DirectoryClient::with_interceptor(
             channel,
             Credential(self.credential.clone()),
         ))
@@ -145,6 +143,7 @@ async fn workspace_with_token(
     slug: &str,
 ) -> anyhow::Result<(String, Arc<str>)> {
     let workspace = directory
+        .workspaces()
         .create_workspace(pb::CreateWorkspaceRequest {
             slug: slug.into(),
             display_name: String::new(),
@@ -153,6 +152,7 @@ async fn workspace_with_token(
         .with_context(|| format!("create workspace {slug}"))?
         .into_inner();
     let issued = directory
+        .tokens()
         .issue_token(pb::IssueTokenRequest {
             workspace_id: workspace.id.clone(),
             name: "bench".into(),

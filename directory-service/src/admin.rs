@@ -266,7 +266,7 @@ impl Drop for InFlight {
 }
 
 /// Tower layer recording `grpc_server_*` metrics per RPC. The method label is the RPC path
-/// (`/directory.v1.Directory/CreateUser`), or `unknown` for paths the server does not
+/// (`/directory.v1.Users/CreateUser`), or `unknown` for paths the server does not
 /// serve, so that labels stay bounded.
 #[derive(Clone, Copy, Default)]
 pub struct GrpcMetricsLayer;

@@ -1,4 +1,5 @@
-//! The `directory.v1` contract. Nothing here is hand-written but conversions of wire types.
+//! The `directory.v1` contract. Nothing here is hand-written but conversions of wire types
+//! and the bundle of service clients (`client`).
 
 pub mod directory {
     pub mod v1 {
@@ -8,7 +9,10 @@ pub mod directory {
 
 pub use directory::v1;
 
+pub mod client;
 pub mod json;
+
+pub use client::DirectoryClient;
 
 /// Encoded descriptors of `directory.v1`, for gRPC server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use directory_proto::v1::{directory_client, events_client};
+use directory_proto::v1::events_client;
 use directory_proto::{ACTOR_TOKEN_METADATA_KEY, CREDENTIAL_METADATA_KEY};
 use opentelemetry::global;
 use opentelemetry::propagation::Injector;
@@ -13,8 +13,8 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-pub type DirectoryClient =
-    directory_client::DirectoryClient<InterceptedService<Channel, DirectoryInterceptor>>;
+/// The clients of every directory service, over one channel.
+pub type DirectoryClient = directory_proto::DirectoryClient<DirectoryInterceptor>;
 
 /// How long establishing the HTTP/2 connection may take before a call fails (UNAVAILABLE).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
@@ -47,12 +47,10 @@ pub fn connect_lazy(url: &str, credential: &str) -> Result<DirectoryClient, Dire
         .timeout(REQUEST_TIMEOUT)
         .tcp_nodelay(true);
     let channel = endpoint.connect_lazy();
-    Ok(directory_client::DirectoryClient::with_interceptor(
+    Ok(directory_proto::DirectoryClient::with_interceptor(
         channel,
         DirectoryInterceptor { credential },
-    )
-    .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES)
-    .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES))
+    ))
 }
 
 /// A separate lazily connected channel for `/readyz`'s health checks (no credential:

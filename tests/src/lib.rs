@@ -10,14 +10,12 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
-use directory_proto::v1::{self as pb, directory_client::DirectoryClient};
+use directory_proto::v1 as pb;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 
 pub const SCIM_JSON: &str = "application/scim+json";
 
@@ -172,7 +170,7 @@ impl Drop for Process {
     }
 }
 
-pub type Directory = DirectoryClient<InterceptedService<Channel, CredentialInterceptor>>;
+pub type Directory = directory_proto::DirectoryClient<CredentialInterceptor>;
 
 #[derive(Clone)]
 pub struct CredentialInterceptor(pub String);
@@ -304,7 +302,7 @@ impl Stack {
             tonic::transport::Endpoint::from_shared(format!("http://{}", self.directory.addr))?
                 .connect()
                 .await?;
-        Ok(DirectoryClient::with_interceptor(
+        Ok(directory_proto::DirectoryClient::with_interceptor(
             channel,
             CredentialInterceptor(self.credential.clone()),
         ))
@@ -314,6 +312,7 @@ impl Stack {
         let ws = self
             .grpc()
             .await?
+            .workspaces()
             .create_workspace(pb::CreateWorkspaceRequest {
                 slug: slug.into(),
                 display_name: String::new(),
@@ -332,6 +331,7 @@ impl Stack {
         let issued = self
             .grpc()
             .await?
+            .tokens()
             .issue_token(pb::IssueTokenRequest {
                 workspace_id: workspace_id.into(),
                 name: name.into(),

@@ -128,6 +128,7 @@ pub async fn run(
         AttributeMappingCommand::Set(args) => {
             let workspace = resolve_workspace(client, &args.workspace).await?;
             client
+                .attributes()
                 .set_attribute_mapping(v1::SetAttributeMappingRequest {
                     workspace_id: workspace.id,
                     mapping: Some(v1::AttributeMapping {
@@ -145,6 +146,7 @@ pub async fn run(
         } => {
             let workspace = resolve_workspace(client, &workspace).await?;
             client
+                .attributes()
                 .delete_attribute_mapping(v1::DeleteAttributeMappingRequest {
                     workspace_id: workspace.id,
                     destination: destination.clone(),
@@ -164,6 +166,7 @@ pub async fn run(
             let mut last = None;
             for (done, mapping) in mappings.iter().enumerate() {
                 let response = client
+                    .attributes()
                     .set_attribute_mapping(v1::SetAttributeMappingRequest {
                         workspace_id: workspace.id.clone(),
                         mapping: Some(v1::AttributeMapping {
@@ -188,6 +191,7 @@ pub async fn run(
         AttributeMappingCommand::List { workspace } => {
             let workspace = resolve_workspace(client, &workspace).await?;
             client
+                .attributes()
                 .list_attribute_mappings(v1::ListAttributeMappingsRequest {
                     workspace_id: workspace.id,
                 })

@@ -88,6 +88,7 @@ pub async fn run(
         AttributeCommand::Declare(args) => {
             let workspace = resolve_workspace(client, &args.workspace).await?;
             let declared = client
+                .attributes()
                 .declare_custom_attribute(v1::DeclareCustomAttributeRequest {
                     workspace_id: workspace.id,
                     schema: args.schema.clone(),
@@ -104,6 +105,7 @@ pub async fn run(
         AttributeCommand::List { workspace } => {
             let workspace = resolve_workspace(client, &workspace).await?;
             let response = client
+                .attributes()
                 .list_custom_attributes(v1::ListCustomAttributesRequest {
                     workspace_id: workspace.id,
                 })
@@ -123,6 +125,7 @@ pub async fn run(
         } => {
             let workspace = resolve_workspace(client, &workspace).await?;
             client
+                .attributes()
                 .delete_custom_attribute(v1::DeleteCustomAttributeRequest {
                     workspace_id: workspace.id,
                     schema: schema.clone(),

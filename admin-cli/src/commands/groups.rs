@@ -53,6 +53,7 @@ pub async fn run(
         GroupCommand::List(args) => {
             let workspace = resolve_workspace(client, &args.workspace).await?;
             let response = client
+                .groups()
                 .list_groups(list_request(
                     workspace.id,
                     args.filter
@@ -123,6 +124,7 @@ async fn resolve_group(
 ) -> anyhow::Result<v1::Group> {
     if is_hyphenated_uuid(reference) {
         match client
+            .groups()
             .get_group(v1::GetGroupRequest {
                 workspace_id: workspace.id.clone(),
                 id: reference.to_ascii_lowercase(),
@@ -140,6 +142,7 @@ async fn resolve_group(
         }
     }
     let mut groups = client
+        .groups()
         .list_groups(list_request(
             workspace.id.clone(),
             Some(display_name_filter(v1::CompareOp::Eq, reference)),

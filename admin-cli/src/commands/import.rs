@@ -374,6 +374,7 @@ pub async fn run(
         let first = report.results.len();
         let count = batch.len();
         let response = client
+            .users()
             .import_users(v1::ImportUsersRequest {
                 workspace_id: workspace.id.clone(),
                 users: batch,

@@ -46,11 +46,13 @@ pub async fn run(
     let request = license_request(workspace.id, &args.subscription_id, user.id);
     let subscription = if assign {
         client
+            .licenses()
             .assign_license(request)
             .await
             .rpc_context(|| format!("assign {:?} to {:?}", args.subscription_id, args.user))?
     } else {
         client
+            .licenses()
             .revoke_license(request)
             .await
             .rpc_context(|| format!("revoke {:?} from {:?}", args.subscription_id, args.user))?

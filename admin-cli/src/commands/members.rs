@@ -83,6 +83,7 @@ pub async fn run(
             let user = resolve_user(client, &workspace, &args.user).await?;
             let user_name = user_name(&user);
             let access = client
+                .roles()
                 .set_member_role(v1::SetMemberRoleRequest {
                     workspace_id: workspace.id,
                     user_id: user.id,
@@ -103,6 +104,7 @@ pub async fn run(
             let found = resolve_user(client, &workspace, &user).await?;
             let user_name = user_name(&found);
             let access = client
+                .roles()
                 .get_user_access(v1::GetUserAccessRequest {
                     workspace_id: workspace.id,
                     user_id: found.id,
@@ -114,6 +116,7 @@ pub async fn run(
         MemberCommand::Admins(args) => {
             let workspace = resolve_workspace(client, &args.workspace).await?;
             let response = client
+                .roles()
                 .list_workspace_admins(admins_request(workspace.id, &args))
                 .await
                 .rpc_context(|| format!("list admins of workspace {:?}", workspace.slug))?;

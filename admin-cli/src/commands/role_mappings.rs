@@ -82,28 +82,37 @@ pub async fn run(
             let workspace = resolve_workspace(client, &args.workspace).await?;
             let request = set_request(workspace.id, &args);
             let (source, value) = args.source.source();
-            client.set_role_mapping(request).await.rpc_context(|| {
-                format!(
-                    "map {} {value:?} to role {:?}",
-                    source_name(source as i32),
-                    args.role
-                )
-            })?
+            client
+                .roles()
+                .set_role_mapping(request)
+                .await
+                .rpc_context(|| {
+                    format!(
+                        "map {} {value:?} to role {:?}",
+                        source_name(source as i32),
+                        args.role
+                    )
+                })?
         }
         RoleMappingCommand::Delete(args) => {
             let workspace = resolve_workspace(client, &args.workspace).await?;
             let request = delete_request(workspace.id, &args);
             let (source, value) = args.source.source();
-            client.delete_role_mapping(request).await.rpc_context(|| {
-                format!(
-                    "delete the role mapping of {} {value:?}",
-                    source_name(source as i32)
-                )
-            })?
+            client
+                .roles()
+                .delete_role_mapping(request)
+                .await
+                .rpc_context(|| {
+                    format!(
+                        "delete the role mapping of {} {value:?}",
+                        source_name(source as i32)
+                    )
+                })?
         }
         RoleMappingCommand::List { workspace } => {
             let workspace = resolve_workspace(client, &workspace).await?;
             client
+                .roles()
                 .list_role_mappings(v1::ListRoleMappingsRequest {
                     workspace_id: workspace.id,
                 })

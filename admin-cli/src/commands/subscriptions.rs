@@ -102,6 +102,7 @@ pub async fn run(
         SubscriptionCommand::Create(args) => {
             let workspace = resolve_workspace(client, &args.workspace).await?;
             let subscription = client
+                .licenses()
                 .create_subscription(create_request(workspace.id, &args))
                 .await
                 .rpc_context(|| format!("create subscription {:?}", args.subscription_id))?;
@@ -110,6 +111,7 @@ pub async fn run(
         SubscriptionCommand::List { workspace } => {
             let workspace = resolve_workspace(client, &workspace).await?;
             let response = client
+                .licenses()
                 .list_subscriptions(v1::ListSubscriptionsRequest {
                     workspace_id: workspace.id.clone(),
                 })
@@ -118,6 +120,7 @@ pub async fn run(
             let mut entries = Vec::with_capacity(response.subscriptions.len());
             for subscription in response.subscriptions {
                 let holders = client
+                    .licenses()
                     .list_subscription_holders(v1::ListSubscriptionHoldersRequest {
                         workspace_id: workspace.id.clone(),
                         subscription_id: subscription.subscription_id.clone(),
@@ -143,6 +146,7 @@ pub async fn run(
         } => {
             let workspace = resolve_workspace(client, &workspace).await?;
             let subscription = client
+                .licenses()
                 .update_subscription(v1::UpdateSubscriptionRequest {
                     workspace_id: workspace.id,
                     subscription_id: subscription_id.clone(),
@@ -158,6 +162,7 @@ pub async fn run(
         } => {
             let workspace = resolve_workspace(client, &workspace).await?;
             let subscription = client
+                .licenses()
                 .delete_subscription(v1::DeleteSubscriptionRequest {
                     workspace_id: workspace.id,
                     subscription_id: subscription_id.clone(),
@@ -169,6 +174,7 @@ pub async fn run(
         SubscriptionCommand::Holders(args) => {
             let workspace = resolve_workspace(client, &args.workspace).await?;
             let response = client
+                .licenses()
                 .list_subscription_holders(holders_request(workspace.id, &args))
                 .await
                 .rpc_context(|| {

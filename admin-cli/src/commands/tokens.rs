@@ -60,6 +60,7 @@ pub async fn run(
             let expires = expiry(args.expires_in, args.expires_at, Utc::now())?;
             let workspace = resolve_workspace(client, &args.workspace).await?;
             let response = client
+                .tokens()
                 .issue_token(v1::IssueTokenRequest {
                     workspace_id: workspace.id,
                     name: args.name.clone(),
@@ -72,6 +73,7 @@ pub async fn run(
         TokenCommand::List { workspace } => {
             let workspace = resolve_workspace(client, &workspace).await?;
             let response = client
+                .tokens()
                 .list_tokens(v1::ListTokensRequest {
                     workspace_id: workspace.id,
                 })
@@ -86,6 +88,7 @@ pub async fn run(
         } => {
             let workspace = resolve_workspace(client, &workspace).await?;
             let token = client
+                .tokens()
                 .revoke_token(v1::RevokeTokenRequest {
                     workspace_id: workspace.id,
                     id: token_id.clone(),

@@ -197,6 +197,7 @@ async fn bootstrap_and_start_gateway(
     let workspace = ensure_workspace(&mut client, &args.workspace).await?;
     let token_name = bootstrap_token_name(Utc::now());
     let issued = client
+        .tokens()
         .issue_token(v1::IssueTokenRequest {
             workspace_id: workspace.id.clone(),
             name: token_name.clone(),
@@ -244,7 +245,7 @@ async fn ensure_workspace(client: &mut Client, slug: &str) -> anyhow::Result<v1:
         id: String::new(),
         slug: slug.to_owned(),
     };
-    match client.get_workspace(lookup.clone()).await {
+    match client.workspaces().get_workspace(lookup.clone()).await {
         Ok(response) => return Ok(response.into_inner()),
         Err(status) if status.code() == tonic::Code::NotFound => {}
         Err(status) => {
@@ -253,6 +254,7 @@ async fn ensure_workspace(client: &mut Client, slug: &str) -> anyhow::Result<v1:
         }
     }
     let created = client
+        .workspaces()
         .create_workspace(v1::CreateWorkspaceRequest {
             slug: slug.to_owned(),
             display_name: slug.to_owned(),
@@ -265,6 +267,7 @@ async fn ensure_workspace(client: &mut Client, slug: &str) -> anyhow::Result<v1:
         }
         // Someone else created it in between: use theirs.
         Err(status) if status.code() == tonic::Code::AlreadyExists => client
+            .workspaces()
             .get_workspace(lookup)
             .await
             .rpc_context(|| format!("look up workspace {slug:?}")),

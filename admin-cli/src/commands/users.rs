@@ -58,6 +58,7 @@ pub async fn run(
         UserCommand::List(args) => {
             let workspace = resolve_workspace(client, &args.workspace).await?;
             let response = client
+                .users()
                 .list_users(list_users_request(workspace.id, &args))
                 .await
                 .rpc_context(|| format!("list users of workspace {:?}", workspace.slug))?;
@@ -67,6 +68,7 @@ pub async fn run(
             let workspace = resolve_workspace(client, &workspace).await?;
             let found = resolve_user(client, &workspace, &user).await?;
             let access = client
+                .roles()
                 .get_user_access(v1::GetUserAccessRequest {
                     workspace_id: workspace.id,
                     user_id: found.id.clone(),
@@ -227,6 +229,7 @@ pub async fn resolve_user(
     let user_ref = UserRef::parse(reference)?;
     if let Some(id) = &user_ref.id {
         match client
+            .users()
             .get_user(v1::GetUserRequest {
                 workspace_id: workspace.id.clone(),
                 id: id.clone(),
@@ -243,6 +246,7 @@ pub async fn resolve_user(
         }
     }
     let mut users = client
+        .users()
         .list_users(v1::ListUsersRequest {
             workspace_id: workspace.id.clone(),
             filter: Some(user_name_filter(&user_ref.user_name)),

@@ -40,6 +40,7 @@ pub async fn run(
     match command {
         WorkspaceCommand::Create { slug, display_name } => {
             let workspace = client
+                .workspaces()
                 .create_workspace(v1::CreateWorkspaceRequest {
                     slug: slug.clone(),
                     display_name: display_name.unwrap_or_default(),
@@ -50,6 +51,7 @@ pub async fn run(
         }
         WorkspaceCommand::List => {
             let response = client
+                .workspaces()
                 .list_workspaces(v1::ListWorkspacesRequest {})
                 .await
                 .rpc_context(|| "list workspaces".to_owned())?;
@@ -66,6 +68,7 @@ pub async fn run(
                 confirm_slug(&found.slug)?;
             }
             let deleted = client
+                .workspaces()
                 .delete_workspace(v1::DeleteWorkspaceRequest {
                     id: found.id.clone(),
                     confirm_slug: found.slug.clone(),
@@ -80,6 +83,7 @@ pub async fn run(
 /// `scimctl endpoint`: the one SCIM base URL of this deployment.
 pub async fn endpoint(client: &mut Client, format: OutputFormat) -> anyhow::Result<String> {
     let endpoint = client
+        .workspaces()
         .get_scim_endpoint(v1::GetScimEndpointRequest {})
         .await
         .rpc_context(|| "get the SCIM endpoint".to_owned())?;
@@ -238,6 +242,7 @@ pub async fn resolve_workspace(
 ) -> anyhow::Result<v1::Workspace> {
     let workspace_ref = WorkspaceRef::parse(reference)?;
     client
+        .workspaces()
         .get_workspace(workspace_ref.get_request())
         .await
         .rpc_context(|| format!("look up workspace {reference:?}"))

@@ -1,29 +1,40 @@
-//! The tonic server: credential check, tracing, health, reflection, and the Directory
-//! service whose handlers only convert and delegate to `ops`.
+//! The tonic server: credential check, tracing, health, reflection, and one service per
+//! aggregate (a module each), whose handlers only convert and delegate to `ops`.
 
+mod attributes;
 pub mod convert;
 pub mod events;
+mod groups;
+mod licenses;
+mod roles;
 pub mod status;
+mod tokens;
 mod typed;
+mod users;
+mod workspaces;
 
 use std::future::Future;
 
-use directory_proto::v1::directory_server::{Directory, DirectoryServer};
-use directory_proto::v1::events_server::EventsServer;
+use directory_proto::v1::{
+    attributes_server::AttributesServer, events_server::EventsServer, groups_server::GroupsServer,
+    licenses_server::LicensesServer, roles_server::RolesServer, tokens_server::TokensServer,
+    users_server::UsersServer, workspaces_server::WorkspacesServer,
+};
 use directory_proto::{CREDENTIAL_METADATA_KEY, FILE_DESCRIPTOR_SET, v1 as pb};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
-use tracing::Instrument as _;
 
 use crate::domain::paging::PageRequest;
-use crate::domain::patch::PatchOp;
 use crate::domain::workspaces::ScimEndpoint;
 use crate::ops;
 use crate::store::Db;
-use convert::{parse_id, parse_resource_id};
-use status::{invalid, to_status};
+use convert::parse_resource_id;
+use status::to_status;
 
+/// The state every directory service shares; each service is one `impl` of its generated
+/// trait on this struct, in the service's module.
+#[derive(Clone)]
 pub struct DirectoryService {
     db: Db,
     /// The deployment's public SCIM base URL, if the operator configured one.
@@ -114,15 +125,22 @@ pub async fn serve(
         },
         move |req| check_credential(&events_credential, req),
     );
-    let directory = tonic::service::interceptor::InterceptedService::new(
-        DirectoryServer::new(DirectoryService {
-            db,
-            endpoint: options.endpoint.clone(),
-        })
-        .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES)
-        .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
-        move |req| check_credential(&credential, req),
-    );
+    let service = DirectoryService {
+        db,
+        endpoint: options.endpoint.clone(),
+    };
+    // Every service: the contract's message limit, the credential, the caller as actor.
+    macro_rules! guarded {
+        ($server:ident) => {{
+            let credential = credential.clone();
+            events::WithActor(tonic::service::interceptor::InterceptedService::new(
+                $server::new(service.clone())
+                    .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES)
+                    .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
+                move |req| check_credential(&credential, req),
+            ))
+        }};
+    }
     // Shutdown: NOT_SERVING first (probes and clients move away), then tonic stops
     // accepting and drains; `drain_deadline` cuts the drain after the grace period.
     let (begun_tx, begun_rx) = tokio::sync::oneshot::channel::<()>();
@@ -148,7 +166,13 @@ pub async fn serve(
         .layer(crate::admin::GrpcMetricsLayer)
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(events::WithActor(directory))
+        .add_service(guarded!(WorkspacesServer))
+        .add_service(guarded!(UsersServer))
+        .add_service(guarded!(GroupsServer))
+        .add_service(guarded!(AttributesServer))
+        .add_service(guarded!(LicensesServer))
+        .add_service(guarded!(RolesServer))
+        .add_service(guarded!(TokensServer))
         .add_service(events::WithActor(events))
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
@@ -221,707 +245,6 @@ fn reply<T, U>(
     into: impl FnOnce(T) -> U,
 ) -> RpcResult<U> {
     result.map(|v| Response::new(into(v))).map_err(to_status)
-}
-
-#[tonic::async_trait]
-impl Directory for DirectoryService {
-    async fn create_workspace(
-        &self,
-        req: Request<pb::CreateWorkspaceRequest>,
-    ) -> RpcResult<pb::Workspace> {
-        let req = req.into_inner();
-        reply(
-            ops::workspaces::create_workspace(&self.db, &req.slug, &req.display_name).await,
-            convert::workspace,
-        )
-    }
-
-    async fn get_workspace(
-        &self,
-        req: Request<pb::GetWorkspaceRequest>,
-    ) -> RpcResult<pb::Workspace> {
-        let req = req.into_inner();
-        let result = match (req.id.is_empty(), req.slug.is_empty()) {
-            (false, true) => {
-                let id = parse_resource_id("workspace", &req.id)?;
-                ops::workspaces::get_workspace_by_id(&self.db, id).await
-            }
-            (true, false) => ops::workspaces::get_workspace_by_slug(&self.db, &req.slug).await,
-            _ => return Err(invalid("give exactly one of id or slug")),
-        };
-        reply(result, convert::workspace)
-    }
-
-    async fn delete_workspace(
-        &self,
-        req: Request<pb::DeleteWorkspaceRequest>,
-    ) -> RpcResult<pb::DeleteWorkspaceResponse> {
-        let req = req.into_inner();
-        let id = parse_resource_id("workspace", &req.id)?;
-        reply(
-            ops::workspaces::delete_workspace(&self.db, id, &req.confirm_slug).await,
-            |(workspace, counts)| pb::DeleteWorkspaceResponse {
-                workspace: Some(convert::workspace(workspace)),
-                users_deleted: counts.users as i64,
-                groups_deleted: counts.groups as i64,
-                tokens_deleted: counts.tokens as i64,
-            },
-        )
-    }
-
-    async fn get_scim_endpoint(
-        &self,
-        _req: Request<pb::GetScimEndpointRequest>,
-    ) -> RpcResult<pb::ScimEndpoint> {
-        match &self.endpoint {
-            Some(endpoint) => Ok(Response::new(pb::ScimEndpoint {
-                base_url: endpoint.as_str().to_owned(),
-            })),
-            None => Err(Status::failed_precondition(
-                "no public base URL is configured: start the directory with --public-base-url \
-                 (DIRECTORY_PUBLIC_BASE_URL), e.g. https://scim.example.com",
-            )),
-        }
-    }
-
-    async fn list_workspaces(
-        &self,
-        _req: Request<pb::ListWorkspacesRequest>,
-    ) -> RpcResult<pb::ListWorkspacesResponse> {
-        reply(ops::workspaces::list_workspaces(&self.db).await, |list| {
-            pb::ListWorkspacesResponse {
-                workspaces: list.into_iter().map(convert::workspace).collect(),
-            }
-        })
-    }
-
-    async fn create_user(&self, req: Request<pb::CreateUserRequest>) -> RpcResult<pb::User> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let profile = convert::profile_from_pb(req.attributes)?;
-        reply(
-            ops::users::create_user(&self.db, workspace_id, profile).await,
-            convert::user,
-        )
-    }
-
-    async fn get_user(&self, req: Request<pb::GetUserRequest>) -> RpcResult<pb::User> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let id = parse_resource_id("user", &req.id)?;
-        reply(
-            ops::users::get_user(&self.db, workspace_id, id).await,
-            convert::user,
-        )
-    }
-
-    async fn list_users(
-        &self,
-        req: Request<pb::ListUsersRequest>,
-    ) -> RpcResult<pb::ListUsersResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let filter = req.filter.map(convert::filter_from_pb).transpose()?;
-        let sort = convert::sort_from_pb(req.sort);
-        let result = ops::users::list_users(
-            &self.db,
-            workspace_id,
-            filter.as_ref(),
-            sort.as_ref(),
-            page_request(req.cursor.as_deref(), req.start_index, req.count)?,
-        )
-        .instrument(tracing::info_span!("list_users"))
-        .await;
-        reply(result, |page| pb::ListUsersResponse {
-            users: page.users.into_iter().map(convert::user).collect(),
-            total_results: page.total_results as i64,
-            start_index: page.start_index as i64,
-            next_cursor: page.next_cursor.unwrap_or_default(),
-        })
-    }
-
-    async fn replace_user(&self, req: Request<pb::ReplaceUserRequest>) -> RpcResult<pb::User> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let id = parse_resource_id("user", &req.id)?;
-        let profile = convert::profile_from_pb(req.attributes)?;
-        reply(
-            ops::users::replace_user(&self.db, workspace_id, id, profile, req.expected_version)
-                .await,
-            convert::user,
-        )
-    }
-
-    async fn patch_user(&self, req: Request<pb::PatchUserRequest>) -> RpcResult<pb::User> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let id = parse_resource_id("user", &req.id)?;
-        let operations = req
-            .operations
-            .into_iter()
-            .map(convert::patch_from_pb)
-            .collect::<Result<Vec<_>, _>>()?;
-        reply(
-            ops::users::patch_user(
-                &self.db,
-                workspace_id,
-                id,
-                &operations,
-                req.expected_version,
-            )
-            .await,
-            convert::user,
-        )
-    }
-
-    async fn delete_user(
-        &self,
-        req: Request<pb::DeleteUserRequest>,
-    ) -> RpcResult<pb::DeleteUserResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let id = parse_resource_id("user", &req.id)?;
-        reply(
-            ops::users::delete_user(&self.db, workspace_id, id, req.expected_version).await,
-            |()| pb::DeleteUserResponse {},
-        )
-    }
-
-    async fn import_users(
-        &self,
-        req: Request<pb::ImportUsersRequest>,
-    ) -> RpcResult<pb::ImportUsersResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let profiles = req
-            .users
-            .into_iter()
-            .map(|attributes| convert::profile_from_pb(Some(attributes)))
-            .collect::<Result<Vec<_>, _>>()?;
-        reply(
-            ops::users::import_users(&self.db, workspace_id, profiles).await,
-            |rows| {
-                let mut response = pb::ImportUsersResponse::default();
-                for (user_name, outcome) in rows {
-                    let (id, outcome, error) = match outcome {
-                        ops::users::ImportOutcome::Created(id) => {
-                            response.created += 1;
-                            (id.to_string(), pb::ImportOutcome::Created, String::new())
-                        }
-                        ops::users::ImportOutcome::Existing(id) => {
-                            response.existing += 1;
-                            (id.to_string(), pb::ImportOutcome::Existing, String::new())
-                        }
-                        ops::users::ImportOutcome::Failed(error) => {
-                            response.failed += 1;
-                            (String::new(), pb::ImportOutcome::Failed, error.to_string())
-                        }
-                    };
-                    response.results.push(pb::ImportResult {
-                        user_name,
-                        id,
-                        outcome: outcome as i32,
-                        error,
-                    });
-                }
-                response
-            },
-        )
-    }
-
-    async fn create_group(&self, req: Request<pb::CreateGroupRequest>) -> RpcResult<pb::Group> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let (profile, members) = convert::group_from_pb(req.attributes)?;
-        reply(
-            ops::groups::create_group(&self.db, workspace_id, profile, &members).await,
-            convert::group,
-        )
-    }
-
-    async fn get_group(&self, req: Request<pb::GetGroupRequest>) -> RpcResult<pb::Group> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let id = parse_resource_id("group", &req.id)?;
-        let mut group = ops::groups::get_group(&self.db, workspace_id, id, !req.exclude_members)
-            .await
-            .map(convert::group)
-            .map_err(to_status)?;
-        if req.include_member_count {
-            self.count_members(std::slice::from_mut(&mut group)).await?;
-        }
-        Ok(Response::new(group))
-    }
-
-    async fn list_groups(
-        &self,
-        req: Request<pb::ListGroupsRequest>,
-    ) -> RpcResult<pb::ListGroupsResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let filter = req.filter.map(convert::filter_from_pb).transpose()?;
-        let sort = convert::sort_from_pb(req.sort);
-        let result = ops::groups::list_groups(
-            &self.db,
-            workspace_id,
-            filter.as_ref(),
-            sort.as_ref(),
-            page_request(req.cursor.as_deref(), req.start_index, req.count)?,
-            !req.exclude_members,
-        )
-        .await;
-        let mut response = result
-            .map(|page| pb::ListGroupsResponse {
-                groups: page.groups.into_iter().map(convert::group).collect(),
-                total_results: page.total_results as i64,
-                start_index: page.start_index as i64,
-                next_cursor: page.next_cursor.unwrap_or_default(),
-            })
-            .map_err(to_status)?;
-        if req.include_member_count {
-            self.count_members(&mut response.groups).await?;
-        }
-        Ok(Response::new(response))
-    }
-
-    async fn replace_group(&self, req: Request<pb::ReplaceGroupRequest>) -> RpcResult<pb::Group> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let id = parse_resource_id("group", &req.id)?;
-        let (profile, members) = convert::group_from_pb(req.attributes)?;
-        let result = ops::groups::replace_group(
-            &self.db,
-            workspace_id,
-            id,
-            profile,
-            &members,
-            req.expected_version,
-            !req.exclude_members,
-        )
-        .await;
-        reply(result, convert::group)
-    }
-
-    async fn patch_group(&self, req: Request<pb::PatchGroupRequest>) -> RpcResult<pb::Group> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let id = parse_resource_id("group", &req.id)?;
-        let operations = req
-            .operations
-            .into_iter()
-            .map(convert::patch_from_pb)
-            .collect::<Result<Vec<_>, _>>()?;
-        let result = ops::groups::patch_group(
-            &self.db,
-            workspace_id,
-            id,
-            &operations,
-            req.expected_version,
-            !req.exclude_members,
-        )
-        .await;
-        reply(result, convert::group)
-    }
-
-    async fn delete_group(
-        &self,
-        req: Request<pb::DeleteGroupRequest>,
-    ) -> RpcResult<pb::DeleteGroupResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let id = parse_resource_id("group", &req.id)?;
-        reply(
-            ops::groups::delete_group(&self.db, workspace_id, id, req.expected_version).await,
-            |()| pb::DeleteGroupResponse {},
-        )
-    }
-
-    async fn declare_custom_attribute(
-        &self,
-        req: Request<pb::DeclareCustomAttributeRequest>,
-    ) -> RpcResult<pb::CustomAttribute> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let attribute = convert::custom_attribute_from_pb(req)?;
-        reply(
-            ops::custom_attributes::declare_custom_attribute(&self.db, workspace_id, attribute)
-                .await,
-            |declared| convert::custom_attribute(workspace_id, declared),
-        )
-    }
-
-    async fn list_custom_attributes(
-        &self,
-        req: Request<pb::ListCustomAttributesRequest>,
-    ) -> RpcResult<pb::ListCustomAttributesResponse> {
-        let workspace_id = parse_id("workspace_id", &req.into_inner().workspace_id)?;
-        reply(
-            ops::custom_attributes::list_custom_attributes(&self.db, workspace_id).await,
-            |list| pb::ListCustomAttributesResponse {
-                attributes: list
-                    .into_iter()
-                    .map(|a| convert::custom_attribute(workspace_id, a))
-                    .collect(),
-            },
-        )
-    }
-
-    async fn delete_custom_attribute(
-        &self,
-        req: Request<pb::DeleteCustomAttributeRequest>,
-    ) -> RpcResult<pb::DeleteCustomAttributeResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        reply(
-            ops::custom_attributes::delete_custom_attribute(
-                &self.db,
-                workspace_id,
-                &req.schema,
-                &req.name,
-            )
-            .await,
-            |()| pb::DeleteCustomAttributeResponse {},
-        )
-    }
-
-    async fn create_subscription(
-        &self,
-        req: Request<pb::CreateSubscriptionRequest>,
-    ) -> RpcResult<pb::Subscription> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let subscription = crate::domain::licenses::Subscription {
-            subscription_id: req.subscription_id,
-            plan: req.plan,
-            product: req.product,
-            seats: req.seats,
-        };
-        reply(
-            ops::licenses::create_subscription(&self.db, workspace_id, subscription).await,
-            |view| convert::subscription(workspace_id, view),
-        )
-    }
-
-    async fn update_subscription(
-        &self,
-        req: Request<pb::UpdateSubscriptionRequest>,
-    ) -> RpcResult<pb::Subscription> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        reply(
-            ops::licenses::update_seats(&self.db, workspace_id, &req.subscription_id, req.seats)
-                .await,
-            |view| convert::subscription(workspace_id, view),
-        )
-    }
-
-    async fn delete_subscription(
-        &self,
-        req: Request<pb::DeleteSubscriptionRequest>,
-    ) -> RpcResult<pb::Subscription> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        reply(
-            ops::licenses::delete_subscription(&self.db, workspace_id, &req.subscription_id).await,
-            |view| convert::subscription(workspace_id, view),
-        )
-    }
-
-    async fn list_subscriptions(
-        &self,
-        req: Request<pb::ListSubscriptionsRequest>,
-    ) -> RpcResult<pb::ListSubscriptionsResponse> {
-        let workspace_id = parse_id("workspace_id", &req.into_inner().workspace_id)?;
-        reply(
-            ops::licenses::list_subscriptions(&self.db, workspace_id).await,
-            |views| pb::ListSubscriptionsResponse {
-                subscriptions: views
-                    .into_iter()
-                    .map(|v| convert::subscription(workspace_id, v))
-                    .collect(),
-            },
-        )
-    }
-
-    async fn assign_license(
-        &self,
-        req: Request<pb::LicenseRequest>,
-    ) -> RpcResult<pb::Subscription> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let user_id = parse_resource_id("user", &req.user_id)?;
-        reply(
-            ops::licenses::assign_license(&self.db, workspace_id, &req.subscription_id, user_id)
-                .await,
-            |view| convert::subscription(workspace_id, view),
-        )
-    }
-
-    async fn revoke_license(
-        &self,
-        req: Request<pb::LicenseRequest>,
-    ) -> RpcResult<pb::Subscription> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let user_id = parse_resource_id("user", &req.user_id)?;
-        reply(
-            ops::licenses::revoke_license(&self.db, workspace_id, &req.subscription_id, user_id)
-                .await,
-            |view| convert::subscription(workspace_id, view),
-        )
-    }
-
-    async fn list_subscription_holders(
-        &self,
-        req: Request<pb::ListSubscriptionHoldersRequest>,
-    ) -> RpcResult<pb::ListUsersResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let page = PageRequest::index(req.start_index, req.count);
-        reply(
-            if req.waiting {
-                ops::licenses::list_waiting(&self.db, workspace_id, &req.subscription_id, page)
-                    .await
-            } else {
-                ops::licenses::list_holders(&self.db, workspace_id, &req.subscription_id, page)
-                    .await
-            },
-            |(users, total)| pb::ListUsersResponse {
-                users: users.into_iter().map(convert::user).collect(),
-                total_results: total as i64,
-                start_index: page.start_index() as i64,
-                next_cursor: String::new(),
-            },
-        )
-    }
-
-    async fn set_member_role(
-        &self,
-        req: Request<pb::SetMemberRoleRequest>,
-    ) -> RpcResult<pb::UserAccess> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let user_id = parse_resource_id("user", &req.user_id)?;
-        let role = convert::role_from_pb(req.role)?;
-        reply(
-            ops::roles::set_member_role(&self.db, workspace_id, user_id, role).await,
-            convert::user_access,
-        )
-    }
-
-    async fn get_user_access(
-        &self,
-        req: Request<pb::GetUserAccessRequest>,
-    ) -> RpcResult<pb::UserAccess> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let user_id = parse_resource_id("user", &req.user_id)?;
-        reply(
-            ops::roles::get_user_access(&self.db, workspace_id, user_id).await,
-            convert::user_access,
-        )
-    }
-
-    async fn list_workspace_admins(
-        &self,
-        req: Request<pb::ListWorkspaceAdminsRequest>,
-    ) -> RpcResult<pb::ListUsersResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let page = PageRequest::index(req.start_index, req.count);
-        reply(
-            ops::roles::list_workspace_admins(&self.db, workspace_id, page).await,
-            |(users, total)| pb::ListUsersResponse {
-                users: users.into_iter().map(convert::user).collect(),
-                total_results: total as i64,
-                start_index: page.start_index() as i64,
-                next_cursor: String::new(),
-            },
-        )
-    }
-
-    async fn set_role_mapping(
-        &self,
-        req: Request<pb::SetRoleMappingRequest>,
-    ) -> RpcResult<pb::ListRoleMappingsResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let mapping = convert::role_mapping_from_pb(req.mapping)?;
-        reply(
-            ops::roles::set_role_mapping(&self.db, workspace_id, mapping).await,
-            convert::role_mappings,
-        )
-    }
-
-    async fn delete_role_mapping(
-        &self,
-        req: Request<pb::DeleteRoleMappingRequest>,
-    ) -> RpcResult<pb::ListRoleMappingsResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let source = convert::mapping_source_from_pb(req.source)?;
-        reply(
-            ops::roles::delete_role_mapping(&self.db, workspace_id, source, &req.value).await,
-            convert::role_mappings,
-        )
-    }
-
-    async fn list_role_mappings(
-        &self,
-        req: Request<pb::ListRoleMappingsRequest>,
-    ) -> RpcResult<pb::ListRoleMappingsResponse> {
-        let workspace_id = parse_id("workspace_id", &req.into_inner().workspace_id)?;
-        reply(
-            ops::roles::list_role_mappings(&self.db, workspace_id).await,
-            convert::role_mappings,
-        )
-    }
-
-    async fn set_attribute_mapping(
-        &self,
-        req: Request<pb::SetAttributeMappingRequest>,
-    ) -> RpcResult<pb::ListAttributeMappingsResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let mapping = convert::attribute_mapping_from_pb(req.mapping)?;
-        reply(
-            ops::attribute_mappings::set_attribute_mapping(&self.db, workspace_id, mapping).await,
-            convert::attribute_mappings,
-        )
-    }
-
-    async fn delete_attribute_mapping(
-        &self,
-        req: Request<pb::DeleteAttributeMappingRequest>,
-    ) -> RpcResult<pb::ListAttributeMappingsResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        reply(
-            ops::attribute_mappings::delete_attribute_mapping(
-                &self.db,
-                workspace_id,
-                &req.destination,
-            )
-            .await,
-            convert::attribute_mappings,
-        )
-    }
-
-    async fn list_attribute_mappings(
-        &self,
-        req: Request<pb::ListAttributeMappingsRequest>,
-    ) -> RpcResult<pb::ListAttributeMappingsResponse> {
-        let workspace_id = parse_id("workspace_id", &req.into_inner().workspace_id)?;
-        reply(
-            ops::attribute_mappings::list_attribute_mappings(&self.db, workspace_id).await,
-            convert::attribute_mappings,
-        )
-    }
-
-    async fn issue_token(
-        &self,
-        req: Request<pb::IssueTokenRequest>,
-    ) -> RpcResult<pb::IssueTokenResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let expires = req
-            .expires
-            .as_ref()
-            .map(convert::from_timestamp)
-            .transpose()?;
-        reply(
-            ops::tokens::issue_token(&self.db, workspace_id, &req.name, expires).await,
-            |(token, plaintext)| pb::IssueTokenResponse {
-                token: Some(convert::token(token)),
-                plaintext,
-            },
-        )
-    }
-
-    async fn list_tokens(
-        &self,
-        req: Request<pb::ListTokensRequest>,
-    ) -> RpcResult<pb::ListTokensResponse> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        reply(
-            ops::tokens::list_tokens(&self.db, workspace_id).await,
-            |tokens| pb::ListTokensResponse {
-                tokens: tokens.into_iter().map(convert::token).collect(),
-            },
-        )
-    }
-
-    async fn revoke_token(&self, req: Request<pb::RevokeTokenRequest>) -> RpcResult<pb::Token> {
-        let req = req.into_inner();
-        let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let id = parse_resource_id("token", &req.id)?;
-        reply(
-            ops::tokens::revoke_token(&self.db, workspace_id, id).await,
-            convert::token,
-        )
-    }
-
-    async fn authenticate_token(
-        &self,
-        req: Request<pb::AuthenticateTokenRequest>,
-    ) -> RpcResult<pb::AuthenticateTokenResponse> {
-        let req = req.into_inner();
-        reply(
-            ops::tokens::authenticate(&self.db, &req.token).await,
-            |auth| pb::AuthenticateTokenResponse {
-                workspace_id: auth.workspace_id.to_string(),
-                token_id: auth.token_id.to_string(),
-                cache_for_millis: auth.cache_for.num_milliseconds(),
-            },
-        )
-    }
-
-    // ---- typed calls for internal services (grpc/typed.rs)
-
-    async fn deactivate_user(&self, req: Request<pb::UserRef>) -> RpcResult<pb::User> {
-        typed::set_active(&self.db, req.into_inner(), false).await
-    }
-
-    async fn reactivate_user(&self, req: Request<pb::UserRef>) -> RpcResult<pb::User> {
-        typed::set_active(&self.db, req.into_inner(), true).await
-    }
-
-    async fn update_user_profile(
-        &self,
-        req: Request<pb::UpdateUserProfileRequest>,
-    ) -> RpcResult<pb::User> {
-        typed::update_user_profile(&self.db, req.into_inner()).await
-    }
-
-    async fn lookup_user(&self, req: Request<pb::LookupUserRequest>) -> RpcResult<pb::User> {
-        typed::lookup_user(&self.db, req.into_inner()).await
-    }
-
-    async fn describe_user(&self, req: Request<pb::UserRef>) -> RpcResult<pb::UserDescription> {
-        typed::describe_user(&self.db, req.into_inner()).await
-    }
-
-    async fn add_group_members(
-        &self,
-        req: Request<pb::GroupMembersRequest>,
-    ) -> RpcResult<pb::Group> {
-        typed::change_members(&self.db, req.into_inner(), PatchOp::Add).await
-    }
-
-    async fn remove_group_members(
-        &self,
-        req: Request<pb::GroupMembersRequest>,
-    ) -> RpcResult<pb::Group> {
-        typed::change_members(&self.db, req.into_inner(), PatchOp::Remove).await
-    }
-
-    async fn replace_group_members(
-        &self,
-        req: Request<pb::GroupMembersRequest>,
-    ) -> RpcResult<pb::Group> {
-        typed::change_members(&self.db, req.into_inner(), PatchOp::Replace).await
-    }
 }
 
 #[cfg(test)]

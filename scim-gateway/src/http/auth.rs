@@ -150,6 +150,7 @@ pub async fn authenticate(
     }
     let answer = directory
         .clone()
+        .tokens()
         .authenticate_token(AuthenticateTokenRequest {
             token: token.to_owned(),
         })

@@ -75,6 +75,7 @@ pub(super) async fn create_group(
     let group = state
         .directory
         .clone()
+        .groups()
         .create_group(CreateGroupRequest {
             workspace_id: ctx.workspace_id.clone(),
             attributes: Some(attributes),
@@ -111,6 +112,7 @@ async fn fetch(
     Ok(state
         .directory
         .clone()
+        .groups()
         .get_group(GetGroupRequest {
             workspace_id: ctx.workspace_id.clone(),
             id: id.to_owned(),
@@ -180,6 +182,7 @@ pub(super) async fn list_page(
     let answer = state
         .directory
         .clone()
+        .groups()
         .list_groups(ListGroupsRequest {
             workspace_id: ctx.workspace_id.clone(),
             filter: query.filter.clone(),
@@ -229,6 +232,7 @@ pub(super) async fn replace_group(
     let group = state
         .directory
         .clone()
+        .groups()
         .replace_group(ReplaceGroupRequest {
             workspace_id: ctx.workspace_id.clone(),
             id: id.to_owned(),
@@ -269,6 +273,7 @@ pub(super) async fn patch_group(
     let group = state
         .directory
         .clone()
+        .groups()
         .patch_group(PatchGroupRequest {
             workspace_id: ctx.workspace_id.clone(),
             id: id.to_owned(),
@@ -296,6 +301,7 @@ pub async fn delete(
     state
         .directory
         .clone()
+        .groups()
         .delete_group(DeleteGroupRequest {
             workspace_id: ctx.workspace_id.clone(),
             id: id.to_owned(),

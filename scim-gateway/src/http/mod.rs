@@ -731,6 +731,7 @@ async fn custom_attributes(
     Ok(state
         .directory
         .clone()
+        .attributes()
         .list_custom_attributes(directory_proto::v1::ListCustomAttributesRequest {
             workspace_id: ctx.workspace_id.clone(),
         })

@@ -60,6 +60,7 @@ pub(super) async fn create_user(
     let user = state
         .directory
         .clone()
+        .users()
         .create_user(CreateUserRequest {
             workspace_id: ctx.workspace_id.clone(),
             attributes: Some(attributes),
@@ -91,6 +92,7 @@ async fn fetch(state: &AppState, ctx: &RequestContext, id: &str) -> Result<User,
     Ok(state
         .directory
         .clone()
+        .users()
         .get_user(GetUserRequest {
             workspace_id: ctx.workspace_id.clone(),
             id: id.to_owned(),
@@ -158,6 +160,7 @@ pub(super) async fn list_page(
     let answer = state
         .directory
         .clone()
+        .users()
         .list_users(ListUsersRequest {
             workspace_id: ctx.workspace_id.clone(),
             filter: query.filter.clone().map(resolve_user_filter_aliases),
@@ -203,6 +206,7 @@ pub(super) async fn replace_user(
     let user = state
         .directory
         .clone()
+        .users()
         .replace_user(ReplaceUserRequest {
             workspace_id: ctx.workspace_id.clone(),
             id: id.to_owned(),
@@ -238,6 +242,7 @@ pub(super) async fn patch_user(
     let user = state
         .directory
         .clone()
+        .users()
         .patch_user(PatchUserRequest {
             workspace_id: ctx.workspace_id.clone(),
             id: id.to_owned(),
@@ -259,6 +264,7 @@ pub async fn delete(
     state
         .directory
         .clone()
+        .users()
         .delete_user(DeleteUserRequest {
             workspace_id: ctx.workspace_id.clone(),
             id: id.to_owned(),

@@ -406,6 +406,7 @@ async fn workspace_delete_removes_that_workspace_only(stack: Stack) {
         .grpc()
         .await
         .unwrap()
+        .workspaces()
         .delete_workspace(directory_proto::v1::DeleteWorkspaceRequest {
             id: doomed.clone(),
             confirm_slug: "acme".into(),
@@ -433,6 +434,7 @@ async fn workspace_delete_removes_that_workspace_only(stack: Stack) {
         .grpc()
         .await
         .unwrap()
+        .tokens()
         .authenticate_token(directory_proto::v1::AuthenticateTokenRequest {
             token: doomed_token.clone(),
         })
@@ -551,6 +553,7 @@ async fn endpoint_prints_the_configured_scim_base_url() {
         .grpc()
         .await
         .unwrap()
+        .workspaces()
         .get_scim_endpoint(directory_proto::v1::GetScimEndpointRequest {})
         .await
         .unwrap()

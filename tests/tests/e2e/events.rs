@@ -461,17 +461,18 @@ async fn watch_events_is_gap_free_under_concurrent_writers_and_resumes_after_a_r
     stack.directory.kill();
     stack.directory = directory(&database_url, &stack.credential);
     let mut events = events_client(&stack.directory.addr, &stack.credential).await;
-    let mut grpc = stack.grpc().await.unwrap();
+    let grpc = stack.grpc().await.unwrap();
     for name in ["after-1@example.com", "after-2@example.com"] {
-        grpc.create_user(pb::CreateUserRequest {
-            workspace_id: stack.workspace_id.clone(),
-            attributes: Some(pb::UserAttributes {
-                user_name: name.into(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap();
+        grpc.users()
+            .create_user(pb::CreateUserRequest {
+                workspace_id: stack.workspace_id.clone(),
+                attributes: Some(pb::UserAttributes {
+                    user_name: name.into(),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .unwrap();
     }
     let mut stream = events
         .watch_events(pb::WatchEventsRequest {
@@ -672,11 +673,12 @@ async fn webhook_latency_from_commit_to_receiver() {
         .unwrap();
     let receiver = Receiver::start(0, Duration::ZERO).await;
     create_webhook(&stack, &receiver.url, &["scimUser.provisioned"]);
-    let mut grpc = stack.grpc().await.unwrap();
+    let grpc = stack.grpc().await.unwrap();
     let mut committed = Vec::new();
     let rounds = 20;
     for i in 0..rounds {
         let user = grpc
+            .users()
             .create_user(pb::CreateUserRequest {
                 workspace_id: stack.workspace_id.clone(),
                 attributes: Some(pb::UserAttributes {
@@ -818,14 +820,14 @@ async fn two_replicas_never_deliver_an_endpoint_concurrently() {
     let second = directory(&database_url, &stack.credential);
     let receiver = Receiver::start(0, Duration::ZERO).await;
     create_webhook(&stack, &receiver.url, &["scimUser.provisioned"]);
-    let mut first = stack.grpc().await.unwrap();
-    let mut other = {
+    let first = stack.grpc().await.unwrap();
+    let other = {
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", second.addr))
             .unwrap()
             .connect()
             .await
             .unwrap();
-        pb::directory_client::DirectoryClient::with_interceptor(
+        directory_proto::DirectoryClient::with_interceptor(
             channel,
             CredentialInterceptor(stack.credential.clone()),
         )
@@ -840,9 +842,9 @@ async fn two_replicas_never_deliver_an_endpoint_concurrently() {
             }),
         };
         if i % 2 == 0 {
-            first.create_user(request).await.unwrap();
+            first.users().create_user(request).await.unwrap();
         } else {
-            other.create_user(request).await.unwrap();
+            other.users().create_user(request).await.unwrap();
         }
     }
     let got = receiver.wait_for("every user", |d| d.len() >= count).await;

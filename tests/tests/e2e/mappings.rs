@@ -96,6 +96,7 @@ async fn seed_attribute_mappings_drive_metadata_and_role() {
         .grpc()
         .await
         .unwrap()
+        .users()
         .get_user(pb::GetUserRequest {
             workspace_id: stack.workspace_id.clone(),
             id: id.clone(),

@@ -62,14 +62,10 @@ async fn directory_health_reflection_and_credential() {
     let Some(MessageResponse::ListServicesResponse(list)) = reply.message_response else {
         panic!("unexpected reflection reply");
     };
-    assert!(
-        list.service
-            .iter()
-            .any(|s| s.name == "directory.v1.Directory")
-    );
+    assert!(list.service.iter().any(|s| s.name == "directory.v1.Users"));
 
     // Without the credential every directory RPC is refused.
-    let mut bare = pb::directory_client::DirectoryClient::new(channel);
+    let mut bare = pb::workspaces_client::WorkspacesClient::new(channel);
     let refused = bare
         .list_workspaces(pb::ListWorkspacesRequest {})
         .await
@@ -80,6 +76,7 @@ async fn directory_health_reflection_and_credential() {
         .grpc()
         .await
         .unwrap()
+        .workspaces()
         .list_workspaces(pb::ListWorkspacesRequest {})
         .await
         .unwrap();
@@ -90,13 +87,14 @@ async fn directory_health_reflection_and_credential() {
 async fn grpc_errors_carry_error_info_reasons() {
     use tonic_types::StatusExt;
     let stack = Stack::start().await.unwrap();
-    let mut client = stack.grpc().await.unwrap();
+    let client = stack.grpc().await.unwrap();
     let attributes = pb::UserAttributes {
         user_name: "a@x.test".into(),
         active: Some(true),
         ..Default::default()
     };
     client
+        .users()
         .create_user(pb::CreateUserRequest {
             workspace_id: stack.workspace_id.clone(),
             attributes: Some(attributes.clone()),
@@ -104,6 +102,7 @@ async fn grpc_errors_carry_error_info_reasons() {
         .await
         .unwrap();
     let duplicate = client
+        .users()
         .create_user(pb::CreateUserRequest {
             workspace_id: stack.workspace_id.clone(),
             attributes: Some(attributes),
@@ -116,6 +115,7 @@ async fn grpc_errors_carry_error_info_reasons() {
         "UNIQUENESS"
     );
     let missing = client
+        .users()
         .get_user(pb::GetUserRequest {
             workspace_id: stack.workspace_id.clone(),
             id: uuid_nil(),

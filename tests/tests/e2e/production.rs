@@ -499,17 +499,11 @@ async fn metrics_parse_as_prometheus_text_and_move_with_traffic() {
     let grpc_delta = sum(
         &directory_after,
         "grpc_server_requests_total",
-        &[
-            "method=\"/directory.v1.Directory/ListUsers\"",
-            "code=\"Ok\"",
-        ],
+        &["method=\"/directory.v1.Users/ListUsers\"", "code=\"Ok\""],
     ) - sum(
         &directory_before,
         "grpc_server_requests_total",
-        &[
-            "method=\"/directory.v1.Directory/ListUsers\"",
-            "code=\"Ok\"",
-        ],
+        &["method=\"/directory.v1.Users/ListUsers\"", "code=\"Ok\""],
     );
     assert!(grpc_delta >= 3.0, "ListUsers calls counted: {grpc_delta}");
     assert_eq!(sum(&directory_after, "directory_database_up", &[]), 1.0);
@@ -699,6 +693,7 @@ async fn sigterm_drains_in_flight_requests_then_exits_0() {
         .grpc()
         .await
         .unwrap()
+        .users()
         .list_users(directory_proto::v1::ListUsersRequest {
             workspace_id: stack.workspace_id.clone(),
             ..Default::default()

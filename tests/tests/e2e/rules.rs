@@ -55,6 +55,7 @@ async fn organization_role(stack: &Stack, id: &str) -> String {
         .grpc()
         .await
         .unwrap()
+        .users()
         .get_user(pb::GetUserRequest {
             workspace_id: stack.workspace_id.clone(),
             id: id.to_owned(),
@@ -356,6 +357,7 @@ async fn seed_003_mappings_imported_verbatim_follow_a_group_push(stack: Stack) {
         .grpc()
         .await
         .unwrap()
+        .users()
         .get_user(pb::GetUserRequest {
             workspace_id: stack.workspace_id.clone(),
             id: kim.clone(),

@@ -99,7 +99,7 @@ async fn a_request_is_one_trace_across_gateway_directory_and_database() {
             .map(|(_, s)| s.clone());
         let rpc = spans
             .iter()
-            .find(|(_, s)| s.name == "/directory.v1.Directory/CreateUser")
+            .find(|(_, s)| s.name == "/directory.v1.Users/CreateUser")
             .map(|(_, s)| s.clone());
         let db = spans
             .iter()
@@ -136,7 +136,7 @@ async fn a_request_is_one_trace_across_gateway_directory_and_database() {
         "the directory's RPC span is a child of the gateway's"
     );
     assert_ne!(db.span_id, rpc.span_id);
-    for name in ["POST /scim/v2/Users", "/directory.v1.Directory/CreateUser"] {
+    for name in ["POST /scim/v2/Users", "/directory.v1.Users/CreateUser"] {
         assert!(!name.contains(&created.body["id"].as_str().unwrap().to_string()));
     }
 }

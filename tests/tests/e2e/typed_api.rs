@@ -29,9 +29,10 @@ fn reason(status: &tonic::Status) -> String {
 #[tokio::test]
 async fn deactivate_and_reactivate_a_user_with_the_last_admin_rule() {
     let stack = Stack::start().await.unwrap();
-    let mut client = stack.grpc().await.unwrap();
+    let client = stack.grpc().await.unwrap();
     let ada = stack.create_user("ada@x.test").await;
     let off = client
+        .users()
         .deactivate_user(user_ref(&stack, &ada))
         .await
         .unwrap()
@@ -40,6 +41,7 @@ async fn deactivate_and_reactivate_a_user_with_the_last_admin_rule() {
     let read = stack.scim("GET", &format!("/Users/{ada}"), None).await;
     assert_eq!(read.body["active"], false, "{}", read.raw);
     let on = client
+        .users()
         .reactivate_user(user_ref(&stack, &ada))
         .await
         .unwrap()
@@ -49,6 +51,7 @@ async fn deactivate_and_reactivate_a_user_with_the_last_admin_rule() {
 
     // A stale version is refused, as If-Match is.
     let stale = client
+        .users()
         .deactivate_user(pb::UserRef {
             expected_version: Some(off.version),
             ..user_ref(&stack, &ada)
@@ -60,6 +63,7 @@ async fn deactivate_and_reactivate_a_user_with_the_last_admin_rule() {
     // The only admin (through an admin role group) cannot be deactivated.
     stack.create_group("Workspace Admins", &[&ada]).await;
     let last_admin = client
+        .users()
         .deactivate_user(user_ref(&stack, &ada))
         .await
         .unwrap_err();
@@ -72,6 +76,7 @@ async fn deactivate_and_reactivate_a_user_with_the_last_admin_rule() {
     assert_eq!(read.body["active"], true);
 
     let unknown = client
+        .users()
         .deactivate_user(user_ref(&stack, "0192a1b2-0000-7000-8000-000000000009"))
         .await
         .unwrap_err();
@@ -81,7 +86,7 @@ async fn deactivate_and_reactivate_a_user_with_the_last_admin_rule() {
 #[tokio::test]
 async fn update_user_profile_writes_only_the_masked_fields() {
     let stack = Stack::start().await.unwrap();
-    let mut client = stack.grpc().await.unwrap();
+    let client = stack.grpc().await.unwrap();
     let created = stack
         .scim(
             "POST",
@@ -105,6 +110,7 @@ async fn update_user_profile_writes_only_the_masked_fields() {
         expected_version: None,
     };
     let user = client
+        .users()
         .update_user_profile(update(
             pb::UserAttributes {
                 title: Some("Rear Admiral".into()),
@@ -151,6 +157,7 @@ async fn update_user_profile_writes_only_the_masked_fields() {
 
     // A masked field left unset is cleared; a field that is not writable is refused whole.
     let cleared = client
+        .users()
         .update_user_profile(update(pb::UserAttributes::default(), &["title"]))
         .await
         .unwrap()
@@ -158,6 +165,7 @@ async fn update_user_profile_writes_only_the_masked_fields() {
     assert_eq!(cleared.attributes.unwrap().title, None);
     for paths in [&["groups"][..], &["name.nick"], &[]] {
         let err = client
+            .users()
             .update_user_profile(update(pb::UserAttributes::default(), paths))
             .await
             .unwrap_err();
@@ -165,6 +173,7 @@ async fn update_user_profile_writes_only_the_masked_fields() {
     }
     // userName keeps its rules.
     let err = client
+        .users()
         .update_user_profile(update(pb::UserAttributes::default(), &["user_name"]))
         .await
         .unwrap_err();
@@ -175,7 +184,7 @@ async fn update_user_profile_writes_only_the_masked_fields() {
 async fn lookup_user_by_user_name_external_id_or_email() {
     use pb::lookup_user_request::Key;
     let stack = Stack::start().await.unwrap();
-    let mut client = stack.grpc().await.unwrap();
+    let client = stack.grpc().await.unwrap();
     let created = stack
         .scim(
             "POST",
@@ -195,6 +204,7 @@ async fn lookup_user_by_user_name_external_id_or_email() {
         Key::Email("linus@mail.test".into()),
     ] {
         let found = client
+            .users()
             .lookup_user(pb::LookupUserRequest {
                 workspace_id: stack.workspace_id.clone(),
                 key: Some(key.clone()),
@@ -205,6 +215,7 @@ async fn lookup_user_by_user_name_external_id_or_email() {
         assert_eq!(found.id, id, "{key:?}");
     }
     let missing = client
+        .users()
         .lookup_user(pb::LookupUserRequest {
             workspace_id: stack.workspace_id.clone(),
             key: Some(Key::ExternalId("ext-43".into())),
@@ -213,6 +224,7 @@ async fn lookup_user_by_user_name_external_id_or_email() {
         .unwrap_err();
     assert_eq!(missing.code(), tonic::Code::NotFound);
     let no_key = client
+        .users()
         .lookup_user(pb::LookupUserRequest {
             workspace_id: stack.workspace_id.clone(),
             key: None,
@@ -225,7 +237,7 @@ async fn lookup_user_by_user_name_external_id_or_email() {
 #[tokio::test]
 async fn describe_user_shows_groups_role_and_metadata() {
     let stack = Stack::start().await.unwrap();
-    let mut client = stack.grpc().await.unwrap();
+    let client = stack.grpc().await.unwrap();
     for (source, destination) in [
         ("title", "public_metadata.job"),
         (
@@ -234,6 +246,7 @@ async fn describe_user_shows_groups_role_and_metadata() {
         ),
     ] {
         client
+            .attributes()
             .set_attribute_mapping(pb::SetAttributeMappingRequest {
                 workspace_id: stack.workspace_id.clone(),
                 mapping: Some(pb::AttributeMapping {
@@ -260,6 +273,7 @@ async fn describe_user_shows_groups_role_and_metadata() {
     let ada = created.body["id"].as_str().unwrap().to_owned();
     let group = stack.create_group("Workspace Admins", &[&ada]).await;
     let description = client
+        .users()
         .describe_user(user_ref(&stack, &ada))
         .await
         .unwrap()
@@ -280,7 +294,7 @@ async fn describe_user_shows_groups_role_and_metadata() {
 #[tokio::test]
 async fn group_members_by_id() {
     let stack = Stack::start().await.unwrap();
-    let mut client = stack.grpc().await.unwrap();
+    let client = stack.grpc().await.unwrap();
     let a = stack.create_user("a@x.test").await;
     let b = stack.create_user("b@x.test").await;
     let c = stack.create_user("c@x.test").await;
@@ -291,6 +305,7 @@ async fn group_members_by_id() {
     };
 
     let added = client
+        .groups()
         .add_group_members(members_request(&stack, &group, &[&a, &b]))
         .await
         .unwrap()
@@ -302,6 +317,7 @@ async fn group_members_by_id() {
     );
     // Adding a member again changes nothing.
     let again = client
+        .groups()
         .add_group_members(members_request(&stack, &group, &[&a]))
         .await
         .unwrap()
@@ -309,12 +325,14 @@ async fn group_members_by_id() {
     assert_eq!(again.version, added.version);
 
     client
+        .groups()
         .remove_group_members(members_request(&stack, &group, &[&a, &c]))
         .await
         .unwrap();
     assert_eq!(stack.member_ids(&group).await, vec![b.clone()]);
 
     client
+        .groups()
         .replace_group_members(members_request(&stack, &group, &[&a, &c]))
         .await
         .unwrap();
@@ -324,11 +342,13 @@ async fn group_members_by_id() {
     );
 
     let stranger = client
+        .groups()
         .add_group_members(members_request(&stack, &group, &["not-a-user"]))
         .await
         .unwrap_err();
     assert_eq!(stranger.code(), tonic::Code::InvalidArgument);
     client
+        .groups()
         .replace_group_members(members_request(&stack, &group, &[]))
         .await
         .unwrap();
