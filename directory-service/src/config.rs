@@ -90,6 +90,9 @@ pub struct EventArgs {
     /// Days events and delivery attempts are kept (deleted tombstones included).
     #[arg(long, env = "DIRECTORY_EVENT_RETENTION_DAYS", default_value_t = 30)]
     pub event_retention_days: i64,
+    /// Days the request log (every SCIM request the gateways served) is kept.
+    #[arg(long, env = "DIRECTORY_REQUEST_LOG_RETENTION_DAYS", default_value_t = 30)]
+    pub request_log_retention_days: i64,
 }
 
 impl EventArgs {
@@ -112,6 +115,7 @@ impl EventArgs {
             connect_timeout: defaults.connect_timeout.min(total),
             request_timeout: total,
             retention: chrono::Duration::days(self.event_retention_days.max(1)),
+            request_log_retention: chrono::Duration::days(self.request_log_retention_days.max(1)),
             retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms.max(1)),
             ..defaults
         }

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod config;
 mod directory;
 mod http;
+pub mod request_log;
 pub mod scim;
 pub mod telemetry;
 mod tls;
@@ -74,10 +75,7 @@ impl Gateway {
         };
         let events =
             directory::connect_events_lazy(&config.directory_url, &config.directory_credential)?;
-        Ok(Gateway {
-            events,
-            tls: tls.clone(),
-            state: Arc::new(http::AppState::new(
+        let mut state = http::AppState::new(
                 directory,
                 directory_health,
                 config.token_cache_ttl(),
@@ -87,7 +85,19 @@ impl Gateway {
                 rate_limiter,
                 limits,
                 if tls.is_some() { "https" } else { "http" },
-            )),
+        );
+        if config.request_log {
+            let client = directory::connect_request_log_lazy(
+                &config.directory_url,
+                &config.directory_credential,
+            )?;
+            state.request_log =
+                request_log::RequestLogger::start(client, config.request_log_settings());
+        }
+        Ok(Gateway {
+            events,
+            tls: tls.clone(),
+            state: Arc::new(state),
         })
     }
 

@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod events;
+pub mod request_log;
 pub mod status;
 mod typed;
 
@@ -10,6 +11,7 @@ use std::future::Future;
 
 use directory_proto::v1::directory_server::{Directory, DirectoryServer};
 use directory_proto::v1::events_server::EventsServer;
+use directory_proto::v1::request_log_server::RequestLogServer;
 use directory_proto::{CREDENTIAL_METADATA_KEY, FILE_DESCRIPTOR_SET, v1 as pb};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
@@ -114,6 +116,12 @@ pub async fn serve(
         },
         move |req| check_credential(&events_credential, req),
     );
+    let request_log_credential = credential.clone();
+    let request_log = tonic::service::interceptor::InterceptedService::new(
+        RequestLogServer::new(request_log::RequestLogService { db: db.clone() })
+            .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
+        move |req| check_credential(&request_log_credential, req),
+    );
     let directory = tonic::service::interceptor::InterceptedService::new(
         DirectoryServer::new(DirectoryService {
             db,
@@ -150,6 +158,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(events::WithActor(directory))
         .add_service(events::WithActor(events))
+        .add_service(request_log)
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),

@@ -15,6 +15,7 @@ mod mappings;
 mod okta;
 mod operations;
 mod production;
+mod request_log;
 mod rfc;
 mod rules;
 mod tokens;
