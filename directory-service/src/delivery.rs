@@ -35,6 +35,8 @@ pub struct DeliveryConfig {
     pub request_log_retention: chrono::Duration,
     /// The first retry's wait; later ones double (tests shorten it).
     pub retry_base: Duration,
+    /// The optional NATS JetStream sink (`--events-nats-url`).
+    pub nats: Option<crate::nats_sink::NatsSinkConfig>,
 }
 
 impl Default for DeliveryConfig {
@@ -49,6 +51,7 @@ impl Default for DeliveryConfig {
             retention: chrono::Duration::days(30),
             request_log_retention: chrono::Duration::days(30),
             retry_base: crate::domain::webhooks::RETRY_BASE,
+            nats: None,
         }
     }
 }

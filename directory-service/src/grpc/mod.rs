@@ -74,6 +74,8 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     });
+    let nats_sink =
+        crate::nats_sink::spawn(db.clone(), options.delivery.nats.clone(), stopped.clone());
     let worker = crate::delivery::spawn(db.clone(), options.delivery, stopped.clone())?;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     // `directory.v1.Directory` follows the database: probed once before serving, then
@@ -170,6 +172,9 @@ pub async fn serve(
     probe.abort();
     let _ = admin_stop.send(());
     let _ = worker.await;
+    if let Some(sink) = nats_sink {
+        let _ = sink.await;
+    }
     result
 }
 

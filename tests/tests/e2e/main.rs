@@ -12,6 +12,7 @@ mod large_groups;
 mod licenses;
 mod local_stack;
 mod mappings;
+mod nats;
 mod okta;
 mod operations;
 mod production;
