@@ -91,13 +91,21 @@ pub struct EventArgs {
     #[arg(long, env = "DIRECTORY_EVENT_RETENTION_DAYS", default_value_t = 30)]
     pub event_retention_days: i64,
     /// Days the request log (every SCIM request the gateways served) is kept.
-    #[arg(long, env = "DIRECTORY_REQUEST_LOG_RETENTION_DAYS", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "DIRECTORY_REQUEST_LOG_RETENTION_DAYS",
+        default_value_t = 30
+    )]
     pub request_log_retention_days: i64,
     /// Also publish every event to NATS JetStream at this URL (e.g. nats://127.0.0.1:4222).
     #[arg(long, env = "DIRECTORY_EVENTS_NATS_URL")]
     pub events_nats_url: Option<String>,
     /// The JetStream stream events go to (created if absent).
-    #[arg(long, env = "DIRECTORY_EVENTS_NATS_STREAM", default_value = "SCIM_EVENTS")]
+    #[arg(
+        long,
+        env = "DIRECTORY_EVENTS_NATS_STREAM",
+        default_value = "SCIM_EVENTS"
+    )]
     pub events_nats_stream: String,
     /// Events are published on `<prefix>.<workspace_id>`.
     #[arg(
@@ -137,7 +145,10 @@ impl EventArgs {
                 .map(|url| crate::nats_sink::NatsSinkConfig {
                     url: url.to_owned(),
                     stream: self.events_nats_stream.clone(),
-                    subject_prefix: self.events_nats_subject_prefix.trim_end_matches('.').to_owned(),
+                    subject_prefix: self
+                        .events_nats_subject_prefix
+                        .trim_end_matches('.')
+                        .to_owned(),
                 }),
             retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms.max(1)),
             ..defaults

@@ -125,7 +125,11 @@ pub struct Config {
     pub request_log_capacity: usize,
 
     /// The most bytes of each request and response body the request log keeps.
-    #[arg(long, env = "GATEWAY_REQUEST_LOG_MAX_BODY_BYTES", default_value_t = 16_384)]
+    #[arg(
+        long,
+        env = "GATEWAY_REQUEST_LOG_MAX_BODY_BYTES",
+        default_value_t = 16_384
+    )]
     pub request_log_max_body_bytes: usize,
 
     /// The longest a request waits before its batch is sent to the request log, in ms.

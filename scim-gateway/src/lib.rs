@@ -76,15 +76,15 @@ impl Gateway {
         let events =
             directory::connect_events_lazy(&config.directory_url, &config.directory_credential)?;
         let mut state = http::AppState::new(
-                directory,
-                directory_health,
-                config.token_cache_ttl(),
-                config.public_origin(),
-                config.max_body_bytes,
-                config.bulk_limits(),
-                rate_limiter,
-                limits,
-                if tls.is_some() { "https" } else { "http" },
+            directory,
+            directory_health,
+            config.token_cache_ttl(),
+            config.public_origin(),
+            config.max_body_bytes,
+            config.bulk_limits(),
+            rate_limiter,
+            limits,
+            if tls.is_some() { "https" } else { "http" },
         );
         if config.request_log {
             let client = directory::connect_request_log_lazy(

@@ -43,8 +43,7 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<RequestRecord>) ->
         .collect();
     let mut inserted = 0;
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let models: Vec<request_log::ActiveModel> =
-            chunk.iter().cloned().map(Into::into).collect();
+        let models: Vec<request_log::ActiveModel> = chunk.iter().cloned().map(Into::into).collect();
         let done = request_log::Entity::insert_many(models)
             .on_conflict_do_nothing()
             .exec_without_returning(db)

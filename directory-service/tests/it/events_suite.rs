@@ -669,6 +669,8 @@ pub async fn deletes_record_the_memberships_they_cascade(db: &Db) {
         .await
         .unwrap();
     let last = events(db, ws, 0).await.last().unwrap().sequence;
-    ops::users::delete_user(db, ws, carol.id, None).await.unwrap();
+    ops::users::delete_user(db, ws, carol.id, None)
+        .await
+        .unwrap();
     assert_eq!(types(&events(db, ws, last).await), ["scimUser.deleted"]);
 }

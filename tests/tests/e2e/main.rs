@@ -6,6 +6,7 @@ mod bulk;
 mod cli;
 mod discovery;
 mod entra;
+mod event_figures;
 mod events;
 mod import;
 mod large_groups;

@@ -16,11 +16,9 @@ const NATS_ADDR: &str = "127.0.0.1:4222";
 
 /// Whether a NATS server answers; panics in CI when none does.
 fn nats_available() -> bool {
-    let up = std::net::TcpStream::connect_timeout(
-        &NATS_ADDR.parse().unwrap(),
-        Duration::from_secs(2),
-    )
-    .is_ok();
+    let up =
+        std::net::TcpStream::connect_timeout(&NATS_ADDR.parse().unwrap(), Duration::from_secs(2))
+            .is_ok();
     if !up {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -59,7 +57,10 @@ fn directory(database_url: &str, credential: &str, env: &[(&str, &str)]) -> Proc
 }
 
 /// Every message of the stream, in stream order, once it holds `n` (bounded wait).
-async fn messages(stream: &mut jetstream::stream::Stream, n: u64) -> Vec<jetstream::message::StreamMessage> {
+async fn messages(
+    stream: &mut jetstream::stream::Stream,
+    n: u64,
+) -> Vec<jetstream::message::StreamMessage> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let held = stream.info().await.unwrap().state.messages;
@@ -147,7 +148,14 @@ async fn events_are_published_to_jetstream_in_order_and_resume_after_a_restart()
     stack.directory = directory(&database_url, &stack.credential, &env);
     scimctl_json(
         &stack,
-        &["token", "issue", "--workspace", "acme", "--name", "after-restart"],
+        &[
+            "token",
+            "issue",
+            "--workspace",
+            "acme",
+            "--name",
+            "after-restart",
+        ],
     );
     let events = scimctl_json(&stack, &["events", "list", "--workspace", "acme"]);
     let events = events.as_array().unwrap().clone();

@@ -18,10 +18,8 @@ async fn stack(sqlite: bool) -> Stack {
         ("GATEWAY_REQUEST_LOG_FLUSH_MS", "50"),
     ];
     let url = if sqlite {
-        let dir = std::env::temp_dir().join(format!(
-            "e2e-sqlite-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("e2e-sqlite-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         format!("sqlite://{}/directory.db?mode=rwc", dir.display())
     } else {
@@ -110,7 +108,10 @@ async fn requests_are_recorded_with_secrets_redacted(stack: Stack) {
     let (raw, records) = wait_for_records(&stack, 3);
     assert_eq!(records.len(), 3, "{raw}");
     for secret in [PASSWORD, NEW_PASSWORD, stack.token.as_str()] {
-        assert!(!raw.contains(secret), "the request log holds a secret: {raw}");
+        assert!(
+            !raw.contains(secret),
+            "the request log holds a secret: {raw}"
+        );
     }
     assert!(!raw.to_ascii_lowercase().contains("bearer"), "{raw}");
     // Newest first.
