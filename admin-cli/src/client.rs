@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use directory_proto::v1::events_client::EventsClient;
+use directory_proto::v1::request_log_client::RequestLogClient;
 use directory_proto::{ACTOR_METADATA_KEY, CREDENTIAL_METADATA_KEY};
 use tonic::metadata::AsciiMetadataValue;
 use tonic::service::interceptor::InterceptedService;
@@ -87,6 +88,26 @@ pub async fn connect_with_events(
         directory_proto::DirectoryClient::with_interceptor(channel.clone(), interceptor.clone()),
         EventsClient::with_interceptor(channel, interceptor),
     ))
+}
+
+/// The RequestLog service (what the gateways recorded).
+pub type RequestLog = RequestLogClient<InterceptedService<Channel, CredentialInterceptor>>;
+
+/// A RequestLog client on its own connection.
+pub async fn connect_request_log(
+    url: &str,
+    credential: Option<&str>,
+) -> anyhow::Result<RequestLog> {
+    let interceptor = CredentialInterceptor::new(credential)?;
+    let channel = Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("invalid directory url {url:?}"))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to the directory at {url}"))?;
+    Ok(RequestLogClient::with_interceptor(channel, interceptor)
+        .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES))
 }
 
 /// A failed RPC. Displays as `<message> (grpc status NOT_FOUND, reason NOT_FOUND)`.

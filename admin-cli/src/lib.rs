@@ -104,6 +104,9 @@ pub enum Command {
     /// Webhook endpoints (Standard Webhooks signatures) and their deliveries
     #[command(subcommand, alias = "webhooks")]
     Webhook(WebhookCommand),
+    /// The request log: every SCIM request the gateways served (bodies redacted)
+    #[command(subcommand, alias = "request")]
+    Requests(commands::requests::RequestCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
     /// Print shell completions: `scimctl completions bash > /etc/bash_completion.d/scimctl`
@@ -216,6 +219,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::Webhook(command) => {
                     commands::events::run_webhook(&mut client, &mut events, command, format).await
+                }
+                Command::Requests(command) => {
+                    commands::requests::run(
+                        &mut client,
+                        &global.directory_url,
+                        credential,
+                        command,
+                        format,
+                    )
+                    .await
                 }
                 Command::Workspace(command) => {
                     commands::workspaces::run(&mut client, command, format).await

@@ -19,6 +19,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once at start-up: the size of the `serve` variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Serve the gRPC API (runs pending migrations first unless told not to).
@@ -90,6 +92,30 @@ pub struct EventArgs {
     /// Days events and delivery attempts are kept (deleted tombstones included).
     #[arg(long, env = "DIRECTORY_EVENT_RETENTION_DAYS", default_value_t = 30)]
     pub event_retention_days: i64,
+    /// Days the request log (every SCIM request the gateways served) is kept.
+    #[arg(
+        long,
+        env = "DIRECTORY_REQUEST_LOG_RETENTION_DAYS",
+        default_value_t = 30
+    )]
+    pub request_log_retention_days: i64,
+    /// Also publish every event to NATS JetStream at this URL (e.g. nats://127.0.0.1:4222).
+    #[arg(long, env = "DIRECTORY_EVENTS_NATS_URL")]
+    pub events_nats_url: Option<String>,
+    /// The JetStream stream events go to (created if absent).
+    #[arg(
+        long,
+        env = "DIRECTORY_EVENTS_NATS_STREAM",
+        default_value = "SCIM_EVENTS"
+    )]
+    pub events_nats_stream: String,
+    /// Events are published on `<prefix>.<workspace_id>`.
+    #[arg(
+        long,
+        env = "DIRECTORY_EVENTS_NATS_SUBJECT_PREFIX",
+        default_value = "scim.events"
+    )]
+    pub events_nats_subject_prefix: String,
 }
 
 impl EventArgs {
@@ -112,6 +138,20 @@ impl EventArgs {
             connect_timeout: defaults.connect_timeout.min(total),
             request_timeout: total,
             retention: chrono::Duration::days(self.event_retention_days.max(1)),
+            request_log_retention: chrono::Duration::days(self.request_log_retention_days.max(1)),
+            nats: self
+                .events_nats_url
+                .as_deref()
+                .map(str::trim)
+                .filter(|url| !url.is_empty())
+                .map(|url| crate::nats_sink::NatsSinkConfig {
+                    url: url.to_owned(),
+                    stream: self.events_nats_stream.clone(),
+                    subject_prefix: self
+                        .events_nats_subject_prefix
+                        .trim_end_matches('.')
+                        .to_owned(),
+                }),
             retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms.max(1)),
             ..defaults
         }

@@ -31,8 +31,12 @@ pub struct DeliveryConfig {
     pub max_response_bytes: usize,
     /// Events and attempts older than this are pruned.
     pub retention: chrono::Duration,
+    /// Request log records older than this are pruned.
+    pub request_log_retention: chrono::Duration,
     /// The first retry's wait; later ones double (tests shorten it).
     pub retry_base: Duration,
+    /// The optional NATS JetStream sink (`--events-nats-url`).
+    pub nats: Option<crate::nats_sink::NatsSinkConfig>,
 }
 
 impl Default for DeliveryConfig {
@@ -45,7 +49,9 @@ impl Default for DeliveryConfig {
             request_timeout: Duration::from_secs(15),
             max_response_bytes: 64 * 1024,
             retention: chrono::Duration::days(30),
+            request_log_retention: chrono::Duration::days(30),
             retry_base: crate::domain::webhooks::RETRY_BASE,
+            nats: None,
         }
     }
 }
@@ -143,6 +149,12 @@ impl Worker {
     }
 
     async fn prune(&self) {
+        let requests_before = Utc::now() - self.config.request_log_retention;
+        if let Err(err) =
+            crate::ops::request_log::prune(&self.db, requests_before, PRUNE_BATCH, 100).await
+        {
+            tracing::warn!(error = %err, "pruning the request log failed");
+        }
         let before = Utc::now() - self.config.retention;
         for _ in 0..100 {
             let events = store::events::prune(&self.db, before, PRUNE_BATCH).await;

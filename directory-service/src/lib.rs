@@ -8,6 +8,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod grpc;
+pub mod nats_sink;
 pub mod ops;
 pub mod store;
 pub mod telemetry;

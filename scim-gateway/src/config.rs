@@ -113,6 +113,28 @@ pub struct Config {
     /// gateway uses it as is.
     #[arg(long, env = "GATEWAY_TOKEN_CACHE_TTL_MS")]
     pub token_cache_ttl_ms: Option<u64>,
+
+    /// Record every authenticated SCIM request in the directory's request log (bodies
+    /// redacted and capped; `scimctl requests list`).
+    #[arg(long, env = "GATEWAY_REQUEST_LOG", default_value_t = true, action = clap::ArgAction::Set)]
+    pub request_log: bool,
+
+    /// Requests waiting to be sent to the request log; beyond it they are dropped and
+    /// counted (`scim_request_log_dropped_total`).
+    #[arg(long, env = "GATEWAY_REQUEST_LOG_CAPACITY", default_value_t = 4096)]
+    pub request_log_capacity: usize,
+
+    /// The most bytes of each request and response body the request log keeps.
+    #[arg(
+        long,
+        env = "GATEWAY_REQUEST_LOG_MAX_BODY_BYTES",
+        default_value_t = 16_384
+    )]
+    pub request_log_max_body_bytes: usize,
+
+    /// The longest a request waits before its batch is sent to the request log, in ms.
+    #[arg(long, env = "GATEWAY_REQUEST_LOG_FLUSH_MS", default_value_t = 1000)]
+    pub request_log_flush_ms: u64,
 }
 
 impl Config {
@@ -120,6 +142,16 @@ impl Config {
     pub fn token_cache_ttl(&self) -> std::time::Duration {
         self.token_cache_ttl_ms
             .map_or(std::time::Duration::MAX, std::time::Duration::from_millis)
+    }
+
+    /// How the request log queues and ships records.
+    pub fn request_log_settings(&self) -> crate::request_log::RequestLogSettings {
+        crate::request_log::RequestLogSettings {
+            capacity: self.request_log_capacity.max(1),
+            max_body_bytes: self.request_log_max_body_bytes,
+            flush_interval: std::time::Duration::from_millis(self.request_log_flush_ms.max(1)),
+            ..Default::default()
+        }
     }
 
     /// The limits of `POST /Bulk`.
@@ -164,6 +196,7 @@ impl fmt::Debug for Config {
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
+            .field("request_log", &self.request_log)
             .finish()
     }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use directory_proto::v1::events_client;
+use directory_proto::v1::{events_client, request_log_client};
 use directory_proto::{ACTOR_TOKEN_METADATA_KEY, CREDENTIAL_METADATA_KEY};
 use opentelemetry::global;
 use opentelemetry::propagation::Injector;
@@ -85,6 +85,7 @@ pub async fn with_actor<F: std::future::Future>(request: F) -> F::Output {
 
 /// Records the authenticated token's id (an id, never the token) for this request.
 pub fn set_actor_token(token_id: &str) {
+    crate::request_log::note_token_id(token_id);
     if let Ok(value) = AsciiMetadataValue::try_from(token_id) {
         let _ = ACTOR_TOKEN.try_with(|slot| *slot.borrow_mut() = Some(value));
     }
@@ -112,6 +113,31 @@ pub fn connect_events_lazy(
         endpoint.connect_lazy(),
         DirectoryInterceptor { credential },
     ))
+}
+
+pub type RequestLogClient =
+    request_log_client::RequestLogClient<InterceptedService<Channel, DirectoryInterceptor>>;
+
+/// The RequestLog client the request log's sender task uses (its own lazy channel).
+pub fn connect_request_log_lazy(
+    url: &str,
+    credential: &str,
+) -> Result<RequestLogClient, DirectoryClientError> {
+    let credential =
+        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .map_err(|source| DirectoryClientError::Url {
+            url: url.to_owned(),
+            source,
+        })?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .tcp_nodelay(true);
+    Ok(request_log_client::RequestLogClient::with_interceptor(
+        endpoint.connect_lazy(),
+        DirectoryInterceptor { credential },
+    )
+    .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES))
 }
 
 #[derive(Clone)]

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod config;
 mod directory;
 mod http;
+pub mod request_log;
 pub mod scim;
 pub mod telemetry;
 mod tls;
@@ -74,20 +75,29 @@ impl Gateway {
         };
         let events =
             directory::connect_events_lazy(&config.directory_url, &config.directory_credential)?;
+        let mut state = http::AppState::new(
+            directory,
+            directory_health,
+            config.token_cache_ttl(),
+            config.public_origin(),
+            config.max_body_bytes,
+            config.bulk_limits(),
+            rate_limiter,
+            limits,
+            if tls.is_some() { "https" } else { "http" },
+        );
+        if config.request_log {
+            let client = directory::connect_request_log_lazy(
+                &config.directory_url,
+                &config.directory_credential,
+            )?;
+            state.request_log =
+                request_log::RequestLogger::start(client, config.request_log_settings());
+        }
         Ok(Gateway {
             events,
             tls: tls.clone(),
-            state: Arc::new(http::AppState::new(
-                directory,
-                directory_health,
-                config.token_cache_ttl(),
-                config.public_origin(),
-                config.max_body_bytes,
-                config.bulk_limits(),
-                rate_limiter,
-                limits,
-                if tls.is_some() { "https" } else { "http" },
-            )),
+            state: Arc::new(state),
         })
     }
 

@@ -25,6 +25,7 @@ pub enum EventType {
     RoleChanged,
     LicenseAssigned,
     LicenseRevoked,
+    LicenseWaiting,
     TokenIssued,
     TokenRevoked,
     SubscriptionCreated,
@@ -41,7 +42,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 27] = [
+    pub const ALL: [EventType; 28] = [
         EventType::UserProvisioned,
         EventType::UserUpdated,
         EventType::UserDeprovisioned,
@@ -56,6 +57,7 @@ impl EventType {
         EventType::RoleChanged,
         EventType::LicenseAssigned,
         EventType::LicenseRevoked,
+        EventType::LicenseWaiting,
         EventType::TokenIssued,
         EventType::TokenRevoked,
         EventType::SubscriptionCreated,
@@ -87,6 +89,7 @@ impl EventType {
             EventType::RoleChanged => "member.roleChanged",
             EventType::LicenseAssigned => "license.assigned",
             EventType::LicenseRevoked => "license.revoked",
+            EventType::LicenseWaiting => "license.waiting",
             EventType::TokenIssued => "token.issued",
             EventType::TokenRevoked => "token.revoked",
             EventType::SubscriptionCreated => "subscription.created",

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod events;
 mod groups;
 mod licenses;
+pub mod request_log;
 mod roles;
 pub mod status;
 mod tokens;
@@ -15,6 +16,7 @@ mod workspaces;
 
 use std::future::Future;
 
+use directory_proto::v1::request_log_server::RequestLogServer;
 use directory_proto::v1::{
     attributes_server::AttributesServer, events_server::EventsServer, groups_server::GroupsServer,
     licenses_server::LicensesServer, roles_server::RolesServer, tokens_server::TokensServer,
@@ -83,6 +85,8 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping.send(true);
     });
+    let nats_sink =
+        crate::nats_sink::spawn(db.clone(), options.delivery.nats.clone(), stopped.clone());
     let worker = crate::delivery::spawn(db.clone(), options.delivery, stopped.clone())?;
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     // `directory.v1.Directory` follows the database: probed once before serving, then
@@ -124,6 +128,12 @@ pub async fn serve(
             shutdown: stopped.clone(),
         },
         move |req| check_credential(&events_credential, req),
+    );
+    let request_log_credential = credential.clone();
+    let request_log = tonic::service::interceptor::InterceptedService::new(
+        RequestLogServer::new(request_log::RequestLogService { db: db.clone() })
+            .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
+        move |req| check_credential(&request_log_credential, req),
     );
     let service = DirectoryService {
         db,
@@ -174,6 +184,7 @@ pub async fn serve(
         .add_service(guarded!(RolesServer))
         .add_service(guarded!(TokensServer))
         .add_service(events::WithActor(events))
+        .add_service(request_log)
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),
@@ -185,6 +196,9 @@ pub async fn serve(
     probe.abort();
     let _ = admin_stop.send(());
     let _ = worker.await;
+    if let Some(sink) = nats_sink {
+        let _ = sink.await;
+    }
     result
 }
 

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::domain::DomainResult;
 use crate::domain::events::{Actor, EventType, NewEvent, UserSnapshot, resource_event, user_event};
 use crate::domain::groups::Group;
+use crate::domain::licenses::Subscription;
 use crate::domain::users::User;
 use crate::store::{self, Conn, Db, WriteTx, events::Event, events::EventFilter};
 
@@ -226,6 +227,39 @@ pub fn resource(
     resource: Value,
 ) -> NewEvent {
     resource_event(event_type, resource_type, resource_id, resource, None)
+}
+
+/// A license event (`license.assigned`, `license.revoked`, `license.waiting`) of one
+/// member: one shape whether the change was a direct assignment or the write step seating
+/// or parking a member — `subscription` (with the seats used after the change), `user_id`
+/// and `seated_from_waiting`. Filed under the user for the audit log.
+pub fn license(
+    event_type: EventType,
+    subscription: &Subscription,
+    seats_used: u64,
+    user_id: Uuid,
+    seated_from_waiting: bool,
+) -> NewEvent {
+    let mut data = serde_json::Map::new();
+    data.insert(
+        "subscription".into(),
+        json!({
+            "subscription_id": subscription.subscription_id,
+            "plan": subscription.plan,
+            "product": subscription.product,
+            "seats": subscription.seats,
+            "seats_used": seats_used,
+        }),
+    );
+    data.insert("user_id".into(), json!(user_id));
+    data.insert("seated_from_waiting".into(), json!(seated_from_waiting));
+    NewEvent {
+        event_type,
+        resource_type: "user",
+        resource_id: user_id.to_string(),
+        data,
+        changes: None,
+    }
 }
 
 /// The most events one `ListEvents` answers.

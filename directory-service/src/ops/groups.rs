@@ -304,7 +304,13 @@ pub async fn delete_group(
     let current = store::groups::find(write.conn(), workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let members = store::groups::member_ids(write.conn(), id).await?;
-    write.events(super::events::group_events(Some(&current), None, &[], &[]));
+    // The tombstone, then the memberships that go with the group.
+    write.events(super::events::group_events(
+        Some(&current),
+        None,
+        &[],
+        &members,
+    ));
     store::groups::delete(write.tx(), workspace_id, id).await?;
     write.record(Change::GroupDeleted {
         group_id: id,

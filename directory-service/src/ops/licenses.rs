@@ -193,13 +193,14 @@ pub async fn assign_license(
         subscription_id: subscription_id.to_owned(),
         user_id,
     });
-    let mut data = subscription_json(&write, workspace_id, &subscription).await?;
-    data["user_id"] = serde_json::json!(user_id);
-    write.event(super::events::resource(
+    let seats_used =
+        store::licenses::count_holders(write.conn(), workspace_id, subscription_id).await?;
+    write.event(super::events::license(
         EventType::LicenseAssigned,
-        "user",
+        &subscription,
+        seats_used,
         user_id,
-        data,
+        false,
     ));
     // The seat rule runs at commit (and may seat waiting members): read the view after.
     write.commit().await?;
@@ -226,13 +227,14 @@ pub async fn revoke_license(
         subscription_id: subscription_id.to_owned(),
         user_id,
     });
-    let mut data = subscription_json(&write, workspace_id, &subscription).await?;
-    data["user_id"] = serde_json::json!(user_id);
-    write.event(super::events::resource(
+    let seats_used =
+        store::licenses::count_holders(write.conn(), workspace_id, subscription_id).await?;
+    write.event(super::events::license(
         EventType::LicenseRevoked,
-        "user",
+        &subscription,
+        seats_used,
         user_id,
-        data,
+        false,
     ));
     write.commit().await?;
     view(db, workspace_id, subscription, created).await

@@ -200,6 +200,20 @@ pub async fn delete_user(
     check_version(expected_version, current.version)?;
     // The tombstone carries the user's last state: built before the row goes.
     write.events(super::events::user_events(write.conn(), Some(&current), None).await?);
+    // Its memberships go with it: each group it was in records the member removed.
+    let groups = store::groups::groups_of_users(write.conn(), &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    for (group_id, _) in groups {
+        let group = store::groups::find(write.conn(), workspace_id, group_id, false).await?;
+        write.events(super::events::group_events(
+            Some(&group),
+            Some(&group),
+            &[],
+            &[id],
+        ));
+    }
     store::users::delete(write.tx(), workspace_id, id).await?;
     write.record(Change::UserDeleted { user_id: id });
     write.commit().await?;

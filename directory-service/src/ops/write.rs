@@ -415,6 +415,13 @@ impl Write {
                         subscription_id: subscription_id.clone(),
                         user_id: *user_id,
                     });
+                    self.events.push(super::events::license(
+                        EventType::LicenseWaiting,
+                        &subscription,
+                        held,
+                        *user_id,
+                        false,
+                    ));
                 }
             }
             store::licenses::drop_stale_waits(&self.tx, workspace_id, subscription_id).await?;
@@ -430,19 +437,12 @@ impl Write {
                         });
                         // The waiting member now holds the license: the same event as a
                         // direct assignment, marked as a seat given by the rules.
-                        self.events.push(super::events::resource(
+                        self.events.push(super::events::license(
                             EventType::LicenseAssigned,
-                            "user",
+                            &subscription,
+                            held,
                             user_id,
-                            serde_json::json!({
-                                "subscription_id": subscription.subscription_id,
-                                "plan": subscription.plan,
-                                "product": subscription.product,
-                                "seats": subscription.seats,
-                                "seats_used": held,
-                                "user_id": user_id,
-                                "seated_from_waiting": true,
-                            }),
+                            true,
                         ));
                     }
                     None => break,

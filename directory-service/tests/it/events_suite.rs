@@ -493,25 +493,57 @@ pub async fn a_seat_given_to_a_waiting_member_is_an_event(db: &Db) {
     ops::licenses::assign_license(db, ws, "sub_pro", b.id)
         .await
         .unwrap();
-    // a comes back to a full subscription and waits.
+    let before_return = events(db, ws, 0).await.last().unwrap().sequence;
+    // a comes back to a full subscription and waits: that is an event of its own.
     ops::users::patch_user(db, ws, a.id, &[replace("active", json!(true))], None)
         .await
         .unwrap();
-    let last = events(db, ws, 0).await.last().unwrap().sequence;
+    let returned = events(db, ws, before_return).await;
+    assert_eq!(
+        types(&returned),
+        ["scimUser.reprovisioned", "license.waiting"]
+    );
+    let waiting = &returned[1];
+    assert_eq!(waiting.resource_type, "user");
+    assert_eq!(waiting.resource_id, a.id.to_string());
+    assert_eq!(waiting.data["user_id"], json!(a.id));
+    assert_eq!(waiting.data["subscription"]["subscription_id"], "sub_pro");
+    assert_eq!(waiting.data["subscription"]["seats"], 1);
+    assert_eq!(waiting.data["subscription"]["seats_used"], 1);
+    assert_eq!(waiting.data["seated_from_waiting"], false);
+    let last = returned.last().unwrap().sequence;
 
     // b leaves: a gets the seat in the same write.
     ops::users::patch_user(db, ws, b.id, &[replace("active", json!(false))], None)
         .await
         .unwrap();
     let freed = events(db, ws, last).await;
+    let all_events = events(db, ws, 0).await;
     assert_eq!(
         types(&freed),
         ["scimUser.deprovisioned", "license.assigned"]
     );
     assert_gap_free(&freed, last + 1);
     assert_eq!(freed[1].resource_id, a.id.to_string());
-    assert_eq!(freed[1].data["user"]["user_id"], json!(a.id));
-    assert_eq!(freed[1].data["user"]["seated_from_waiting"], json!(true));
+    assert_eq!(freed[1].data["seated_from_waiting"], json!(true));
+    // The same shape as a direct assignment: the subscription under `subscription`, the
+    // member under `user_id` (the seat was once nested under `user`).
+    let direct = all_events
+        .iter()
+        .find(|e| e.event_type == "license.assigned")
+        .unwrap();
+    assert_eq!(direct.data["seated_from_waiting"], json!(false));
+    let keys = |e: &Event| {
+        let mut k: Vec<String> = e.data.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&freed[1]), keys(direct));
+    assert!(freed[1].data.get("user").is_none(), "{}", freed[1].data);
+    assert_eq!(freed[1].data["user_id"], json!(a.id));
+    assert_eq!(freed[1].data["subscription"]["subscription_id"], "sub_pro");
+    assert_eq!(freed[1].data["subscription"]["plan"], "pro");
+    assert_eq!(freed[1].data["subscription"]["seats_used"], 1);
     assert_eq!(
         ops::roles::get_user_access(db, ws, a.id)
             .await
@@ -564,4 +596,81 @@ pub async fn subscription_updates_and_deletes_are_events(db: &Db) {
             .unwrap()
             .is_empty()
     );
+}
+
+/// Deleting a user removes it from its groups: each group records `membersRemoved` naming
+/// it, after the user's tombstone, in the same write. Deleting a group records its
+/// tombstone and then the memberships that went with it.
+pub async fn deletes_record_the_memberships_they_cascade(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    let ada = ops::users::create_user(db, ws, profile("ada@example.com"))
+        .await
+        .unwrap();
+    let bob = ops::users::create_user(db, ws, profile("bob@example.com"))
+        .await
+        .unwrap();
+    let mut groups = Vec::new();
+    for name in ["Engineering", "Oncall"] {
+        let group = ops::groups::create_group(
+            db,
+            ws,
+            GroupProfile {
+                display_name: name.into(),
+                ..Default::default()
+            },
+            &[ada.id.to_string(), bob.id.to_string()],
+        )
+        .await
+        .unwrap()
+        .group;
+        groups.push(group.id);
+    }
+    let last = events(db, ws, 0).await.last().unwrap().sequence;
+
+    ops::users::delete_user(db, ws, ada.id, None).await.unwrap();
+    let deleted = events(db, ws, last).await;
+    assert_eq!(
+        types(&deleted),
+        [
+            "scimUser.deleted",
+            "scimGroup.membersRemoved",
+            "scimGroup.membersRemoved"
+        ]
+    );
+    assert_gap_free(&deleted, last + 1);
+    let mut named: Vec<Uuid> = deleted[1..]
+        .iter()
+        .map(|e| e.resource_id.parse().unwrap())
+        .collect();
+    named.sort();
+    let mut expected = groups.clone();
+    expected.sort();
+    assert_eq!(named, expected);
+    for event in &deleted[1..] {
+        assert_eq!(event.resource_type, "group");
+        assert_eq!(event.data["members"], json!([ada.id]));
+        assert_eq!(event.data["group"]["id"], json!(event.resource_id));
+    }
+    let last = deleted.last().unwrap().sequence;
+
+    ops::groups::delete_group(db, ws, groups[0], None)
+        .await
+        .unwrap();
+    let gone = events(db, ws, last).await;
+    assert_eq!(
+        types(&gone),
+        ["scimGroup.deleted", "scimGroup.membersRemoved"]
+    );
+    assert_eq!(gone[1].resource_id, groups[0].to_string());
+    assert_eq!(gone[1].data["members"], json!([bob.id]));
+
+    // A user in no group is deleted with its tombstone only.
+    let carol = ops::users::create_user(db, ws, profile("carol@example.com"))
+        .await
+        .unwrap();
+    let last = events(db, ws, 0).await.last().unwrap().sequence;
+    ops::users::delete_user(db, ws, carol.id, None)
+        .await
+        .unwrap();
+    assert_eq!(types(&events(db, ws, last).await), ["scimUser.deleted"]);
 }

@@ -88,6 +88,8 @@ pub(crate) struct AppState {
     pub shutting_down: AtomicBool,
     /// `https` when the listener terminates TLS (for URLs built from the Host header).
     pub scheme: &'static str,
+    /// Where served requests go (disabled until [`crate::Gateway::new`] starts it).
+    pub request_log: crate::request_log::RequestLogger,
 }
 
 pub(crate) use rate_limit::RateLimitSettings;
@@ -116,6 +118,7 @@ impl AppState {
             limits,
             shutting_down: AtomicBool::new(false),
             scheme,
+            request_log: crate::request_log::RequestLogger::disabled(),
         }
     }
 }
@@ -337,7 +340,11 @@ async fn handle(
     request: Request<Incoming>,
 ) -> HttpResponse {
     let started = Instant::now();
+    let received_at = std::time::SystemTime::now();
     let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let note = Arc::new(std::sync::Mutex::new(crate::request_log::Note::default()));
     let route = Route::resolve(request.uri().path());
     let template = route.template().unwrap_or("unmatched");
     let request_id = request_id(request.headers());
@@ -369,8 +376,11 @@ async fn handle(
     let deadline = state.limits.request_timeout;
     let answered = tokio::time::timeout(
         deadline,
-        crate::directory::with_actor(dispatch(state, local_addr, route, request))
-            .instrument(span.clone()),
+        crate::request_log::noting(
+            note.clone(),
+            crate::directory::with_actor(dispatch(state, local_addr, route, request)),
+        )
+        .instrument(span.clone()),
     )
     .await;
     drop(in_flight);
@@ -386,6 +396,7 @@ async fn handle(
             ),
         ))
     });
+    let request_id_text = request_id.to_str().unwrap_or_default().to_owned();
     response.headers_mut().insert(X_REQUEST_ID, request_id);
 
     let status = response.status();
@@ -411,6 +422,31 @@ async fn handle(
         "status" => status_label,
     )
     .record(elapsed.as_secs_f64());
+
+    // A cheap push (reference-counted bodies, no parsing); redaction happens off the
+    // request path.
+    let note = note.lock().map(|n| n.clone()).unwrap_or_default();
+    state.request_log.record(crate::request_log::Served {
+        id: uuid::Uuid::now_v7(),
+        received_at,
+        method: method.to_string(),
+        path,
+        query,
+        status: status.as_u16(),
+        scim_type: scim_type.to_owned(),
+        latency: elapsed,
+        trace_id: if span_context.is_valid() {
+            span_context.trace_id().to_string()
+        } else {
+            String::new()
+        },
+        request_id: request_id_text,
+        note,
+        response_body: response
+            .extensions()
+            .get::<response::ResponseBody>()
+            .map(|b| b.0.clone()),
+    });
 
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
@@ -497,6 +533,7 @@ async fn dispatch_authenticated(
 ) -> Result<HttpResponse, ScimError> {
     let workspace_id =
         auth::authenticate(&state.tokens, &state.directory, request.headers()).await?;
+    crate::request_log::note_workspace(&workspace_id);
     // Counted per token, after authentication: a bad token never uses someone's budget.
     let token_digest = auth::bearer_token(request.headers()).map(auth::digest);
     if let Some(digest) = &token_digest {
@@ -535,6 +572,7 @@ async fn dispatch_authenticated(
                 ),
             )
         })??;
+        crate::request_log::note_request_body(&bytes);
         let json = body::parse_json(&bytes)?;
         // Each operation of a Bulk counts against the rate limit (the request itself was
         // counted above).

@@ -32,9 +32,15 @@ impl<R> Written<R> {
 
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
 
+/// The body of a response, kept beside it for the request log (a reference-counted
+/// handle on the same bytes, not a copy).
+#[derive(Clone)]
+pub struct ResponseBody(pub Bytes);
+
 pub fn json(status: StatusCode, body: &Value) -> HttpResponse {
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
-    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    let bytes = Bytes::from(serde_json::to_vec(body).unwrap_or_default());
+    let mut response = Response::new(Full::new(bytes.clone()));
+    response.extensions_mut().insert(ResponseBody(bytes));
     *response.status_mut() = status;
     response
         .headers_mut()
