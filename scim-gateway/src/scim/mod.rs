@@ -74,6 +74,23 @@ pub fn is_group_extension_urn(candidate: &str) -> bool {
         && !lower.eq_ignore_ascii_case(GROUP_SCHEMA)
 }
 
+/// `true` for an id the directory could have issued: a UUID in its canonical lowercase,
+/// hyphenated form (`Uuid::now_v7`'s text). Anything else names no resource, so the gateway
+/// answers 404 without asking the directory; ids are compared as sent, never trimmed.
+pub fn is_issued_id(id: &str) -> bool {
+    id.len() == 36
+        && uuid::Uuid::try_parse(id).is_ok_and(|uuid| uuid.hyphenated().to_string() == id)
+}
+
+/// 404 for an id we never issue (never echoed: it may be kilobytes long).
+pub fn check_issued_id(id: &str, resource: &str) -> Result<(), ScimError> {
+    if is_issued_id(id) {
+        Ok(())
+    } else {
+        Err(ScimError::not_found(format!("no such {resource}")))
+    }
+}
+
 /// Characters escaped when an id is put into a URL path segment.
 const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
