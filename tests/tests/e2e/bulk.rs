@@ -371,7 +371,7 @@ async fn limits_are_advertised_and_enforced_with_413() {
         "method": "POST",
         "path": "/Users",
         "bulkId": "big",
-        "data": {"userName": "big@x.test", "displayName": "x".repeat(1100)}
+        "data": {"userName": "big@x.test", "displayName": "x".repeat(1000)}
     }]);
     let too_big = bulk(&stack, padded, None).await;
     let detail = assert_scim_error(&too_big, 413, None);
@@ -382,7 +382,7 @@ async fn limits_are_advertised_and_enforced_with_413() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"userName": "big@x.test", "displayName": "x".repeat(1100)})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "big@x.test", "displayName": "x".repeat(1000)})),
         )
         .await;
     assert_eq!(single.status, 201, "{}", single.raw);
