@@ -362,6 +362,7 @@ async fn workspaces_are_isolated_by_token() {
 #[tokio::test]
 async fn entra_create_with_nulls_and_enterprise_manager_string() {
     let stack = Stack::start().await.unwrap();
+    let manager = stack.create_user("mgr-1@testuser.com").await;
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
                     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
@@ -374,7 +375,7 @@ async fn entra_create_with_nulls_and_enterprise_manager_string() {
         "title": null,
         "addresses": null,
         "roles": [],
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D", "manager": "mgr-1"}
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D", "manager": manager}
     });
     let created = stack.scim("POST", "/Users", Some(body)).await;
     assert_eq!(created.status, 201, "{}", created.raw);
@@ -387,7 +388,7 @@ async fn entra_create_with_nulls_and_enterprise_manager_string() {
     );
     let enterprise = &fetched.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
     assert_eq!(enterprise["department"], "R&D");
-    assert_eq!(enterprise["manager"]["value"], "mgr-1");
+    assert_eq!(enterprise["manager"]["value"], manager.as_str());
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "value": {"displayName": "Bjfe", "name.givenName": "Kkom",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq"}},
