@@ -4,6 +4,7 @@
 mod architecture;
 mod bulk;
 mod cli;
+mod corpus;
 mod discovery;
 mod entra;
 mod events;
