@@ -127,7 +127,7 @@ async fn attribute_names_case_insensitive() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"USERNAME": "Case@x.test", "Name": {"GivenName": "C"}, "ACTIVE": true})),
+            Some(json!({"SCHEMAS": ["urn:ietf:params:scim:schemas:core:2.0:User"], "USERNAME": "Case@x.test", "Name": {"GivenName": "C"}, "ACTIVE": true})),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.raw);
