@@ -1052,7 +1052,8 @@ mod tests {
             json!([{"op": "add", "path": "roles", "value": {"value": "admin", "primary": "True"}}]),
             json!([{"op": "replace", "value": {"active": false, "displayName": "D"}}]),
         ] {
-            patch_operations_from_json(body(ops.clone())).expect(&ops.to_string());
+            patch_operations_from_json(body(ops.clone()))
+                .unwrap_or_else(|e| panic!("{ops}: {e:?}"));
         }
     }
 

@@ -72,6 +72,30 @@ async fn ids_we_never_issue_are_not_found(stack: Stack) {
     );
 }
 
+/// The directory itself answers a 10 KB id over gRPC with a status (its message no longer
+/// echoes the whole id into an HTTP/2 header, which broke the connection).
+async fn the_directory_answers_a_huge_id_with_a_status(stack: Stack) {
+    let huge = "a".repeat(10 * 1024);
+    let mut directory = stack.grpc().await.unwrap();
+    let status = directory
+        .get_user(directory_proto::v1::GetUserRequest {
+            workspace_id: stack.workspace_id.clone(),
+            id: huge.clone(),
+        })
+        .await
+        .expect_err("no such user");
+    assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
+    assert!(status.message().len() < 200, "{}", status.message());
+    let status = directory
+        .get_user(directory_proto::v1::GetUserRequest {
+            workspace_id: huge,
+            id: String::new(),
+        })
+        .await
+        .expect_err("no such workspace");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+}
+
 /// Sizes: a 900 KiB displayName (was a 500 on Postgres: over the B-tree limit), 11,000
 /// emails (was a 500: over the bind-parameter limit), 1,001 phone numbers by PATCH: 400
 /// invalidValue naming the attribute. At the limit (1,000 values) it is stored.
@@ -382,6 +406,7 @@ async fn manager_must_be_a_user_of_the_workspace(stack: Stack) {
 
 on_both_backends!(
     ids_we_never_issue_are_not_found,
+    the_directory_answers_a_huge_id_with_a_status,
     oversized_values_are_invalid_values,
     control_characters_are_refused,
     wrong_types_on_core_attributes_are_refused,
