@@ -497,16 +497,16 @@ async fn dispatch_authenticated(
 ) -> Result<HttpResponse, ScimError> {
     let workspace_id =
         auth::authenticate(&state.tokens, &state.directory, request.headers()).await?;
+    // Counted per token, after authentication: a bad token never uses someone's budget.
+    let token_digest = auth::bearer_token(request.headers()).map(auth::digest);
+    if let Some(digest) = &token_digest {
+        state.rate_limiter.check(digest).await?;
+    }
     // An id we never issue names nothing: 404 here, without a directory call.
     match &route {
         Route::User(id) => crate::scim::check_issued_id(id, "user")?,
         Route::Group(id) => crate::scim::check_issued_id(id, "group")?,
         _ => {}
-    }
-    // Counted per token, after authentication: a bad token never uses someone's budget.
-    let token_digest = auth::bearer_token(request.headers()).map(auth::digest);
-    if let Some(digest) = &token_digest {
-        state.rate_limiter.check(digest).await?;
     }
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());

@@ -122,3 +122,30 @@ pub(crate) fn resource_location(base_url: &str, endpoint: &str, id: &str) -> Str
         utf8_percent_encode(id, PATH_SEGMENT)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_uuids_are_ids_we_issue() {
+        let id = "01939a6e-7c2b-7d3e-8f4a-0123456789ab";
+        assert!(is_issued_id(id));
+        for other in [
+            String::new(),
+            "abc".to_owned(),
+            format!("{id} "),
+            format!(" {id}"),
+            id.to_uppercase(),
+            id.replace('-', ""),
+            format!("{{{id}}}"),
+            format!("urn:uuid:{id}"),
+            "a".repeat(10 * 1024),
+        ] {
+            assert!(!is_issued_id(&other), "{other:?}");
+        }
+        let err = check_issued_id(&"a".repeat(10 * 1024), "user").unwrap_err();
+        assert_eq!(err.status.as_u16(), 404);
+        assert_eq!(err.detail, "no such user");
+    }
+}
