@@ -1,6 +1,7 @@
 //! The malformed-request corpus (`tests/corpus/malformed.jsonl`, written by
 //! `tests/corpus/generate.py`): every case answers its SCIM error (status and scimType),
-//! none a 5xx, and the workspace is the same afterwards, on Postgres and on SQLite.
+//! none a 5xx, neither process panics, and the workspace is the same afterwards, on
+//! Postgres and on SQLite.
 
 use e2e_tests::{Stack, on_both_backends};
 use serde_json::{Map, Value, json};
@@ -144,6 +145,12 @@ async fn malformed_corpus(stack: Stack) {
         failures.join("\n")
     );
     assert_eq!(dump(&stack).await, before, "the corpus changed nothing");
+    for (process, stderr) in [
+        ("gateway", stack.gateway.stderr()),
+        ("directory", stack.directory.stderr()),
+    ] {
+        assert!(!stderr.contains("panicked"), "the {process} panicked:\n{stderr}");
+    }
 }
 
 on_both_backends!(malformed_corpus);
