@@ -360,6 +360,16 @@ case("POST group with a blank displayName", "POST", "/Groups", *INVALID,
 case("POST user without userName", "POST", "/Users", *INVALID, body={"schemas": [USER]})
 case("POST user with a blank userName", "POST", "/Users", *INVALID, body={"schemas": [USER], "userName": "  "})
 
+# 17. Control characters in filters (query and .search body).
+for cname, escaped in {"NUL": "%00", "ESC": "%1B", "DEL": "%7F"}.items():
+    case(f"GET /Users filter value with {cname}", "GET",
+         f"/Users?filter=userName%20eq%20%22a{escaped}b%22", 400, "invalidFilter")
+    case(f"GET /Groups filter value with {cname}", "GET",
+         f"/Groups?filter=displayName%20eq%20%22a{escaped}b%22", 400, "invalidFilter")
+case("POST /Users/.search filter value with NUL", "POST", "/Users/.search", 400, "invalidValue",
+     body={"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+           "filter": "userName eq \"a\u0000b\""})
+
 names = [c["name"] for c in cases]
 duplicates = {n for n in names if names.count(n) > 1}
 assert not duplicates, duplicates

@@ -472,6 +472,17 @@ impl<'a> Parser<'a> {
                 position: start,
                 message: format!("invalid string {literal}: {e}"),
             })?;
+            // As in request bodies: no stored value holds a control character other than
+            // tab, CR or LF, so a filter naming one is an error, not an empty answer.
+            if decoded
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            {
+                return Err(FilterError {
+                    position: start,
+                    message: "a filter string must not contain control characters".to_owned(),
+                });
+            }
             return Ok(FilterValue {
                 kind: Some(Kind::StringValue(decoded)),
             });
@@ -817,6 +828,8 @@ pub(crate) mod tests {
             (r#"name.given.name eq "x""#, "not a valid attribute name"),
             (r#"urn:x eq "x""#, "schema-qualified"),
             (r#"userName eq "\q""#, "invalid string"),
+            ("userName eq \"a\u{7f}\"", "control characters"),
+            (r#"userName eq "a\u0085""#, "control characters"),
             (r#"userName eq"x""#, "a space and a comparison value"),
             (r#"not(userName eq "x""#, "expected ')'"),
             (r#"[value eq "x"]"#, "attribute path"),
@@ -1079,7 +1092,7 @@ mod properties {
 
     fn value() -> impl Strategy<Value = FilterValue> {
         prop_oneof![
-            any::<String>().prop_map(Kind::StringValue),
+            "[^\\p{Cc}]{0,12}".prop_map(Kind::StringValue),
             any::<bool>().prop_map(Kind::BoolValue),
             Just(Kind::NullValue(true)),
             // Exactly representable in short decimals, so the text is exact.

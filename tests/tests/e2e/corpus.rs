@@ -149,7 +149,10 @@ async fn malformed_corpus(stack: Stack) {
         ("gateway", stack.gateway.stderr()),
         ("directory", stack.directory.stderr()),
     ] {
-        assert!(!stderr.contains("panicked"), "the {process} panicked:\n{stderr}");
+        assert!(
+            !stderr.contains("panicked"),
+            "the {process} panicked:\n{stderr}"
+        );
     }
 }
 
