@@ -412,6 +412,47 @@ impl Stack {
         }
     }
 
+    /// A raw request sent exactly as given: unlike [`Stack::request`], no Content-Type is
+    /// added for a body.
+    pub async fn request_as_given(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut builder =
+            http::Request::builder()
+                .method(method)
+                .uri(format!("{}{}", self.base_url(), path));
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(body.unwrap_or_default())))
+            .expect("request");
+        let response = tokio::time::timeout(Duration::from_secs(30), self.http.request(request))
+            .await
+            .expect("gateway answered within 30 s")
+            .expect("HTTP request");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        Response {
+            status,
+            headers,
+            body,
+            raw,
+        }
+    }
+
     /// Runs the real `scimctl` against this stack's directory.
     pub fn scimctl(&self, args: &[&str]) -> std::process::Output {
         Command::new(bin("scimctl"))

@@ -168,6 +168,28 @@ pub fn check_custom_attributes(
     Ok(profile)
 }
 
+/// Refuses an extension schema (a `urn:` key of `extensions`) the workspace did not
+/// declare: nothing new is stored under a schema nobody declared. A value the user
+/// already had, unchanged (stored before this rule), is left alone so that old users stay
+/// writable; other keys are the core attributes kept verbatim (`addresses`, `roles`, ...).
+pub fn refuse_undeclared_extensions(
+    profile: &UserProfile,
+    current: Option<&UserProfile>,
+    declared: &[CustomAttribute],
+) -> DomainResult<()> {
+    for (key, value) in &profile.extensions {
+        let is_schema = key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"));
+        let is_declared = declared.iter().any(|d| d.schema.eq_ignore_ascii_case(key));
+        let unchanged = current.is_some_and(|c| c.extensions.get(key) == Some(value));
+        if is_schema && !is_declared && !unchanged {
+            return Err(DomainError::InvalidValue(format!(
+                "{key} is not an extension schema of this workspace"
+            )));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +266,21 @@ mod tests {
             check_custom_attributes(other.clone(), &declared()).unwrap(),
             other
         );
+    }
+
+    #[test]
+    fn undeclared_extension_schemas_are_refused_unless_unchanged() {
+        let mut other = UserProfile::default();
+        other
+            .extensions
+            .insert("urn:other:2.0:User".into(), json!({"anything": true}));
+        other.extensions.insert("addresses".into(), json!([]));
+        assert!(matches!(
+            refuse_undeclared_extensions(&other, None, &declared()),
+            Err(DomainError::InvalidValue(_))
+        ));
+        refuse_undeclared_extensions(&other, Some(&other), &declared()).unwrap();
+        refuse_undeclared_extensions(&profile(json!({"level": 1})), None, &declared()).unwrap();
     }
 
     #[test]

@@ -33,6 +33,16 @@ impl GroupProfile {
         if self.external_id.as_deref().is_some_and(str::is_empty) {
             self.external_id = None;
         }
+        if self
+            .external_id
+            .as_ref()
+            .is_some_and(|id| id.len() > super::users::MAX_STRING_BYTES)
+        {
+            return Err(DomainError::InvalidValue(format!(
+                "externalId is longer than {} bytes",
+                super::users::MAX_STRING_BYTES
+            )));
+        }
         Ok(self)
     }
 

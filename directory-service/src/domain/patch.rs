@@ -6,6 +6,8 @@
 //! replace and remove on single- and multi-valued attributes, value filters selecting
 //! entries, one primary value.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{Map, Value};
 
 use super::filter::{AttrPath, CompareOp, Filter, FilterValue, matches_item};
@@ -469,14 +471,19 @@ fn patch_items(items: &mut Vec<Value>, operation: &PatchOperation) -> DomainResu
                 | PatchValue::ScalarList(_)),
             ) => {
                 let victims = values_of(operation.op, &operation.path, Some(value))?;
-                items.retain(|item| !victims.iter().any(|v| same_value(item, v)));
+                let victims = Victims::new(&victims);
+                items.retain(|item| !victims.hit(item));
             }
             _ => items.clear(),
         },
         (PatchOp::Remove, true, true) => {
+            let mut doomed = vec![false; items.len()];
+            for &index in &selected {
+                doomed[index] = true;
+            }
             let mut index = 0;
             items.retain(|_| {
-                let keep = !selected.contains(&index);
+                let keep = !doomed[index];
                 index += 1;
                 keep
             });
@@ -489,12 +496,21 @@ fn patch_items(items: &mut Vec<Value>, operation: &PatchOperation) -> DomainResu
             }
         }
         (PatchOp::Add, false, true) => {
+            // An equal value already present is not added twice. Looked up by its
+            // canonical JSON text (object keys are sorted): linear in the values, not
+            // quadratic.
+            let mut positions: HashMap<String, usize> = HashMap::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                positions.entry(item.to_string()).or_insert(index);
+            }
             for value in values_of(operation.op, &operation.path, operation.value.as_ref())? {
-                if let Some(existing) = items.iter().position(|item| *item == value) {
-                    touched.push(existing);
-                } else {
-                    items.push(value);
-                    touched.push(items.len() - 1);
+                match positions.get(&value.to_string()) {
+                    Some(&existing) => touched.push(existing),
+                    None => {
+                        positions.insert(value.to_string(), items.len());
+                        items.push(value);
+                        touched.push(items.len() - 1);
+                    }
                 }
             }
         }
@@ -575,10 +591,32 @@ fn values_of(op: PatchOp, path: &AttrPath, value: Option<&PatchValue>) -> Domain
     }
 }
 
-fn same_value(item: &Value, victim: &Value) -> bool {
-    match (item.get("value"), victim.get("value")) {
-        (Some(a), Some(b)) => a == b,
-        _ => item == victim,
+/// The values a remove lists, looked up in constant time: an entry with a `value` goes
+/// when a listed value has that `value`; an entry without one when it equals a listed
+/// value (by canonical JSON text, object keys being sorted).
+struct Victims {
+    values: HashSet<String>,
+    whole: HashSet<String>,
+}
+
+impl Victims {
+    fn new(victims: &[Value]) -> Victims {
+        let mut values = HashSet::new();
+        let mut whole = HashSet::new();
+        for victim in victims {
+            match victim.get("value") {
+                Some(value) => values.insert(value.to_string()),
+                None => whole.insert(victim.to_string()),
+            };
+        }
+        Victims { values, whole }
+    }
+
+    fn hit(&self, item: &Value) -> bool {
+        match item.get("value") {
+            Some(value) => self.values.contains(&value.to_string()),
+            None => self.whole.contains(&item.to_string()),
+        }
     }
 }
 

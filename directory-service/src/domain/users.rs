@@ -9,6 +9,20 @@ use super::{DomainError, DomainResult};
 /// The longest userName we accept; longer values are refused rather than truncated.
 pub const MAX_USER_NAME_CHARS: usize = 256;
 
+/// The longest value, in UTF-8 bytes, of every typed string of a profile (names, emails,
+/// phone numbers, enterprise attributes). Several are indexed (with their case key), and a
+/// Postgres B-tree entry must stay below 2,704 bytes: 1 KiB leaves room for Unicode
+/// lowercasing (which can grow a string by half) and the other index columns.
+pub const MAX_STRING_BYTES: usize = 1024;
+
+/// The most values one multi-valued attribute may hold (`emails`, `phoneNumbers`, and
+/// every list kept verbatim: `addresses`, `roles`, extension lists, ...).
+pub const MAX_VALUES_PER_ATTRIBUTE: usize = 1000;
+
+/// The largest stored profile, in bytes of its JSON: bounds a user row and every copy of
+/// it (events, audit diffs, responses).
+pub const MAX_PROFILE_BYTES: usize = 256 * 1024;
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Name {
@@ -116,6 +130,7 @@ impl UserProfile {
         {
             self.enterprise.manager = None;
         }
+        self.check_sizes()?;
         for field in [
             &mut self.external_id,
             &mut self.display_name,
@@ -132,6 +147,98 @@ impl UserProfile {
             }
         }
         Ok(self)
+    }
+
+    /// The size limits: [`MAX_STRING_BYTES`] per typed string, [`MAX_VALUES_PER_ATTRIBUTE`]
+    /// per multi-valued attribute, [`MAX_PROFILE_BYTES`] for the whole profile. Each error
+    /// names the attribute.
+    fn check_sizes(&self) -> DomainResult<()> {
+        let too_long = |attribute: &str| {
+            DomainError::InvalidValue(format!(
+                "{attribute} is longer than {MAX_STRING_BYTES} bytes"
+            ))
+        };
+        let name = &self.name;
+        let enterprise = &self.enterprise;
+        let singles = [
+            ("externalId", &self.external_id),
+            ("name.formatted", &name.formatted),
+            ("name.familyName", &name.family_name),
+            ("name.givenName", &name.given_name),
+            ("name.middleName", &name.middle_name),
+            ("name.honorificPrefix", &name.honorific_prefix),
+            ("name.honorificSuffix", &name.honorific_suffix),
+            ("displayName", &self.display_name),
+            ("nickName", &self.nick_name),
+            ("profileUrl", &self.profile_url),
+            ("title", &self.title),
+            ("userType", &self.user_type),
+            ("preferredLanguage", &self.preferred_language),
+            ("locale", &self.locale),
+            ("timezone", &self.timezone),
+            ("employeeNumber", &enterprise.employee_number),
+            ("costCenter", &enterprise.cost_center),
+            ("organization", &enterprise.organization),
+            ("division", &enterprise.division),
+            ("department", &enterprise.department),
+        ];
+        for (attribute, value) in singles {
+            if value.as_ref().is_some_and(|v| v.len() > MAX_STRING_BYTES) {
+                return Err(too_long(attribute));
+            }
+        }
+        if let Some(manager) = &enterprise.manager
+            && (manager.value.len() > MAX_STRING_BYTES
+                || manager
+                    .display_name
+                    .as_ref()
+                    .is_some_and(|d| d.len() > MAX_STRING_BYTES))
+        {
+            return Err(too_long("manager"));
+        }
+        for (attribute, values) in [
+            ("emails", &self.emails),
+            ("phoneNumbers", &self.phone_numbers),
+        ] {
+            if values.len() > MAX_VALUES_PER_ATTRIBUTE {
+                return Err(too_many_values(attribute));
+            }
+            for value in values {
+                let strings = [
+                    Some(&value.value),
+                    value.kind.as_ref(),
+                    value.display.as_ref(),
+                ];
+                if strings
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s.len() > MAX_STRING_BYTES)
+                {
+                    return Err(too_long(attribute));
+                }
+            }
+        }
+        for (key, value) in &self.extensions {
+            let lists = match value {
+                serde_json::Value::Object(members) => members.iter().collect::<Vec<_>>(),
+                _ => vec![(key, value)],
+            };
+            for (attribute, list) in lists {
+                if list
+                    .as_array()
+                    .is_some_and(|items| items.len() > MAX_VALUES_PER_ATTRIBUTE)
+                {
+                    return Err(too_many_values(attribute));
+                }
+            }
+        }
+        let size = serde_json::to_vec(self).map_or(usize::MAX, |json| json.len());
+        if size > MAX_PROFILE_BYTES {
+            return Err(DomainError::InvalidValue(format!(
+                "the user is larger than {MAX_PROFILE_BYTES} bytes"
+            )));
+        }
+        Ok(())
     }
 
     pub fn user_name_key(&self) -> String {
@@ -162,6 +269,12 @@ impl UserProfile {
             .and_then(value_of)
             .filter(|v| !v.is_empty())
     }
+}
+
+fn too_many_values(attribute: &str) -> DomainError {
+    DomainError::InvalidValue(format!(
+        "{attribute} holds more than {MAX_VALUES_PER_ATTRIBUTE} values"
+    ))
 }
 
 /// The uniqueness key of a userName: userName is `caseExact: false` (RFC 7643 §4.1.1), so
@@ -246,6 +359,52 @@ mod tests {
             active: Some(true),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn sizes_are_limited_naming_the_attribute() {
+        let refused = |p: UserProfile, named: &str| match p.validated() {
+            Err(DomainError::InvalidValue(message)) => {
+                assert!(message.contains(named), "{message}")
+            }
+            other => panic!("{named}: {other:?}"),
+        };
+        let mut long = profile("a");
+        long.display_name = Some("é".repeat(MAX_STRING_BYTES / 2 + 1));
+        refused(long, "displayName");
+        let mut many = profile("a");
+        many.emails = (0..=MAX_VALUES_PER_ATTRIBUTE)
+            .map(|i| MultiValue {
+                value: format!("{i}@x"),
+                ..Default::default()
+            })
+            .collect();
+        refused(many, "emails");
+        let mut roles = profile("a");
+        roles.extensions.insert(
+            "roles".into(),
+            serde_json::Value::Array(vec![
+                serde_json::json!({"value": "r"});
+                MAX_VALUES_PER_ATTRIBUTE + 1
+            ]),
+        );
+        refused(roles, "roles");
+        let mut big = profile("a");
+        big.extensions.insert(
+            "addresses".into(),
+            serde_json::json!([{"formatted": "x".repeat(MAX_PROFILE_BYTES)}]),
+        );
+        refused(big, "larger than");
+        let mut at_limit = profile("a");
+        at_limit.display_name = Some("x".repeat(MAX_STRING_BYTES));
+        at_limit.phone_numbers = vec![
+            MultiValue {
+                value: "1".into(),
+                ..Default::default()
+            };
+            MAX_VALUES_PER_ATTRIBUTE
+        ];
+        assert!(at_limit.validated().is_ok());
     }
 
     #[test]

@@ -18,16 +18,33 @@ use crate::ops::groups::GroupView;
 use crate::store::{tokens::Token, workspaces::Workspace};
 
 pub fn parse_id(what: &str, raw: &str) -> Result<Uuid, Status> {
-    Uuid::parse_str(raw.trim()).map_err(|_| invalid(format!("{what} {raw:?} is not a valid id")))
+    Uuid::parse_str(raw.trim()).map_err(|_| {
+        invalid(format!(
+            "{what} {:?} is not a valid id",
+            shortened_for_message(raw)
+        ))
+    })
 }
 
 /// An id that names a resource: a malformed one is simply not found.
 pub fn parse_resource_id(what: &str, raw: &str) -> Result<Uuid, Status> {
     Uuid::parse_str(raw.trim()).map_err(|_| {
         super::status::to_status(crate::domain::DomainError::NotFound(format!(
-            "{what} {raw} not found"
+            "{what} {} not found",
+            shortened_for_message(raw)
         )))
     })
+}
+
+/// At most 64 characters of a caller's text, for an error message: a status message
+/// travels in an HTTP/2 header, and a 10 KB id there broke the connection.
+fn shortened_for_message(raw: &str) -> String {
+    const MAX_CHARS: usize = 64;
+    if raw.chars().count() <= MAX_CHARS {
+        raw.to_owned()
+    } else {
+        format!("{}…", raw.chars().take(MAX_CHARS).collect::<String>())
+    }
 }
 
 pub fn timestamp(at: DateTime<Utc>) -> prost_types::Timestamp {

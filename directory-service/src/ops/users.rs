@@ -4,7 +4,7 @@ use uuid::Uuid;
 use super::custom_attributes::declared;
 use super::write::{Change, Write};
 use crate::domain::attribute_mappings::apply_attribute_mappings;
-use crate::domain::custom_attributes::check_custom_attributes;
+use crate::domain::custom_attributes::{check_custom_attributes, refuse_undeclared_extensions};
 use crate::domain::filter::{Filter, Sort};
 use crate::domain::paging::{PageRequest, encode_cursor};
 use crate::domain::patch::{PatchOperation, apply_patch};
@@ -19,7 +19,10 @@ pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> D
     let mut write = Write::profile(db, workspace_id).await?;
     let mappings = store::attribute_mappings::list(write.conn(), workspace_id).await?;
     let profile = apply_attribute_mappings(profile, &[], &mappings)?;
-    let profile = check_custom_attributes(profile, &declared(write.conn(), workspace_id).await?)?;
+    let declared = declared(write.conn(), workspace_id).await?;
+    refuse_undeclared_extensions(&profile, None, &declared)?;
+    let profile = check_custom_attributes(profile, &declared)?;
+    check_manager(write.conn(), workspace_id, None, &profile).await?;
     let now = Utc::now();
     let user = User {
         id: Uuid::now_v7(),
@@ -35,6 +38,36 @@ pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> D
     write.events(super::events::user_events(write.conn(), None, Some(&user)).await?);
     write.commit().await?;
     Ok(user)
+}
+
+/// `manager.value` must name a user of the same workspace. Checked
+/// when it is set or changed, so a manager deleted later does not block the user's
+/// other updates.
+async fn check_manager(
+    conn: &impl store::Conn,
+    workspace_id: Uuid,
+    current: Option<&UserProfile>,
+    profile: &UserProfile,
+) -> DomainResult<()> {
+    let Some(manager) = &profile.enterprise.manager else {
+        return Ok(());
+    };
+    let before = current.and_then(|c| c.enterprise.manager.as_ref());
+    if before.is_some_and(|b| b.value == manager.value) {
+        return Ok(());
+    }
+    let unknown = || {
+        DomainError::InvalidValue(format!(
+            "manager.value {:?} names no user of this workspace",
+            manager.value.chars().take(64).collect::<String>()
+        ))
+    };
+    let id = Uuid::try_parse(&manager.value).map_err(|_| unknown())?;
+    match store::users::find(conn, workspace_id, id, false).await {
+        Ok(_) => Ok(()),
+        Err(DomainError::NotFound(_)) => Err(unknown()),
+        Err(other) => Err(other),
+    }
 }
 
 pub async fn get_user(db: &Db, workspace_id: Uuid, id: Uuid) -> DomainResult<User> {
@@ -155,7 +188,10 @@ async fn update_user_in(
         let mut groups = store::groups::groups_of_users(write.conn(), &[id]).await?;
         apply_attribute_mappings(profile, &groups.remove(&id).unwrap_or_default(), &mappings)?
     };
-    let profile = check_custom_attributes(profile, &declared(write.conn(), workspace_id).await?)?;
+    let declared = declared(write.conn(), workspace_id).await?;
+    refuse_undeclared_extensions(&profile, Some(&current.profile), &declared)?;
+    let profile = check_custom_attributes(profile, &declared)?;
+    check_manager(write.conn(), workspace_id, Some(&current.profile), &profile).await?;
     if profile == current.profile {
         let current = with_groups(write.conn(), vec![current]).await?.remove(0);
         write.abandon().await?;

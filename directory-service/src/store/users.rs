@@ -92,6 +92,9 @@ pub async fn update(tx: &WriteTx, user: &User) -> DomainResult<User> {
     to_domain(row)
 }
 
+/// Rows per `INSERT` into `user_emails` (6 bind parameters each).
+const EMAIL_ROWS_PER_INSERT: usize = 500;
+
 /// Rewrites the user's rows in `user_emails` (a handful per user).
 async fn write_email_index(
     db: &impl ConnectionTrait,
@@ -119,8 +122,10 @@ async fn write_email_index(
             primary: Set(email.primary),
         })
         .collect();
-    if !rows.is_empty() {
-        user_email::Entity::insert_many(rows)
+    // In chunks: one statement's bind parameters are limited (SQLite 32,766, Postgres
+    // 65,535); the domain caps a user's emails well below that anyway.
+    for chunk in rows.chunks(EMAIL_ROWS_PER_INSERT) {
+        user_email::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(db)
             .await
             .map_err(db_error)?;

@@ -74,10 +74,8 @@ pub async fn users_round_trip_with_non_ascii_json(db: &Db) {
         primary: true,
         display: None,
     }];
-    p.extensions.insert(
-        "urn:example:x".into(),
-        json!({"nested": {"ключ": [1, "ü"]}}),
-    );
+    p.extensions
+        .insert("xNested".into(), json!({"nested": {"ключ": [1, "ü"]}}));
     let created = ops::users::create_user(db, ws, p.clone()).await.unwrap();
     assert_eq!(created.version, 1);
     let read = ops::users::get_user(db, ws, created.id).await.unwrap();

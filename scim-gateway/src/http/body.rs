@@ -12,11 +12,11 @@ use serde_json::Value;
 
 use crate::scim::ScimError;
 
-/// `application/scim+json` or `application/json`, any parameters (charset). A missing
-/// Content-Type is accepted.
+/// `application/scim+json` or `application/json`, any parameters (charset). A body
+/// without a Content-Type is refused like any other media type (415).
 pub fn check_content_type(headers: &HeaderMap) -> Result<(), ScimError> {
     let Some(value) = headers.get(CONTENT_TYPE) else {
-        return Ok(());
+        return Err(ScimError::unsupported_media_type());
     };
     let media_type = value
         .to_str()
@@ -96,7 +96,44 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ScimError> {
             "the request body nests deeper than {MAX_JSON_DEPTH} levels"
         )));
     }
+    check_control_characters(&value, "")?;
     Ok(value)
+}
+
+/// Control characters (C0, DEL, C1) have no place in SCIM strings: NUL cannot even be
+/// stored by Postgres. Tab, CR and LF are allowed (free text such as
+/// `addresses.formatted` spans lines). Checked in every string and every member name of
+/// the body; the error names the attribute.
+fn check_control_characters(value: &Value, path: &str) -> Result<(), ScimError> {
+    let refused = |c: char| c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+    let error = |path: &str| {
+        ScimError::invalid_value(format!(
+            "'{}' contains a control character",
+            if path.is_empty() {
+                "the request body"
+            } else {
+                path
+            }
+        ))
+    };
+    match value {
+        Value::String(s) if s.chars().any(refused) => Err(error(path)),
+        Value::Array(items) => items
+            .iter()
+            .try_for_each(|item| check_control_characters(item, path)),
+        Value::Object(map) => map.iter().try_for_each(|(key, item)| {
+            let inner = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            if key.chars().any(refused) {
+                return Err(error(&inner.escape_debug().to_string()));
+            }
+            check_control_characters(item, &inner)
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn depth(value: &Value) -> usize {
@@ -115,7 +152,7 @@ mod tests {
     #[test]
     fn content_types() {
         let table: &[(Option<&str>, bool)] = &[
-            (None, true),
+            (None, false),
             (Some("application/scim+json"), true),
             (Some("application/scim+json; charset=utf-8"), true),
             (Some("Application/JSON;charset=UTF-8"), true),
@@ -147,5 +184,23 @@ mod tests {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(40), "]".repeat(40));
         let err = parse_json(deep.as_bytes()).unwrap_err();
         assert_eq!(err.scim_type, Some(crate::scim::ScimType::InvalidValue));
+    }
+
+    #[test]
+    fn control_characters_are_refused_except_tab_cr_lf() {
+        for body in [
+            r#"{"userName":"a\u0000b"}"#,
+            r#"{"name":{"givenName":"\u001b[31m"}}"#,
+            r#"{"emails":[{"value":"a\u007f@x"}]}"#,
+            r#"{"a\u0001":"x"}"#,
+            r#"{"title":"\u0085"}"#,
+        ] {
+            let err = parse_json(body.as_bytes()).expect_err(body);
+            assert_eq!(err.scim_type, Some(crate::scim::ScimType::InvalidValue));
+            assert!(err.detail.contains("control character"), "{}", err.detail);
+        }
+        let err = parse_json(br#"{"name":{"givenName":"a\u0000"}}"#).unwrap_err();
+        assert!(err.detail.contains("'name.givenName'"), "{}", err.detail);
+        assert!(parse_json(br#"{"addresses":[{"formatted":"a\tb\r\nc"}]}"#).is_ok());
     }
 }

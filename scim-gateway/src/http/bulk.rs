@@ -550,6 +550,13 @@ async fn dispatch(
         if_none_match: None,
     };
     let ctx = &ctx;
+    if let Some(id) = &id {
+        let resource = match endpoint {
+            Endpoint::Users => "user",
+            Endpoint::Groups => "group",
+        };
+        crate::scim::check_issued_id(id, resource)?;
+    }
     match (endpoint, method, id.as_deref()) {
         (Endpoint::Users, Method::Post, None) => users::create_user(state, ctx, data)
             .await

@@ -539,6 +539,12 @@ async fn dispatch_authenticated(
     if let Some(digest) = &token_digest {
         state.rate_limiter.check(digest).await?;
     }
+    // An id we never issue names nothing: 404 here, without a directory call.
+    match &route {
+        Route::User(id) => crate::scim::check_issued_id(id, "user")?,
+        Route::Group(id) => crate::scim::check_issued_id(id, "group")?,
+        _ => {}
+    }
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
     let ctx = RequestContext {

@@ -10,6 +10,8 @@
 
 use serde_json::{Map, Value, json};
 
+use super::ScimError;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Type {
     String,
@@ -517,6 +519,75 @@ pub static GROUP: &[Attribute] = &[
     .filterable(),
 ];
 
+/// Checks a JSON value against an attribute's definition (RFC 7643 §2.3, §2.4): its type,
+/// an array for a multi-valued attribute (each entry checked as one value), an object for
+/// a complex one with each known sub-attribute checked in turn. `null` is "unassigned" and
+/// always fits. Booleans also accept Entra's `"True"`/`"False"`. Sub-attributes the table
+/// does not list are tolerated when they hold a simple value (IdPs add their own); the
+/// `type` labels' canonical values are advisory in RFC 7643 (§2.4 "MAY") and not
+/// enforced. `name` is the attribute as the error names it (`addresses`,
+/// `roles.value`).
+pub fn check_value(attribute: &Attribute, name: &str, value: &Value) -> Result<(), ScimError> {
+    if value.is_null() {
+        return Ok(());
+    }
+    if attribute.multi_valued {
+        let Value::Array(items) = value else {
+            return Err(type_error(name, "an array"));
+        };
+        return items
+            .iter()
+            .try_for_each(|item| check_single_value(attribute, name, item));
+    }
+    check_single_value(attribute, name, value)
+}
+
+/// One value of `attribute` (an entry of a multi-valued attribute, or its only value).
+pub fn check_single_value(
+    attribute: &Attribute,
+    name: &str,
+    value: &Value,
+) -> Result<(), ScimError> {
+    let fits = match (attribute.kind, value) {
+        (_, Value::Null) => true,
+        (Type::String | Type::Reference | Type::Binary, Value::String(_)) => true,
+        (Type::Boolean, Value::Bool(_)) => true,
+        (Type::Boolean, Value::String(s)) => {
+            s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false")
+        }
+        (Type::Complex, Value::Object(members)) => {
+            for (key, member) in members {
+                let inner = format!("{name}.{key}");
+                match attribute.sub_attribute(key) {
+                    Some(sub) => check_value(sub, &inner, member)?,
+                    None if member.is_array() || member.is_object() => {
+                        return Err(type_error(&inner, "a simple value"));
+                    }
+                    None => {}
+                }
+            }
+            true
+        }
+        _ => false,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(type_error(
+            name,
+            match attribute.kind {
+                Type::String | Type::Reference | Type::Binary => "a string",
+                Type::Boolean => "a boolean",
+                Type::Complex => "an object",
+            },
+        ))
+    }
+}
+
+fn type_error(name: &str, expected: &str) -> ScimError {
+    ScimError::invalid_value(format!("'{name}' must be {expected}"))
+}
+
 /// `true` when the attribute (or sub-attribute) at `attribute[.sub]` of `table` is a
 /// boolean: PATCH turns Entra's `"True"`/`"False"` strings into booleans there.
 pub fn is_boolean(table: &'static [Attribute], attribute: &str, sub: &str) -> bool {
@@ -549,6 +620,57 @@ mod tests {
         assert!(!is_boolean(USER, "title", ""));
         assert!(find(ENTERPRISE_USER, "Manager").is_some());
         assert!(find(USER, "manager").is_none());
+    }
+
+    #[test]
+    fn values_are_checked_against_the_table() {
+        let attribute = |name: &str| find(USER, name).unwrap();
+        let refused = |name: &str, value: Value, named: &str| {
+            let err = check_value(attribute(name), name, &value).expect_err(&value.to_string());
+            assert_eq!(err.scim_type, Some(crate::scim::ScimType::InvalidValue));
+            assert!(err.detail.contains(&format!("'{named}'")), "{}", err.detail);
+        };
+        refused("addresses", json!("Main St"), "addresses");
+        refused("addresses", json!({"locality": "x"}), "addresses");
+        refused(
+            "addresses",
+            json!([{"postalCode": ["1"]}]),
+            "addresses.postalCode",
+        );
+        refused("ims", json!(5), "ims");
+        refused("photos", json!({"value": "https://x"}), "photos");
+        refused("photos", json!([{"value": 5}]), "photos.value");
+        refused("entitlements", json!("admin"), "entitlements");
+        refused("roles", json!("admin"), "roles");
+        refused("roles", json!([{"value": ["a"]}]), "roles.value");
+        refused(
+            "roles",
+            json!([{"value": "a", "primary": "yes"}]),
+            "roles.primary",
+        );
+        refused("x509Certificates", json!("MIIC"), "x509Certificates");
+        refused("password", json!(5), "password");
+        refused(
+            "roles",
+            json!([{"value": "a", "extra": {"x": 1}}]),
+            "roles.extra",
+        );
+        for (name, value) in [
+            (
+                "addresses",
+                json!([{"locality": "x", "primary": true, "type": "work"}]),
+            ),
+            (
+                "roles",
+                json!([{"value": "a", "primary": "True", "custom": 1}]),
+            ),
+            ("photos", json!(null)),
+            ("ims", json!([null])),
+            ("x509Certificates", json!([{"value": "MIIC"}])),
+            ("active", json!("False")),
+        ] {
+            check_value(attribute(name), name, &value).unwrap();
+        }
     }
 
     #[test]

@@ -472,6 +472,17 @@ impl<'a> Parser<'a> {
                 position: start,
                 message: format!("invalid string {literal}: {e}"),
             })?;
+            // As in request bodies: no stored value holds a control character other than
+            // tab, CR or LF, so a filter naming one is an error, not an empty answer.
+            if decoded
+                .chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            {
+                return Err(FilterError {
+                    position: start,
+                    message: "a filter string must not contain control characters".to_owned(),
+                });
+            }
             return Ok(FilterValue {
                 kind: Some(Kind::StringValue(decoded)),
             });
@@ -817,6 +828,8 @@ pub(crate) mod tests {
             (r#"name.given.name eq "x""#, "not a valid attribute name"),
             (r#"urn:x eq "x""#, "schema-qualified"),
             (r#"userName eq "\q""#, "invalid string"),
+            ("userName eq \"a\u{7f}\"", "control characters"),
+            (r#"userName eq "a\u0085""#, "control characters"),
             (r#"userName eq"x""#, "a space and a comparison value"),
             (r#"not(userName eq "x""#, "expected ')'"),
             (r#"[value eq "x"]"#, "attribute path"),
@@ -958,5 +971,245 @@ mod depth_and_length_tests {
         }
         let too_deep = format!("{}a pr{}", "(".repeat(40), ")".repeat(40));
         assert!(parse_filter(&too_deep).is_err());
+    }
+}
+
+/// Properties: printing a generated filter (or PATCH path) and parsing the text gives the
+/// same tree back. The printer lives here: only the tests need filter text.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const OPS: &[CompareOp] = &[
+        CompareOp::Eq,
+        CompareOp::Ne,
+        CompareOp::Co,
+        CompareOp::Sw,
+        CompareOp::Ew,
+        CompareOp::Gt,
+        CompareOp::Ge,
+        CompareOp::Lt,
+        CompareOp::Le,
+        CompareOp::Pr,
+    ];
+
+    fn op_text(op: CompareOp) -> &'static str {
+        match op {
+            CompareOp::Eq => "eq",
+            CompareOp::Ne => "ne",
+            CompareOp::Co => "co",
+            CompareOp::Sw => "sw",
+            CompareOp::Ew => "ew",
+            CompareOp::Gt => "gt",
+            CompareOp::Ge => "ge",
+            CompareOp::Lt => "lt",
+            CompareOp::Le => "le",
+            CompareOp::Pr => "pr",
+            CompareOp::Unspecified => unreachable!("never generated"),
+        }
+    }
+
+    fn print_path(path: &AttributePath) -> String {
+        let mut out = String::new();
+        if !path.schema.is_empty() {
+            out.push_str(&path.schema);
+            out.push(':');
+        }
+        out.push_str(&path.attribute);
+        if !path.sub_attribute.is_empty() {
+            out.push('.');
+            out.push_str(&path.sub_attribute);
+        }
+        out
+    }
+
+    fn print_value(value: &FilterValue) -> String {
+        match value.kind.as_ref().expect("generated with a kind") {
+            Kind::StringValue(s) => serde_json::to_string(s).unwrap(),
+            Kind::BoolValue(b) => b.to_string(),
+            Kind::NullValue(_) => "null".to_owned(),
+            Kind::NumberValue(n) => format!("{n}"),
+        }
+    }
+
+    /// Filter text for a tree; every `and`/`or` operand that is itself one is
+    /// parenthesised.
+    fn print(filter: &Filter) -> String {
+        let grouped = |f: &Filter| match f.node {
+            Some(Node::And(_) | Node::Or(_)) => format!("({})", print(f)),
+            _ => print(f),
+        };
+        match filter.node.as_ref().expect("generated with a node") {
+            Node::Compare(c) => {
+                let op = CompareOp::try_from(c.op).unwrap();
+                let path = print_path(c.path.as_ref().unwrap());
+                match &c.value {
+                    Some(value) => format!("{path} {} {}", op_text(op), print_value(value)),
+                    None => format!("{path} {}", op_text(op)),
+                }
+            }
+            Node::And(list) => list
+                .filters
+                .iter()
+                .map(grouped)
+                .collect::<Vec<_>>()
+                .join(" and "),
+            Node::Or(list) => list
+                .filters
+                .iter()
+                .map(grouped)
+                .collect::<Vec<_>>()
+                .join(" or "),
+            Node::Not(inner) => format!("not ({})", print(inner)),
+            Node::ValuePath(vp) => format!(
+                "{}[{}]",
+                print_path(vp.path.as_ref().unwrap()),
+                print(vp.filter.as_ref().unwrap())
+            ),
+        }
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        "[a-zA-Z][a-zA-Z0-9_-]{0,7}".prop_filter("not a keyword", |n| {
+            !["and", "or", "not", "pr"].contains(&n.to_ascii_lowercase().as_str())
+        })
+    }
+
+    fn attribute_path() -> impl Strategy<Value = AttributePath> {
+        let schema = prop_oneof![
+            3 => Just(String::new()),
+            1 => Just(super::super::ENTERPRISE_USER_SCHEMA.to_owned()),
+            1 => Just("urn:example:params:scim:schemas:extension:acme:2.0:User".to_owned()),
+        ];
+        let sub = prop_oneof![2 => Just(String::new()), 1 => name()];
+        (schema, name(), sub).prop_map(|(schema, attribute, sub_attribute)| AttributePath {
+            schema,
+            attribute,
+            sub_attribute,
+        })
+    }
+
+    fn value() -> impl Strategy<Value = FilterValue> {
+        prop_oneof![
+            "[^\\p{Cc}]{0,12}".prop_map(Kind::StringValue),
+            any::<bool>().prop_map(Kind::BoolValue),
+            Just(Kind::NullValue(true)),
+            // Exactly representable in short decimals, so the text is exact.
+            (-1_000_000_i64..1_000_000, 0_u8..4)
+                .prop_map(|(n, q)| Kind::NumberValue(n as f64 / f64::from(1_u8 << q))),
+        ]
+        .prop_map(|kind| FilterValue { kind: Some(kind) })
+    }
+
+    fn comparison(path: impl Strategy<Value = AttributePath>) -> impl Strategy<Value = Filter> {
+        (path, prop::sample::select(OPS), value()).prop_map(|(path, op, value)| Filter {
+            node: Some(Node::Compare(Comparison {
+                path: Some(path),
+                op: op as i32,
+                value: (op != CompareOp::Pr).then_some(value),
+            })),
+        })
+    }
+
+    /// `and`/`or` lists of two or more whose operands are not of the same kind (the
+    /// parser flattens `a and (b and c)` into one list).
+    fn logic(leaf: BoxedStrategy<Filter>) -> BoxedStrategy<Filter> {
+        leaf.prop_recursive(3, 16, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 2..4).prop_map(|items| list(items, true)),
+                prop::collection::vec(inner.clone(), 2..4).prop_map(|items| list(items, false)),
+                inner.prop_map(|f| Filter {
+                    node: Some(Node::Not(Box::new(f))),
+                }),
+            ]
+        })
+        .boxed()
+    }
+
+    fn list(items: Vec<Filter>, and: bool) -> Filter {
+        let wrap = |filters: Vec<Filter>| {
+            if and {
+                Node::And(FilterList { filters })
+            } else {
+                Node::Or(FilterList { filters })
+            }
+        };
+        // An operand of the same kind would be flattened by the parser: it goes behind a
+        // `not` instead, which keeps the generated tree in the parser's normal form.
+        let filters = items
+            .into_iter()
+            .map(|f| match (&f.node, and) {
+                (Some(Node::And(_)), true) | (Some(Node::Or(_)), false) => Filter {
+                    node: Some(Node::Not(Box::new(f))),
+                },
+                _ => f,
+            })
+            .collect();
+        Filter {
+            node: Some(wrap(filters)),
+        }
+    }
+
+    fn value_filter() -> BoxedStrategy<Filter> {
+        let sub = name().prop_map(|attribute| AttributePath {
+            schema: String::new(),
+            attribute,
+            sub_attribute: String::new(),
+        });
+        logic(comparison(sub).boxed())
+    }
+
+    fn filter() -> BoxedStrategy<Filter> {
+        let value_path = (attribute_path(), value_filter()).prop_map(|(mut path, inner)| {
+            path.sub_attribute.clear();
+            Filter {
+                node: Some(Node::ValuePath(Box::new(ValuePathFilter {
+                    path: Some(path),
+                    filter: Some(Box::new(inner)),
+                }))),
+            }
+        });
+        let leaf = prop_oneof![3 => comparison(attribute_path()), 1 => value_path].boxed();
+        logic(leaf)
+    }
+
+    proptest! {
+        #[test]
+        fn parse_of_print_is_the_identity_on_filters(filter in filter()) {
+            let text = print(&filter);
+            let parsed = parse_filter(&text);
+            prop_assert_eq!(parsed.as_ref(), Ok(&filter), "{}", text);
+        }
+
+        #[test]
+        fn parse_of_print_is_the_identity_on_patch_paths(
+            path in attribute_path(),
+            value_filter in prop::option::of(value_filter()),
+            sub in prop::option::of(name()),
+        ) {
+            let mut path = path;
+            let mut text = print_path(&AttributePath { sub_attribute: String::new(), ..path.clone() });
+            if let Some(inner) = &value_filter {
+                text.push_str(&format!("[{}]", print(inner)));
+                path.sub_attribute = sub.clone().unwrap_or_default();
+                if let Some(sub) = &sub {
+                    text.push('.');
+                    text.push_str(sub);
+                }
+            } else if !path.sub_attribute.is_empty() {
+                text.push('.');
+                text.push_str(&path.sub_attribute);
+            }
+            let parsed = parse_patch_path(&text);
+            prop_assert_eq!(parsed, Ok(PatchPath { path, value_filter }), "{}", text);
+        }
+
+        /// Any text: an answer, never a panic.
+        #[test]
+        fn the_parsers_never_panic(text in "\\PC{0,80}") {
+            let _ = parse_filter(&text);
+            let _ = parse_patch_path(&text);
+        }
     }
 }

@@ -9,10 +9,13 @@ use directory_proto::v1::{Group, GroupAttributes, GroupMember, GroupRef};
 use serde_json::{Map, Value};
 
 use super::etag::weak_etag;
-use super::json::{merge_extension, optional_string, timestamp_to_rfc3339, validate_schemas};
+use super::json::{
+    check_resource_schemas, merge_extension, optional_string, timestamp_to_rfc3339,
+    validate_schemas,
+};
 use super::{
-    ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ScimError, USER_SCHEMA, group_location,
-    is_group_extension_urn, user_location,
+    ADSCIM_GROUP_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ScimError, USER_SCHEMA,
+    group_location, is_group_extension_urn, user_location,
 };
 
 /// Attribute names (lower case) the typed fields or the server own: an `extensions` entry
@@ -34,6 +37,13 @@ pub fn group_attributes_from_json(body: Value) -> Result<GroupAttributes, ScimEr
             "the request body must be a JSON object",
         ));
     };
+    check_resource_schemas(
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
+            .map(|(_, v)| v),
+        GROUP_SCHEMA,
+        is_group_schema_extension,
+    )?;
     let mut builder = GroupBuilder::default();
     // Extension schemas are recognised by a `:Group` ending or by being listed in `schemas`.
     if let Some((_, Value::Array(schemas))) =
@@ -49,6 +59,15 @@ pub fn group_attributes_from_json(body: Value) -> Result<GroupAttributes, ScimEr
         builder.apply(&key, value)?;
     }
     builder.finish()
+}
+
+/// A schema URN a group's `schemas` may list besides the core one: Entra's ADSCIM URN or
+/// a group extension (any `urn:` that is not a User schema).
+fn is_group_schema_extension(urn: &str) -> bool {
+    urn.eq_ignore_ascii_case(ADSCIM_GROUP_SCHEMA)
+        || (urn.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
+            && !is_user_schema_key(&urn.to_ascii_lowercase())
+            && !super::is_user_extension_urn(urn))
 }
 
 #[derive(Default)]
@@ -311,7 +330,13 @@ mod tests {
     const A: &str = "23a35c27-23d3-4c03-b4c5-6443c09e7173";
     const B: &str = "89bb1940-b905-4575-9e7f-6f887cfb368e";
 
-    fn parse(body: Value) -> Result<GroupAttributes, ScimError> {
+    fn parse(mut body: Value) -> Result<GroupAttributes, ScimError> {
+        if let Value::Object(map) = &mut body
+            && !map.keys().any(|k| k.eq_ignore_ascii_case("schemas"))
+        {
+            map.insert("schemas".into(), json!([GROUP_SCHEMA]));
+        }
+
         group_attributes_from_json(body)
     }
 
@@ -328,6 +353,28 @@ mod tests {
         assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{body}");
         assert_eq!(err.status.as_u16(), 400);
         assert!(err.detail.contains(fragment), "{body}: {}", err.detail);
+    }
+
+    #[test]
+    fn schemas_are_required_and_must_name_the_group_schema() {
+        for schemas in [
+            None,
+            Some(json!([])),
+            Some(json!([USER_SCHEMA])),
+            Some(json!([GROUP_SCHEMA, USER_SCHEMA])),
+            Some(json!([GROUP_SCHEMA, "urn:example:acme:2.0:User"])),
+        ] {
+            let mut body = json!({"displayName": "g"});
+            if let Some(schemas) = &schemas {
+                body["schemas"] = schemas.clone();
+            }
+            let err = group_attributes_from_json(body).expect_err(&format!("{schemas:?}"));
+            assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{schemas:?}");
+        }
+        group_attributes_from_json(json!({
+            "schemas": [GROUP_SCHEMA, ADSCIM_GROUP_SCHEMA], "displayName": "g"
+        }))
+        .unwrap();
     }
 
     #[test]

@@ -55,6 +55,43 @@ pub fn validate_schemas(value: &Value) -> Result<(), ScimError> {
     }
 }
 
+/// The `schemas` of a POST/PUT body (RFC 7643 §3: REQUIRED): an array of strings that
+/// contains the resource's core schema URN and otherwise only schemas a resource of this
+/// type may carry (`may_also_carry`: its extensions, Entra's ADSCIM group URN). Missing,
+/// empty, another resource's core URN or a string that is no schema URN → 400
+/// invalidValue (the wrong shape stays invalidSyntax). Whether the workspace declared an
+/// extension is the directory's rule, on the extension's values.
+pub fn check_resource_schemas(
+    schemas: Option<&Value>,
+    core: &str,
+    may_also_carry: impl Fn(&str) -> bool,
+) -> Result<(), ScimError> {
+    let Some(value) = schemas else {
+        return Err(ScimError::invalid_value(format!(
+            "'schemas' is required and must contain {core}"
+        )));
+    };
+    validate_schemas(value)?;
+    let listed: Vec<&str> = value
+        .as_array()
+        .map(|items| items.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !listed.iter().any(|s| s.eq_ignore_ascii_case(core)) {
+        return Err(ScimError::invalid_value(format!(
+            "'schemas' must contain {core}"
+        )));
+    }
+    if let Some(foreign) = listed
+        .iter()
+        .find(|s| !s.eq_ignore_ascii_case(core) && !may_also_carry(s))
+    {
+        return Err(ScimError::invalid_value(format!(
+            "'schemas' lists {foreign:?}, which is not a schema of this resource type"
+        )));
+    }
+    Ok(())
+}
+
 /// Adds the members of `value` to the extension object stored under `schema` (matched
 /// case-insensitively), creating it when absent.
 pub fn merge_extension(extensions: &mut Map<String, Value>, schema: &str, value: Value) {

@@ -74,6 +74,23 @@ pub fn is_group_extension_urn(candidate: &str) -> bool {
         && !lower.eq_ignore_ascii_case(GROUP_SCHEMA)
 }
 
+/// `true` for an id the directory could have issued: a UUID in its canonical lowercase,
+/// hyphenated form (`Uuid::now_v7`'s text). Anything else names no resource, so the gateway
+/// answers 404 without asking the directory; ids are compared as sent, never trimmed.
+pub fn is_issued_id(id: &str) -> bool {
+    id.len() == 36
+        && uuid::Uuid::try_parse(id).is_ok_and(|uuid| uuid.hyphenated().to_string() == id)
+}
+
+/// 404 for an id we never issue (never echoed: it may be kilobytes long).
+pub fn check_issued_id(id: &str, resource: &str) -> Result<(), ScimError> {
+    if is_issued_id(id) {
+        Ok(())
+    } else {
+        Err(ScimError::not_found(format!("no such {resource}")))
+    }
+}
+
 /// Characters escaped when an id is put into a URL path segment.
 const PATH_SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
@@ -104,4 +121,31 @@ pub(crate) fn resource_location(base_url: &str, endpoint: &str, id: &str) -> Str
         "{base_url}{BASE_PATH}/{endpoint}/{}",
         utf8_percent_encode(id, PATH_SEGMENT)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_canonical_uuids_are_ids_we_issue() {
+        let id = "01939a6e-7c2b-7d3e-8f4a-0123456789ab";
+        assert!(is_issued_id(id));
+        for other in [
+            String::new(),
+            "abc".to_owned(),
+            format!("{id} "),
+            format!(" {id}"),
+            id.to_uppercase(),
+            id.replace('-', ""),
+            format!("{{{id}}}"),
+            format!("urn:uuid:{id}"),
+            "a".repeat(10 * 1024),
+        ] {
+            assert!(!is_issued_id(&other), "{other:?}");
+        }
+        let err = check_issued_id(&"a".repeat(10 * 1024), "user").unwrap_err();
+        assert_eq!(err.status.as_u16(), 404);
+        assert_eq!(err.detail, "no such user");
+    }
 }

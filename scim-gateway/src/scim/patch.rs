@@ -110,8 +110,49 @@ fn typed_user_operation(mut raw: RawOperation) -> Result<PatchOperation, ScimErr
         && raw.path.sub_attribute.is_empty();
     if targets_manager && let Some(value) = raw.value.take() {
         raw.value = Some(manager_id(value)?);
+    } else {
+        check_user_patch_value(&raw)?;
     }
     typed(raw)
+}
+
+/// Checks an operation's value against the attribute table (type, array or single
+/// value, sub-attributes), as a POST body's value is checked. Attributes the table does
+/// not know are left to the directory (unknown extensions are refused there).
+fn check_user_patch_value(raw: &RawOperation) -> Result<(), ScimError> {
+    let Some(value) = &raw.value else {
+        return Ok(());
+    };
+    let schema = raw.path.schema.as_str();
+    let table = if schema.is_empty() || schema.eq_ignore_ascii_case(USER_SCHEMA) {
+        attributes::USER
+    } else if schema.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) {
+        attributes::ENTERPRISE_USER
+    } else {
+        return Ok(());
+    };
+    let Some(attribute) = attributes::find(table, &raw.path.attribute) else {
+        return Ok(());
+    };
+    // Read-only attributes get the directory's `mutability` answer, whatever the value.
+    if attribute.mutability == attributes::Mutability::ReadOnly {
+        return Ok(());
+    }
+    if !raw.path.sub_attribute.is_empty() {
+        return match attribute.sub_attribute(&raw.path.sub_attribute) {
+            Some(sub) => {
+                attributes::check_value(sub, &format!("{}.{}", attribute.name, sub.name), value)
+            }
+            None => Ok(()),
+        };
+    }
+    match value {
+        // A multi-valued attribute takes a list, or one value (IdPs send both).
+        Value::Array(_) if attribute.multi_valued && raw.value_filter.is_none() => {
+            attributes::check_value(attribute, attribute.name, value)
+        }
+        single => attributes::check_single_value(attribute, attribute.name, single),
+    }
 }
 
 /// Entra sends the manager as a bare id string (or `[{"value": id}]`); RFC 7643 §4.3 as
@@ -961,6 +1002,59 @@ mod tests {
                 Some(json!([{"value": "u1"}]))
             )]
         );
+    }
+
+    #[test]
+    fn values_are_checked_against_the_attribute_table() {
+        for (ops, named) in [
+            (
+                json!([{"op": "add", "path": "addresses", "value": "Main St"}]),
+                "addresses",
+            ),
+            (json!([{"op": "replace", "path": "ims", "value": 5}]), "ims"),
+            (
+                json!([{"op": "add", "path": "roles", "value": [{"value": ["a"]}]}]),
+                "roles.value",
+            ),
+            (
+                json!([{"op": "add", "path": "phoneNumbers", "value": [{"value": "1", "primary": "yes"}]}]),
+                "phoneNumbers.primary",
+            ),
+            (
+                json!([{"op": "replace", "path": "addresses[type eq \"work\"].postalCode", "value": [1]}]),
+                "addresses.postalCode",
+            ),
+            (
+                json!([{"op": "replace", "value": {"x509Certificates": "MIIC"}}]),
+                "x509Certificates",
+            ),
+            (
+                json!([{"op": "replace", "path": "title", "value": 5}]),
+                "title",
+            ),
+            (
+                json!([{"op": "replace", "path": "active", "value": "yes"}]),
+                "active",
+            ),
+        ] {
+            let err = patch_operations_from_json(body(ops.clone())).expect_err(&ops.to_string());
+            assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{ops}");
+            assert!(
+                err.detail.contains(&format!("'{named}'")),
+                "{ops}: {}",
+                err.detail
+            );
+        }
+        // What Entra and Okta send stays accepted.
+        for ops in [
+            json!([{"op": "Replace", "path": "active", "value": "False"}]),
+            json!([{"op": "add", "path": "emails[type eq \"work\"].value", "value": "a@x"}]),
+            json!([{"op": "add", "path": "roles", "value": {"value": "admin", "primary": "True"}}]),
+            json!([{"op": "replace", "value": {"active": false, "displayName": "D"}}]),
+        ] {
+            patch_operations_from_json(body(ops.clone()))
+                .unwrap_or_else(|e| panic!("{ops}: {e:?}"));
+        }
     }
 
     #[test]

@@ -14,8 +14,8 @@ use super::attributes::{self, Storage};
 use super::etag::weak_etag;
 use super::group::user_groups_to_json;
 use super::json::{
-    merge_extension, optional_bool, optional_string, timestamp_to_rfc3339, type_error,
-    validate_schemas,
+    check_resource_schemas, merge_extension, optional_bool, optional_string, timestamp_to_rfc3339,
+    type_error, validate_schemas,
 };
 use super::{ENTERPRISE_USER_SCHEMA, ScimError, USER_SCHEMA, is_user_extension_urn, user_location};
 
@@ -31,14 +31,6 @@ fn is_owned(key: &str) -> bool {
         || attributes::find(attributes::USER, key).is_some_and(|a| a.storage != Storage::Verbatim)
 }
 
-/// The canonical RFC 7643 spelling of a complex core attribute without typed fields, kept
-/// verbatim in `extensions` under that name.
-fn verbatim_name(key: &str) -> Option<&'static str> {
-    attributes::find(attributes::USER, key)
-        .filter(|a| a.storage == Storage::Verbatim)
-        .map(|a| a.name)
-}
-
 /// The weak entity tag derived from the directory's version counter.
 pub fn user_etag(version: i64) -> String {
     weak_etag(version)
@@ -52,11 +44,25 @@ pub fn user_attributes_from_json(body: Value) -> Result<UserAttributes, ScimErro
             "the request body must be a JSON object",
         ));
     };
+    check_resource_schemas(
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
+            .map(|(_, v)| v),
+        USER_SCHEMA,
+        is_user_schema_extension,
+    )?;
     let mut builder = UserBuilder::default();
     for (key, value) in map {
         builder.apply(&key, value)?;
     }
     builder.finish()
+}
+
+/// A schema URN a user's `schemas` may list besides the core one: the enterprise
+/// extension or another `urn:...:User` extension (the directory refuses the values of
+/// extensions the workspace did not declare).
+fn is_user_schema_extension(urn: &str) -> bool {
+    urn.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA) || is_user_extension_urn(urn)
 }
 
 #[derive(Default)]
@@ -77,7 +83,10 @@ impl UserBuilder {
             "schemas" => validate_schemas(&value)?,
             // Read-only or write-only: accepted and ignored (Okta always sends `password`
             // and `groups: []`, PUT bodies carry `id` and `meta`). Never logged.
-            "id" | "meta" | "groups" | "password" => {}
+            "id" | "meta" | "groups" => {}
+            "password" => {
+                optional_string("password", value)?;
+            }
             "username" => self.user_name = optional_string("userName", value)?,
             "externalid" => a.external_id = optional_string("externalId", value)?,
             "name" => a.name = name_from_json(value)?,
@@ -157,7 +166,15 @@ impl UserBuilder {
             merge_extension(&mut self.extensions, schema, Value::Object(inner));
             return Ok(());
         }
-        let canonical = verbatim_name(key).map_or_else(|| key.to_owned(), str::to_owned);
+        let canonical = match attributes::find(attributes::USER, key)
+            .filter(|a| a.storage == Storage::Verbatim)
+        {
+            Some(attribute) => {
+                attributes::check_value(attribute, attribute.name, &value)?;
+                attribute.name.to_owned()
+            }
+            None => key.to_owned(),
+        };
         self.extensions.insert(canonical, value);
         Ok(())
     }
@@ -486,6 +503,7 @@ mod tests {
 
     fn sample_user() -> User {
         let attributes = user_attributes_from_json(json!({
+            "schemas": [USER_SCHEMA],
             "userName": "bjensen@example.com",
             "externalId": "ext-1",
             "name": {"givenName": "Barbara", "familyName": "Jensen"},
@@ -517,8 +535,67 @@ mod tests {
         }
     }
 
-    fn parse(body: Value) -> Result<UserAttributes, ScimError> {
+    /// Parses `body`, adding the core `schemas` when the body has none.
+    fn parse(mut body: Value) -> Result<UserAttributes, ScimError> {
+        if let Value::Object(map) = &mut body
+            && !map.contains_key("schemas")
+        {
+            map.insert("schemas".into(), json!([USER_SCHEMA]));
+        }
         user_attributes_from_json(body)
+    }
+
+    #[test]
+    fn schemas_are_required_and_must_name_the_user_schema() {
+        for schemas in [
+            None,
+            Some(json!([])),
+            Some(json!(["urn:example:unknown"])),
+            Some(json!([crate::scim::GROUP_SCHEMA])),
+            Some(json!([USER_SCHEMA, crate::scim::GROUP_SCHEMA])),
+            Some(json!([USER_SCHEMA, "not-a-urn"])),
+        ] {
+            let mut body = json!({"userName": "a"});
+            if let Some(schemas) = &schemas {
+                body["schemas"] = schemas.clone();
+            }
+            let err = user_attributes_from_json(body).expect_err(&format!("{schemas:?}"));
+            assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{schemas:?}");
+            assert!(err.detail.contains("schemas"), "{}", err.detail);
+        }
+        user_attributes_from_json(json!({
+            "schemas": [USER_SCHEMA.to_uppercase(), ENTERPRISE_USER_SCHEMA,
+                        "urn:example:params:scim:schemas:extension:acme:2.0:User"],
+            "userName": "a"
+        }))
+        .unwrap();
+    }
+
+    #[test]
+    fn verbatim_core_attributes_and_password_are_type_checked() {
+        for (body, named) in [
+            (
+                json!({"userName": "a", "addresses": "Main St"}),
+                "addresses",
+            ),
+            (
+                json!({"userName": "a", "addresses": [{"postalCode": [1]}]}),
+                "addresses.postalCode",
+            ),
+            (json!({"userName": "a", "ims": 5}), "ims"),
+            (json!({"userName": "a", "Photos": {"value": "x"}}), "photos"),
+            (
+                json!({"userName": "a", "roles": [{"value": "r", "primary": "yes"}]}),
+                "roles.primary",
+            ),
+            (json!({"userName": "a", "password": 5}), "password"),
+            (
+                json!({"userName": "a", "emails": [{"value": "e", "primary": "yes"}]}),
+                "emails.primary",
+            ),
+        ] {
+            invalid_value_mentioning(body, named);
+        }
     }
 
     fn invalid_value_mentioning(body: Value, fragment: &str) {

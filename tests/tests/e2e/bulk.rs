@@ -216,7 +216,7 @@ async fn fail_on_errors_stops_after_that_many_errors() {
         &stack,
         json!([
             {"method": "POST", "path": "/Users", "bulkId": "first", "data": user("first@x.test")},
-            {"method": "POST", "path": "/Users", "bulkId": "nameless", "data": {"active": true}},
+            {"method": "POST", "path": "/Users", "bulkId": "nameless", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "active": true}},
             {"method": "POST", "path": "/Users", "bulkId": "second", "data": user("second@x.test")},
             {"method": "DELETE", "path": "/Users/00000000-0000-0000-0000-000000000000"},
             {"method": "POST", "path": "/Users", "bulkId": "never", "data": user("never@x.test")}
@@ -273,7 +273,7 @@ async fn unresolvable_bulkId_is_409_for_that_operation() {
                 "method": "POST",
                 "path": "/Groups",
                 "bulkId": "g-forward",
-                "data": {"displayName": "Forward", "members": [{"value": "bulkId:later"}]}
+                "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Forward", "members": [{"value": "bulkId:later"}]}
             },
             {"method": "POST", "path": "/Users", "bulkId": "later", "data": user("later@x.test")},
             // Never defined.
@@ -283,19 +283,19 @@ async fn unresolvable_bulkId_is_409_for_that_operation() {
                 "data": patch(json!([{"op": "replace", "path": "active", "value": false}]))
             },
             // Its POST failed.
-            {"method": "POST", "path": "/Users", "bulkId": "broken", "data": {"userName": ""}},
+            {"method": "POST", "path": "/Users", "bulkId": "broken", "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": ""}},
             {
                 "method": "POST",
                 "path": "/Groups",
                 "bulkId": "g-broken",
-                "data": {"displayName": "Broken", "members": [{"value": "bulkId:broken"}]}
+                "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Broken", "members": [{"value": "bulkId:broken"}]}
             },
             // Resolvable now.
             {
                 "method": "POST",
                 "path": "/Groups",
                 "bulkId": "g-ok",
-                "data": {"displayName": "Resolved", "members": [{"value": "bulkId:later"}]}
+                "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Resolved", "members": [{"value": "bulkId:later"}]}
             }
         ]),
         None,
@@ -371,7 +371,7 @@ async fn limits_are_advertised_and_enforced_with_413() {
         "method": "POST",
         "path": "/Users",
         "bulkId": "big",
-        "data": {"userName": "big@x.test", "displayName": "x".repeat(1100)}
+        "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "big@x.test", "displayName": "x".repeat(1000)}
     }]);
     let too_big = bulk(&stack, padded, None).await;
     let detail = assert_scim_error(&too_big, 413, None);
@@ -382,7 +382,7 @@ async fn limits_are_advertised_and_enforced_with_413() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"userName": "big@x.test", "displayName": "x".repeat(1100)})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "big@x.test", "displayName": "x".repeat(1000)})),
         )
         .await;
     assert_eq!(single.status, 201, "{}", single.raw);

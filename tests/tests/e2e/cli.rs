@@ -78,7 +78,7 @@ async fn workspaces_tokens_and_users_as_json() {
     // The new token works at the gateway, and the user shows up in `scimctl user list`.
     let auth = format!("Bearer {plaintext}");
     let body =
-        serde_json::json!({"userName": "peter@initech.test", "displayName": "Peter"}).to_string();
+        serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "peter@initech.test", "displayName": "Peter"}).to_string();
     let created = stack
         .request("POST", "/Users", Some(body), &[("authorization", &auth)])
         .await;
@@ -238,7 +238,7 @@ async fn custom_attributes_declared_with_scimctl_work_over_scim() {
         .scim(
             "POST",
             "/Users",
-            Some(serde_json::json!({"userName": "bad@x.test", urn: {"level": "high"}})),
+            Some(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bad@x.test", urn: {"level": "high"}})),
         )
         .await;
     e2e_tests::assert_scim_error(&wrong, 400, Some("invalidValue"));

@@ -453,7 +453,7 @@ async fn create_duplicate_group_409() {
         .scim(
             "POST",
             "/Groups",
-            Some(json!({"displayName": "security group"})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "security group"})),
         )
         .await;
     assert_scim_error(&again, 409, Some("uniqueness"));

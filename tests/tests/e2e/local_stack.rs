@@ -60,7 +60,7 @@ async fn scimctl_up_prints_a_working_base_url_and_token_and_stops_on_ctrl_c() {
     // The printed URL and token work: create and read back a user.
     let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .build_http();
-    let body = serde_json::json!({"userName": "first@local.test"}).to_string();
+    let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "first@local.test"}).to_string();
     let request = http::Request::post(format!("{base_url}/Users"))
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/scim+json")

@@ -4,10 +4,12 @@
 mod architecture;
 mod bulk;
 mod cli;
+mod corpus;
 mod discovery;
 mod entra;
 mod event_figures;
 mod events;
+mod hostile;
 mod import;
 mod large_groups;
 mod licenses;

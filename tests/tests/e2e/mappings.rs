@@ -88,7 +88,7 @@ async fn seed_attribute_mappings_drive_metadata_and_role() {
         "a template that does not parse is refused"
     );
 
-    let body = json!({"userName": "kim@x.test", enterprise: {"department": "R&D", "employeeNumber": "E-7"}});
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "kim@x.test", enterprise: {"department": "R&D", "employeeNumber": "E-7"}});
     let created = stack.scim("POST", "/Users", Some(body)).await;
     assert_eq!(created.status, 201, "{}", created.raw);
     let id = created.body["id"].as_str().unwrap().to_owned();

@@ -33,7 +33,7 @@ async fn userName_uniqueness_case_insensitive_409() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"userName": "bjensen@example.COM"})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "bjensen@example.COM"})),
         )
         .await;
     assert_scim_error(&clash, 409, Some("uniqueness"));
@@ -43,7 +43,7 @@ async fn userName_uniqueness_case_insensitive_409() {
 async fn create_location_and_meta() {
     let stack = Stack::start().await.unwrap();
     let created = stack
-        .scim("POST", "/Users", Some(json!({"userName": "meta@x.test"})))
+        .scim("POST", "/Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "meta@x.test"})))
         .await;
     assert_eq!(created.status, 201);
     let meta = &created.body["meta"];
@@ -71,7 +71,7 @@ fn chrono_like(s: &str) -> bool {
 async fn meta_last_modified_advances() {
     let stack = Stack::start().await.unwrap();
     let created = stack
-        .scim("POST", "/Users", Some(json!({"userName": "lm@x.test"})))
+        .scim("POST", "/Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "lm@x.test"})))
         .await;
     let id = created.body["id"].as_str().unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -127,7 +127,7 @@ async fn attribute_names_case_insensitive() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"USERNAME": "Case@x.test", "Name": {"GivenName": "C"}, "ACTIVE": true})),
+            Some(json!({"SCHEMAS": ["urn:ietf:params:scim:schemas:core:2.0:User"], "USERNAME": "Case@x.test", "Name": {"GivenName": "C"}, "ACTIVE": true})),
         )
         .await;
     assert_eq!(created.status, 201, "{}", created.raw);
@@ -179,7 +179,7 @@ async fn filter_operators_precedence_and_value_paths() {
         ("bob@corp.test", "bob@home.test", false),
         ("cy@other.test", "cy@work.test", true),
     ] {
-        let body = json!({"userName": user, "active": active, "displayName": user.split('@').next().unwrap(),
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user, "active": active, "displayName": user.split('@').next().unwrap(),
             "emails": [{"value": title_email, "type": if title_email.contains("work") {"work"} else {"home"}}]});
         assert_eq!(stack.scim("POST", "/Users", Some(body)).await.status, 201);
     }
@@ -299,7 +299,7 @@ async fn attributes_and_excludedAttributes() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"userName": "attr@x.test", "displayName": "A", "title": "T"})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "attr@x.test", "displayName": "A", "title": "T"})),
         )
         .await;
     let id = created.body["id"].as_str().unwrap();
@@ -378,7 +378,7 @@ async fn search_post() {
 #[tokio::test]
 async fn patch_add_appends_and_primary_is_exclusive() {
     let stack = Stack::start().await.unwrap();
-    let created = stack.scim("POST", "/Users", Some(json!({"userName": "p@x.test", "emails": [{"value": "one@x.test", "type": "work", "primary": true}]}))).await;
+    let created = stack.scim("POST", "/Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "p@x.test", "emails": [{"value": "one@x.test", "type": "work", "primary": true}]}))).await;
     let id = created.body["id"].as_str().unwrap();
     let added = stack.scim("PATCH", &format!("/Users/{id}"), Some(patch(json!([{"op": "add", "path": "emails", "value": [{"value": "two@x.test", "type": "home", "primary": true}]}])))).await;
     assert_eq!(added.status, 200, "{}", added.raw);
@@ -399,7 +399,7 @@ async fn patch_errors_and_atomicity() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"userName": "atomic@x.test", "displayName": "Before"})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "atomic@x.test", "displayName": "Before"})),
         )
         .await;
     let id = created.body["id"].as_str().unwrap();
@@ -455,11 +455,11 @@ async fn put_replace() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"userName": "put@x.test", "title": "Old", "nickName": "N"})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "put@x.test", "title": "Old", "nickName": "N"})),
         )
         .await;
     let id = created.body["id"].as_str().unwrap();
-    let put = stack.scim("PUT", &format!("/Users/{id}"), Some(json!({"id": "ignored", "meta": {"version": "x"}, "userName": "put@x.test", "title": "New"}))).await;
+    let put = stack.scim("PUT", &format!("/Users/{id}"), Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "ignored", "meta": {"version": "x"}, "userName": "put@x.test", "title": "New"}))).await;
     assert_eq!(put.status, 200, "{}", put.raw);
     assert_eq!(put.body["id"], id, "the id in the body is ignored");
     assert_eq!(put.body["title"], "New");
@@ -471,7 +471,7 @@ async fn put_replace() {
         .scim(
             "PUT",
             "/Users/00000000-0000-7000-8000-000000000000",
-            Some(json!({"userName": "x@x.test"})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x@x.test"})),
         )
         .await;
     assert_scim_error(&unknown, 404, None);
@@ -490,7 +490,12 @@ async fn delete_user_semantics() {
     );
     for (method, body) in [
         ("GET", None),
-        ("PUT", Some(json!({"userName": "del@x.test"}))),
+        (
+            "PUT",
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "del@x.test"}),
+            ),
+        ),
         (
             "PATCH",
             Some(patch(
@@ -519,7 +524,7 @@ async fn delete_user_semantics() {
 async fn etag_if_match_412() {
     let stack = Stack::start().await.unwrap();
     let created = stack
-        .scim("POST", "/Users", Some(json!({"userName": "etag@x.test"})))
+        .scim("POST", "/Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "etag@x.test"})))
         .await;
     let id = created.body["id"].as_str().unwrap();
     let etag = created.header("etag").unwrap().to_owned();
@@ -533,7 +538,7 @@ async fn etag_if_match_412() {
         )
         .await;
     assert_eq!(not_modified.status, 304);
-    let body = json!({"userName": "etag@x.test", "title": "x"}).to_string();
+    let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "etag@x.test", "title": "x"}).to_string();
     let ok = stack
         .request(
             "PUT",

@@ -71,7 +71,7 @@ async fn a_request_is_one_trace_across_gateway_directory_and_database() {
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
     let auth = format!("Bearer {}", stack.token);
-    let body = serde_json::json!({"userName": "traced@x.test"}).to_string();
+    let body = serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "traced@x.test"}).to_string();
     let created = stack
         .request(
             "POST",

@@ -91,12 +91,14 @@ async fn update_user_profile_writes_only_the_masked_fields() {
         .scim(
             "POST",
             "/Users",
-            Some(serde_json::json!({
-                "userName": "grace@x.test",
-                "title": "Engineer",
-                "displayName": "Grace",
-                "name": {"givenName": "G", "familyName": "Hopper"},
-            })),
+            Some(
+                serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "grace@x.test",
+                    "title": "Engineer",
+                    "displayName": "Grace",
+                    "name": {"givenName": "G", "familyName": "Hopper"},
+                }),
+            ),
         )
         .await;
     let id = created.body["id"].as_str().unwrap().to_owned();
@@ -189,11 +191,13 @@ async fn lookup_user_by_user_name_external_id_or_email() {
         .scim(
             "POST",
             "/Users",
-            Some(serde_json::json!({
-                "userName": "Linus@x.test",
-                "externalId": "ext-42",
-                "emails": [{"value": "linus@mail.test", "type": "work", "primary": true}],
-            })),
+            Some(
+                serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "Linus@x.test",
+                    "externalId": "ext-42",
+                    "emails": [{"value": "linus@mail.test", "type": "work", "primary": true}],
+                }),
+            ),
         )
         .await;
     let id = created.body["id"].as_str().unwrap().to_owned();
@@ -262,7 +266,7 @@ async fn describe_user_shows_groups_role_and_metadata() {
         .scim(
             "POST",
             "/Users",
-            Some(serde_json::json!({
+            Some(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], 
                 "userName": "ada@x.test",
                 "title": "Countess",
                 "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "analysts"},

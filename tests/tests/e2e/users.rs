@@ -168,7 +168,7 @@ async fn paging_walks_every_user_once() {
             .scim(
                 "POST",
                 "/Users",
-                Some(json!({"userName": format!("u{i}@x.test")})),
+                Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": format!("u{i}@x.test")})),
             )
             .await;
         assert_eq!(r.status, 201, "{}", r.raw);
@@ -213,7 +213,7 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"userName": "keep@x.test", "displayName": "Keep"})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "keep@x.test", "displayName": "Keep"})),
         )
         .await;
     let id = created.body["id"].as_str().unwrap().to_owned();
@@ -233,7 +233,7 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"displayName": "no userName"})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "displayName": "no userName"})),
         )
         .await;
     assert_scim_error(&missing, 400, Some("invalidValue"));
@@ -241,7 +241,7 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
         .scim(
             "POST",
             "/Users",
-            Some(json!({"userName": "t@x.test", "active": 5})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "t@x.test", "active": 5})),
         )
         .await;
     assert_scim_error(&wrong_type, 400, Some("invalidValue"));
@@ -290,7 +290,7 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
         .scim(
             "PUT",
             "/Users/not-an-id",
-            Some(json!({"userName": "x@x.test"})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "x@x.test"})),
         )
         .await;
     assert_scim_error(&not_an_id, 404, None);
@@ -312,7 +312,7 @@ async fn bad_requests_get_scim_errors_and_change_nothing() {
 async fn workspaces_are_isolated_by_token() {
     let stack = Stack::start().await.unwrap();
     let created = stack
-        .scim("POST", "/Users", Some(json!({"userName": "shared@x.test"})))
+        .scim("POST", "/Users", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "shared@x.test"})))
         .await;
     let id = created.body["id"].as_str().unwrap().to_owned();
     let other_ws = stack.new_workspace("globex").await.unwrap();
@@ -345,7 +345,7 @@ async fn workspaces_are_isolated_by_token() {
         .request(
             "POST",
             "/Users",
-            Some(json!({"userName": "shared@x.test"}).to_string()),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "shared@x.test"}).to_string()),
             &[("authorization", &auth)],
         )
         .await;
@@ -362,6 +362,7 @@ async fn workspaces_are_isolated_by_token() {
 #[tokio::test]
 async fn entra_create_with_nulls_and_enterprise_manager_string() {
     let stack = Stack::start().await.unwrap();
+    let manager = stack.create_user("mgr-1@testuser.com").await;
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
                     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
@@ -374,7 +375,7 @@ async fn entra_create_with_nulls_and_enterprise_manager_string() {
         "title": null,
         "addresses": null,
         "roles": [],
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D", "manager": "mgr-1"}
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D", "manager": manager}
     });
     let created = stack.scim("POST", "/Users", Some(body)).await;
     assert_eq!(created.status, 201, "{}", created.raw);
@@ -387,7 +388,7 @@ async fn entra_create_with_nulls_and_enterprise_manager_string() {
     );
     let enterprise = &fetched.body["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"];
     assert_eq!(enterprise["department"], "R&D");
-    assert_eq!(enterprise["manager"]["value"], "mgr-1");
+    assert_eq!(enterprise["manager"]["value"], manager.as_str());
     let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "value": {"displayName": "Bjfe", "name.givenName": "Kkom",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq"}},

@@ -30,7 +30,7 @@ async fn isolation_groups_and_members() {
         .request(
             "POST",
             "/Groups",
-            Some(json!({"displayName": "Shared"}).to_string()),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Shared"}).to_string()),
             &[("authorization", &auth)],
         )
         .await;
@@ -72,7 +72,7 @@ async fn group_add_unknown_member_refused() {
             .await;
         assert_scim_error(&refused, 400, Some("invalidValue"));
     }
-    let create = stack.scim("POST", "/Groups", Some(json!({"displayName": "Ghosts", "members": [{"value": "00000000-0000-7000-8000-000000000000"}]}))).await;
+    let create = stack.scim("POST", "/Groups", Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Ghosts", "members": [{"value": "00000000-0000-7000-8000-000000000000"}]}))).await;
     assert_scim_error(&create, 400, Some("invalidValue"));
     assert_eq!(
         stack.scim("GET", "/Groups", None).await.body["totalResults"],
@@ -212,7 +212,7 @@ async fn dual_role_membership_409() {
         .scim(
             "PUT",
             &format!("/Groups/{admins}"),
-            Some(json!({"displayName": "LocalStack-Admin", "members": [{"value": alice}]})),
+            Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "LocalStack-Admin", "members": [{"value": alice}]})),
         )
         .await;
     assert_scim_error(&put, 409, None);
@@ -282,7 +282,9 @@ async fn last_admin_every_request_shape() {
             "aiw group put",
             "PUT",
             group_path.clone(),
-            Some(json!({"displayName": "LocalStack-Admin", "members": []})),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "LocalStack-Admin", "members": []}),
+            ),
         ),
         (
             "okta deactivate",
