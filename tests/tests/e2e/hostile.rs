@@ -76,8 +76,9 @@ async fn ids_we_never_issue_are_not_found(stack: Stack) {
 /// echoes the whole id into an HTTP/2 header, which broke the connection).
 async fn the_directory_answers_a_huge_id_with_a_status(stack: Stack) {
     let huge = "a".repeat(10 * 1024);
-    let mut directory = stack.grpc().await.unwrap();
+    let directory = stack.grpc().await.unwrap();
     let status = directory
+        .users()
         .get_user(directory_proto::v1::GetUserRequest {
             workspace_id: stack.workspace_id.clone(),
             id: huge.clone(),
@@ -87,6 +88,7 @@ async fn the_directory_answers_a_huge_id_with_a_status(stack: Stack) {
     assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
     assert!(status.message().len() < 200, "{}", status.message());
     let status = directory
+        .users()
         .get_user(directory_proto::v1::GetUserRequest {
             workspace_id: huge,
             id: String::new(),
