@@ -1,6 +1,7 @@
 //! Command line and environment. Every flag has an environment variable, so a Kubernetes
 //! Secret or ConfigMap can set it.
 
+use std::fmt;
 use std::net::SocketAddr;
 
 pub use crate::telemetry::LogFormat;
@@ -30,12 +31,15 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct DatabaseArgs {
     /// postgres://user@host/db, or sqlite://path/to/file.db?mode=rwc for a local run.
+    /// The value of `DATABASE_URL` is never shown in `--help` nor in `Debug` output (it
+    /// may hold a password).
     #[arg(
         long,
         env = "DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://data/directory.db?mode=rwc"
     )]
-    pub database_url: String,
+    pub database_url: Secret,
 }
 
 #[derive(Debug, clap::Args)]
@@ -46,8 +50,9 @@ pub struct ServeArgs {
     #[arg(long, env = "DIRECTORY_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
     /// Shared secret every caller sends in the `x-directory-credential` metadata.
+    /// At least 16 characters (refused at start otherwise).
     #[arg(long, env = "DIRECTORY_CREDENTIAL", hide_env_values = true)]
-    pub credential: String,
+    pub credential: Secret,
     /// Do not run migrations at start (when a `migrate` Job owns them).
     #[arg(long, env = "DIRECTORY_SKIP_MIGRATIONS")]
     pub skip_migrations: bool,
@@ -67,6 +72,35 @@ pub struct ServeArgs {
     pub shutdown_grace_secs: u64,
     #[command(flatten)]
     pub events: EventArgs,
+}
+
+/// A secret setting (the service credential, a database URL with its password): `Debug`
+/// prints `<redacted>`, so neither a `{:?}` of the configuration nor a log line shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// The outbox and webhook delivery.
@@ -115,5 +149,35 @@ impl EventArgs {
             retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms.max(1)),
             ..defaults
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[test]
+    fn debug_output_redacts_the_credential_and_the_database_url() {
+        let cli = Cli::try_parse_from([
+            "directory-service",
+            "serve",
+            "--credential",
+            "s3cret-credential-value",
+            "--database-url",
+            "postgres://app:hunter2@db.internal/directory",
+        ])
+        .unwrap();
+        let printed = format!("{cli:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(args.credential.expose(), "s3cret-credential-value");
+        assert_eq!(
+            args.database.database_url.expose(),
+            "postgres://app:hunter2@db.internal/directory"
+        );
     }
 }

@@ -231,7 +231,10 @@ impl Directory for DirectoryService {
     ) -> RpcResult<pb::Workspace> {
         let req = req.into_inner();
         reply(
-            ops::workspaces::create_workspace(&self.db, &req.slug, &req.display_name).await,
+            crate::ops::retry::retrying(|| {
+                ops::workspaces::create_workspace(&self.db, &req.slug, &req.display_name)
+            })
+            .await,
             convert::workspace,
         )
     }
@@ -259,7 +262,10 @@ impl Directory for DirectoryService {
         let req = req.into_inner();
         let id = parse_resource_id("workspace", &req.id)?;
         reply(
-            ops::workspaces::delete_workspace(&self.db, id, &req.confirm_slug).await,
+            crate::ops::retry::retrying(|| {
+                ops::workspaces::delete_workspace(&self.db, id, &req.confirm_slug)
+            })
+            .await,
             |(workspace, counts)| pb::DeleteWorkspaceResponse {
                 workspace: Some(convert::workspace(workspace)),
                 users_deleted: counts.users as i64,
@@ -300,7 +306,10 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let profile = convert::profile_from_pb(req.attributes)?;
         reply(
-            ops::users::create_user(&self.db, workspace_id, profile).await,
+            crate::ops::retry::retrying(|| {
+                ops::users::create_user(&self.db, workspace_id, profile.clone())
+            })
+            .await,
             convert::user,
         )
     }
@@ -346,8 +355,16 @@ impl Directory for DirectoryService {
         let id = parse_resource_id("user", &req.id)?;
         let profile = convert::profile_from_pb(req.attributes)?;
         reply(
-            ops::users::replace_user(&self.db, workspace_id, id, profile, req.expected_version)
-                .await,
+            crate::ops::retry::retrying(|| {
+                ops::users::replace_user(
+                    &self.db,
+                    workspace_id,
+                    id,
+                    profile.clone(),
+                    req.expected_version,
+                )
+            })
+            .await,
             convert::user,
         )
     }
@@ -362,13 +379,15 @@ impl Directory for DirectoryService {
             .map(convert::patch_from_pb)
             .collect::<Result<Vec<_>, _>>()?;
         reply(
-            ops::users::patch_user(
-                &self.db,
-                workspace_id,
-                id,
-                &operations,
-                req.expected_version,
-            )
+            crate::ops::retry::retrying(|| {
+                ops::users::patch_user(
+                    &self.db,
+                    workspace_id,
+                    id,
+                    &operations,
+                    req.expected_version,
+                )
+            })
             .await,
             convert::user,
         )
@@ -382,7 +401,10 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("user", &req.id)?;
         reply(
-            ops::users::delete_user(&self.db, workspace_id, id, req.expected_version).await,
+            crate::ops::retry::retrying(|| {
+                ops::users::delete_user(&self.db, workspace_id, id, req.expected_version)
+            })
+            .await,
             |()| pb::DeleteUserResponse {},
         )
     }
@@ -434,7 +456,10 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let (profile, members) = convert::group_from_pb(req.attributes)?;
         reply(
-            ops::groups::create_group(&self.db, workspace_id, profile, &members).await,
+            crate::ops::retry::retrying(|| {
+                ops::groups::create_group(&self.db, workspace_id, profile.clone(), &members)
+            })
+            .await,
             convert::group,
         )
     }
@@ -489,15 +514,17 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("group", &req.id)?;
         let (profile, members) = convert::group_from_pb(req.attributes)?;
-        let result = ops::groups::replace_group(
-            &self.db,
-            workspace_id,
-            id,
-            profile,
-            &members,
-            req.expected_version,
-            !req.exclude_members,
-        )
+        let result = crate::ops::retry::retrying(|| {
+            ops::groups::replace_group(
+                &self.db,
+                workspace_id,
+                id,
+                profile.clone(),
+                &members,
+                req.expected_version,
+                !req.exclude_members,
+            )
+        })
         .await;
         reply(result, convert::group)
     }
@@ -511,14 +538,16 @@ impl Directory for DirectoryService {
             .into_iter()
             .map(convert::patch_from_pb)
             .collect::<Result<Vec<_>, _>>()?;
-        let result = ops::groups::patch_group(
-            &self.db,
-            workspace_id,
-            id,
-            &operations,
-            req.expected_version,
-            !req.exclude_members,
-        )
+        let result = crate::ops::retry::retrying(|| {
+            ops::groups::patch_group(
+                &self.db,
+                workspace_id,
+                id,
+                &operations,
+                req.expected_version,
+                !req.exclude_members,
+            )
+        })
         .await;
         reply(result, convert::group)
     }
@@ -531,7 +560,10 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("group", &req.id)?;
         reply(
-            ops::groups::delete_group(&self.db, workspace_id, id, req.expected_version).await,
+            crate::ops::retry::retrying(|| {
+                ops::groups::delete_group(&self.db, workspace_id, id, req.expected_version)
+            })
+            .await,
             |()| pb::DeleteGroupResponse {},
         )
     }
@@ -544,8 +576,14 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let attribute = convert::custom_attribute_from_pb(req)?;
         reply(
-            ops::custom_attributes::declare_custom_attribute(&self.db, workspace_id, attribute)
-                .await,
+            crate::ops::retry::retrying(|| {
+                ops::custom_attributes::declare_custom_attribute(
+                    &self.db,
+                    workspace_id,
+                    attribute.clone(),
+                )
+            })
+            .await,
             |declared| convert::custom_attribute(workspace_id, declared),
         )
     }
@@ -573,12 +611,14 @@ impl Directory for DirectoryService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         reply(
-            ops::custom_attributes::delete_custom_attribute(
-                &self.db,
-                workspace_id,
-                &req.schema,
-                &req.name,
-            )
+            crate::ops::retry::retrying(|| {
+                ops::custom_attributes::delete_custom_attribute(
+                    &self.db,
+                    workspace_id,
+                    &req.schema,
+                    &req.name,
+                )
+            })
             .await,
             |()| pb::DeleteCustomAttributeResponse {},
         )
@@ -597,7 +637,10 @@ impl Directory for DirectoryService {
             seats: req.seats,
         };
         reply(
-            ops::licenses::create_subscription(&self.db, workspace_id, subscription).await,
+            crate::ops::retry::retrying(|| {
+                ops::licenses::create_subscription(&self.db, workspace_id, subscription.clone())
+            })
+            .await,
             |view| convert::subscription(workspace_id, view),
         )
     }
@@ -609,8 +652,10 @@ impl Directory for DirectoryService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         reply(
-            ops::licenses::update_seats(&self.db, workspace_id, &req.subscription_id, req.seats)
-                .await,
+            crate::ops::retry::retrying(|| {
+                ops::licenses::update_seats(&self.db, workspace_id, &req.subscription_id, req.seats)
+            })
+            .await,
             |view| convert::subscription(workspace_id, view),
         )
     }
@@ -622,7 +667,10 @@ impl Directory for DirectoryService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         reply(
-            ops::licenses::delete_subscription(&self.db, workspace_id, &req.subscription_id).await,
+            crate::ops::retry::retrying(|| {
+                ops::licenses::delete_subscription(&self.db, workspace_id, &req.subscription_id)
+            })
+            .await,
             |view| convert::subscription(workspace_id, view),
         )
     }
@@ -651,8 +699,10 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let user_id = parse_resource_id("user", &req.user_id)?;
         reply(
-            ops::licenses::assign_license(&self.db, workspace_id, &req.subscription_id, user_id)
-                .await,
+            crate::ops::retry::retrying(|| {
+                ops::licenses::assign_license(&self.db, workspace_id, &req.subscription_id, user_id)
+            })
+            .await,
             |view| convert::subscription(workspace_id, view),
         )
     }
@@ -665,8 +715,10 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let user_id = parse_resource_id("user", &req.user_id)?;
         reply(
-            ops::licenses::revoke_license(&self.db, workspace_id, &req.subscription_id, user_id)
-                .await,
+            crate::ops::retry::retrying(|| {
+                ops::licenses::revoke_license(&self.db, workspace_id, &req.subscription_id, user_id)
+            })
+            .await,
             |view| convert::subscription(workspace_id, view),
         )
     }
@@ -704,7 +756,10 @@ impl Directory for DirectoryService {
         let user_id = parse_resource_id("user", &req.user_id)?;
         let role = convert::role_from_pb(req.role)?;
         reply(
-            ops::roles::set_member_role(&self.db, workspace_id, user_id, role).await,
+            crate::ops::retry::retrying(|| {
+                ops::roles::set_member_role(&self.db, workspace_id, user_id, role)
+            })
+            .await,
             convert::user_access,
         )
     }
@@ -748,7 +803,10 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let mapping = convert::role_mapping_from_pb(req.mapping)?;
         reply(
-            ops::roles::set_role_mapping(&self.db, workspace_id, mapping).await,
+            crate::ops::retry::retrying(|| {
+                ops::roles::set_role_mapping(&self.db, workspace_id, mapping.clone())
+            })
+            .await,
             convert::role_mappings,
         )
     }
@@ -761,7 +819,10 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let source = convert::mapping_source_from_pb(req.source)?;
         reply(
-            ops::roles::delete_role_mapping(&self.db, workspace_id, source, &req.value).await,
+            crate::ops::retry::retrying(|| {
+                ops::roles::delete_role_mapping(&self.db, workspace_id, source, &req.value)
+            })
+            .await,
             convert::role_mappings,
         )
     }
@@ -785,7 +846,14 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let mapping = convert::attribute_mapping_from_pb(req.mapping)?;
         reply(
-            ops::attribute_mappings::set_attribute_mapping(&self.db, workspace_id, mapping).await,
+            crate::ops::retry::retrying(|| {
+                ops::attribute_mappings::set_attribute_mapping(
+                    &self.db,
+                    workspace_id,
+                    mapping.clone(),
+                )
+            })
+            .await,
             convert::attribute_mappings,
         )
     }
@@ -797,11 +865,13 @@ impl Directory for DirectoryService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         reply(
-            ops::attribute_mappings::delete_attribute_mapping(
-                &self.db,
-                workspace_id,
-                &req.destination,
-            )
+            crate::ops::retry::retrying(|| {
+                ops::attribute_mappings::delete_attribute_mapping(
+                    &self.db,
+                    workspace_id,
+                    &req.destination,
+                )
+            })
             .await,
             convert::attribute_mappings,
         )
@@ -830,7 +900,10 @@ impl Directory for DirectoryService {
             .map(convert::from_timestamp)
             .transpose()?;
         reply(
-            ops::tokens::issue_token(&self.db, workspace_id, &req.name, expires).await,
+            crate::ops::retry::retrying(|| {
+                ops::tokens::issue_token(&self.db, workspace_id, &req.name, expires)
+            })
+            .await,
             |(token, plaintext)| pb::IssueTokenResponse {
                 token: Some(convert::token(token)),
                 plaintext,
@@ -857,7 +930,8 @@ impl Directory for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("token", &req.id)?;
         reply(
-            ops::tokens::revoke_token(&self.db, workspace_id, id).await,
+            crate::ops::retry::retrying(|| ops::tokens::revoke_token(&self.db, workspace_id, id))
+                .await,
             convert::token,
         )
     }
