@@ -63,6 +63,22 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
+    /// Failed authentications (tokens the directory refuses) allowed per client address
+    /// and minute, after a burst of `--auth-failure-burst`; beyond it, requests from that
+    /// address with a token the gateway has not cached get `429` with `Retry-After` and no
+    /// directory call. 0 turns the limit off.
+    #[arg(long, env = "GATEWAY_AUTH_FAILURES_PER_MINUTE", default_value_t = 60)]
+    pub auth_failures_per_minute: u32,
+
+    /// Failed authentications a client address may make at once.
+    #[arg(long, env = "GATEWAY_AUTH_FAILURE_BURST", default_value_t = 20)]
+    pub auth_failure_burst: u32,
+
+    /// Count failed authentications against the last `X-Forwarded-For` hop instead of the
+    /// TCP peer (only behind a proxy that sets it; otherwise clients could choose it).
+    #[arg(long, env = "GATEWAY_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
     /// Gateway replicas behind the load balancer: without Redis each one enforces
     /// `rate / replicas` per token.
     #[arg(long, env = "GATEWAY_REPLICAS", default_value_t = 1)]
@@ -154,6 +170,9 @@ impl fmt::Debug for Config {
             .field("rate_limit_per_token", &self.rate_limit_per_token)
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
+            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
+            .field("auth_failure_burst", &self.auth_failure_burst)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("replicas", &self.replicas)
             .field("metrics_addr", &self.metrics_addr)
             .field("log_format", &self.log_format)

@@ -77,17 +77,24 @@ impl Gateway {
         Ok(Gateway {
             events,
             tls: tls.clone(),
-            state: Arc::new(http::AppState::new(
-                directory,
-                directory_health,
-                config.token_cache_ttl(),
-                config.public_origin(),
-                config.max_body_bytes,
-                config.bulk_limits(),
-                rate_limiter,
-                limits,
-                if tls.is_some() { "https" } else { "http" },
-            )),
+            state: Arc::new(
+                http::AppState::new(
+                    directory,
+                    directory_health,
+                    config.token_cache_ttl(),
+                    config.public_origin(),
+                    config.max_body_bytes,
+                    config.bulk_limits(),
+                    rate_limiter,
+                    limits,
+                    if tls.is_some() { "https" } else { "http" },
+                )
+                .with_auth_limit(http::auth_limit::AuthLimitSettings {
+                    failures_per_minute: config.auth_failures_per_minute,
+                    burst: config.auth_failure_burst,
+                    trust_forwarded_for: config.trust_forwarded_for,
+                }),
+            ),
         })
     }
 

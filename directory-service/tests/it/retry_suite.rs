@@ -66,7 +66,10 @@ async fn race<T: Send + 'static>(
     let running = tokio::spawn(operation);
     // the operation reaches the counter row (its last write) and waits for the rival
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!running.is_finished(), "the operation did not wait for the row");
+    assert!(
+        !running.is_finished(),
+        "the operation did not wait for the row"
+    );
     rival.commit().await.unwrap();
     tokio::time::timeout(Duration::from_secs(10), running)
         .await

@@ -3,8 +3,8 @@
 //! Successful answers are cached for `cache_for_millis` — the directory owns that bound
 //! (at most 5 s, less when the token expires sooner) — or less when the operator set a
 //! lower `--token-cache-ttl-ms`, keyed by
-//! the SHA-256 of the token: the token itself is never stored or logged. Failures are not
-//! cached.
+//! the SHA-256 of the token: the token itself is never stored or logged. Failures are
+//! remembered briefly and limited per client address in `auth_limit.rs`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,7 +23,7 @@ use crate::scim::ScimError;
 /// Entries kept at most; beyond it expired entries are purged, then the cache is cleared.
 const CACHE_CAPACITY: usize = 10_000;
 
-type TokenDigest = [u8; 32];
+pub type TokenDigest = [u8; 32];
 
 pub struct TokenCache {
     ttl: Duration,
@@ -66,6 +66,14 @@ impl TokenCache {
     fn recently_revoked(&self, token_id: &str, now: Instant) -> bool {
         let revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
         revoked.get(token_id).is_some_and(|until| *until > now)
+    }
+
+    /// Whether an unexpired answer for this token is cached (it needs no directory call).
+    pub fn holds(&self, digest: &TokenDigest, now: Instant) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(digest)
+            .is_some_and(|entry| entry.expires_at > now)
     }
 
     fn get(&self, digest: &TokenDigest, now: Instant) -> Option<(String, String)> {
@@ -131,7 +139,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-fn unauthorized() -> ScimError {
+pub(crate) fn unauthorized() -> ScimError {
     ScimError::unauthorized("a valid bearer token is required")
 }
 

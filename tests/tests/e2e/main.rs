@@ -17,6 +17,7 @@ mod operations;
 mod production;
 mod rfc;
 mod rules;
+mod security;
 mod tokens;
 mod tracing;
 mod typed_api;
