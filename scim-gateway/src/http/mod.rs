@@ -770,7 +770,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let accepted = accept(&listener).await.unwrap();
+        let (accepted, _peer) = accept(&listener).await.unwrap();
         assert!(
             accepted.nodelay().unwrap(),
             "accepted socket lacks TCP_NODELAY"
