@@ -64,14 +64,19 @@ impl WriteTx {
     /// Starts a write transaction. On SQLite it takes the write lock up front (IMMEDIATE):
     /// a DEFERRED transaction that reads and then writes fails at once with SQLITE_BUSY
     /// when another writer got there first.
+    /// The wait (pool acquire + BEGIN) is the `directory_db_acquire_seconds` histogram.
     pub(crate) async fn begin(db: &DatabaseConnection) -> Result<Self, DomainError> {
-        db.begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await
-        .map(WriteTx)
-        .map_err(db_error)
+        let started = std::time::Instant::now();
+        let tx = db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map(WriteTx)
+            .map_err(db_error);
+        metrics::histogram!("directory_db_acquire_seconds").record(started.elapsed().as_secs_f64());
+        tx
     }
 
     pub(crate) async fn commit(self) -> Result<(), DomainError> {

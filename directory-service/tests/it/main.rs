@@ -104,3 +104,17 @@ async fn postgres_serialization_failures_are_retried_not_surfaced() {
         retry_suite::serialization_failures_are_retried_not_surfaced(&db).await;
     }
 }
+
+#[tokio::test]
+async fn sqlite_webhook_backlog_counts_events_not_yet_passed() {
+    if let Some(db) = harness::sqlite().await {
+        retry_suite::webhook_backlog_counts_events_not_yet_passed(&db).await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_webhook_backlog_counts_events_not_yet_passed() {
+    if let Some(db) = harness::postgres().await {
+        retry_suite::webhook_backlog_counts_events_not_yet_passed(&db).await;
+    }
+}

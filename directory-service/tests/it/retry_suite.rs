@@ -123,3 +123,35 @@ pub async fn serialization_failures_are_retried_not_surfaced(db: &Db) {
     assert_eq!(row.try_get::<i64>("", "users").unwrap(), 2);
     assert_eq!(row.try_get::<i64>("", "last").unwrap(), 2);
 }
+
+/// The backlog behind the `directory_webhook_*` gauges, on both backends.
+pub async fn webhook_backlog_counts_events_not_yet_passed(db: &Db) {
+    use directory_service::store::webhooks::{Backlog, backlog};
+    assert_eq!(backlog(db).await.unwrap(), Backlog::default());
+    let ws = ops::workspaces::create_workspace(db, "acme", "")
+        .await
+        .unwrap()
+        .id;
+    let endpoint = ops::webhooks::create_webhook(db, ws, "https://hooks.example.com/a", &[])
+        .await
+        .unwrap();
+    // the endpoint's cursor starts at its creation (its own event may follow it)
+    let start = backlog(db).await.unwrap().pending_events;
+    assert!(start <= 1, "{start}");
+    for name in ["ada", "bob", "cy"] {
+        ops::users::create_user(db, ws, profile(&format!("{name}@example.com")))
+            .await
+            .unwrap();
+    }
+    let seen = backlog(db).await.unwrap();
+    assert_eq!(seen.pending_events, start + 3, "{seen:?}");
+    assert_eq!(seen.largest_endpoint_backlog, start + 3);
+    assert_eq!(seen.endpoints_active, 1);
+    ops::webhooks::set_webhook_enabled(db, ws, endpoint.id, false)
+        .await
+        .unwrap();
+    let seen = backlog(db).await.unwrap();
+    assert_eq!(seen.pending_events, 0, "{seen:?}");
+    assert_eq!(seen.endpoints_disabled, 1);
+    assert_eq!(seen.endpoints_active, 0);
+}

@@ -14,6 +14,7 @@ mod local_stack;
 mod mappings;
 mod okta;
 mod operations;
+mod ops_metrics;
 mod production;
 mod rfc;
 mod rules;
