@@ -7,6 +7,7 @@ mod cli;
 mod discovery;
 mod entra;
 mod events;
+mod faults;
 mod import;
 mod large_groups;
 mod licenses;
