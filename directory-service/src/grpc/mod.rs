@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod events;
+pub mod rate_limits;
 pub mod status;
 mod typed;
 
@@ -10,6 +11,7 @@ use std::future::Future;
 
 use directory_proto::v1::directory_server::{Directory, DirectoryServer};
 use directory_proto::v1::events_server::EventsServer;
+use directory_proto::v1::rate_limits_server::RateLimitsServer;
 use directory_proto::{CREDENTIAL_METADATA_KEY, FILE_DESCRIPTOR_SET, v1 as pb};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
@@ -114,6 +116,11 @@ pub async fn serve(
         },
         move |req| check_credential(&events_credential, req),
     );
+    let rate_limits_credential = credential.clone();
+    let rate_limits_service = RateLimitsServer::with_interceptor(
+        rate_limits::RateLimitsService { db: db.clone() },
+        move |req| check_credential(&rate_limits_credential, req),
+    );
     let directory = tonic::service::interceptor::InterceptedService::new(
         DirectoryServer::new(DirectoryService {
             db,
@@ -150,6 +157,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(events::WithActor(directory))
         .add_service(events::WithActor(events))
+        .add_service(rate_limits_service)
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),
@@ -941,14 +949,22 @@ impl Directory for DirectoryService {
         req: Request<pb::AuthenticateTokenRequest>,
     ) -> RpcResult<pb::AuthenticateTokenResponse> {
         let req = req.into_inner();
-        reply(
-            ops::tokens::authenticate(&self.db, &req.token).await,
-            |auth| pb::AuthenticateTokenResponse {
+        let authenticated = match ops::tokens::authenticate(&self.db, &req.token).await {
+            // The token's rate limit travels with the answer (no extra call per request).
+            Ok(auth) => ops::rate_limits::for_token(&self.db, auth.workspace_id, auth.token_id)
+                .await
+                .map(|limit| (auth, limit)),
+            Err(e) => Err(e),
+        };
+        reply(authenticated, |(auth, limit)| {
+            pb::AuthenticateTokenResponse {
                 workspace_id: auth.workspace_id.to_string(),
                 token_id: auth.token_id.to_string(),
                 cache_for_millis: auth.cache_for.num_milliseconds(),
-            },
-        )
+                rate_limit_per_second: limit.map_or(0, |l| l.per_second),
+                rate_limit_burst: limit.map_or(0, |l| l.burst),
+            }
+        })
     }
 
     // ---- typed calls for internal services (grpc/typed.rs)

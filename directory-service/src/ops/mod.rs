@@ -7,6 +7,7 @@ pub mod custom_attributes;
 pub mod events;
 pub mod groups;
 pub mod licenses;
+pub mod rate_limits;
 pub mod retry;
 pub mod roles;
 pub mod tokens;

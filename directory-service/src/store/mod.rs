@@ -12,6 +12,7 @@ pub mod licenses;
 pub mod migration;
 mod paging;
 pub mod pool;
+pub mod rate_limits;
 pub mod roles;
 pub mod tokens;
 pub mod users;

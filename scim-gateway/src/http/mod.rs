@@ -518,8 +518,15 @@ async fn dispatch_authenticated(
     let workspace_id = auth_limit::authenticate(state, peer, request.headers()).await?;
     // Counted per token, after authentication: a bad token never uses someone's budget.
     let token_digest = auth::bearer_token(request.headers()).map(auth::digest);
+    // The limit set for the token or its workspace (delivered with the authentication).
+    let token_limit = token_digest
+        .as_ref()
+        .and_then(|digest| state.tokens.limit_of(digest));
     if let Some(digest) = &token_digest {
-        state.rate_limiter.check(digest).await?;
+        state
+            .rate_limiter
+            .check_limited(digest, token_limit)
+            .await?;
     }
     let (parts, body) = request.into_parts();
     let query = Query::parse(parts.uri.query());
@@ -563,7 +570,7 @@ async fn dispatch_authenticated(
             let operations = bulk_operation_count(&json);
             state
                 .rate_limiter
-                .charge(digest, operations.saturating_sub(1))
+                .charge_limited(digest, token_limit, operations.saturating_sub(1))
                 .await;
         }
         json
