@@ -104,6 +104,9 @@ pub enum Command {
     /// Webhook endpoints (Standard Webhooks signatures) and their deliveries
     #[command(subcommand, alias = "webhooks")]
     Webhook(WebhookCommand),
+    /// Rate limits per workspace and per token (the gateway's defaults apply otherwise)
+    #[command(subcommand, alias = "rate-limits")]
+    RateLimit(crate::commands::rate_limits::RateLimitCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
     /// Print shell completions: `scimctl completions bash > /etc/bash_completion.d/scimctl`
@@ -216,6 +219,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::Webhook(command) => {
                     commands::events::run_webhook(&mut client, &mut events, command, format).await
+                }
+                Command::RateLimit(command) => {
+                    commands::rate_limits::run(
+                        &mut client,
+                        &global.directory_url,
+                        credential,
+                        command,
+                        format,
+                    )
+                    .await
                 }
                 Command::Workspace(command) => {
                     commands::workspaces::run(&mut client, command, format).await

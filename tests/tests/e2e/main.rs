@@ -17,6 +17,7 @@ mod okta;
 mod operations;
 mod ops_metrics;
 mod production;
+mod rate_limits;
 mod rfc;
 mod rules;
 mod security;
