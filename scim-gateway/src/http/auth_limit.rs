@@ -181,13 +181,15 @@ impl AuthFailureLimiter {
     /// The address failures are counted against.
     pub fn client_address(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
         if self.settings.trust_forwarded_for {
+            // Only the last hop (appended by our proxy) counts; earlier ones are the
+            // client's to choose.
             let forwarded = headers
                 .get_all("x-forwarded-for")
                 .iter()
                 .filter_map(|value| value.to_str().ok())
                 .flat_map(|value| value.split(','))
-                .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
-                .last();
+                .next_back()
+                .and_then(|hop| hop.trim().parse::<IpAddr>().ok());
             if forwarded.is_some() {
                 return forwarded;
             }

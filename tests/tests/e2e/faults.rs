@@ -182,7 +182,7 @@ async fn acknowledged_writes_survive_a_kill_9_of_the_directory() {
     let _ = stop_tx.send(true);
     writer.await.unwrap();
 
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     // While the directory was gone: 503 with an integer Retry-After, nothing else.
     for (_, status, retry_after, body) in &seen.refused {
         assert_eq!(
@@ -250,7 +250,7 @@ async fn writes_resume_within_10_s_of_postgres_restarting_after_an_immediate_sto
     let _ = stop_tx.send(true);
     writer.await.unwrap();
 
-    let seen = seen.lock().unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
     let mut statuses = std::collections::BTreeMap::<u16, usize>::new();
     for (_, status, retry_after, _) in &seen.refused {
         *statuses.entry(*status).or_default() += 1;
