@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Serve the gRPC API (runs pending migrations first unless told not to).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run pending migrations and exit (for a Kubernetes Job before a rollout).
     Migrate(DatabaseArgs),
 }
@@ -70,8 +70,38 @@ pub struct ServeArgs {
     /// Seconds in-flight RPCs get to finish after SIGTERM.
     #[arg(long, env = "DIRECTORY_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    /// PEM certificate chain: serve gRPC over TLS (with `--tls-key-file`), e.g. `tls.crt`
+    /// of a Kubernetes TLS Secret. Unset: plaintext h2c.
+    #[arg(long, env = "DIRECTORY_TLS_CERT_FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key of `--tls-cert-file`.
+    #[arg(long, env = "DIRECTORY_TLS_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<std::path::PathBuf>,
+    /// PEM CA certificates: require every caller to present a client certificate signed by
+    /// one of them (mutual TLS). Needs `--tls-cert-file`.
+    #[arg(long, env = "DIRECTORY_TLS_CLIENT_CA_FILE", requires = "tls_cert_file")]
+    pub tls_client_ca_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub events: EventArgs,
+}
+
+impl ServeArgs {
+    /// The server's TLS settings read from the files, when TLS is configured.
+    pub fn tls(&self) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
+        use anyhow::Context as _;
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let (Some(cert), Some(key)) = (&self.tls_cert_file, &self.tls_key_file) else {
+            return Ok(None);
+        };
+        let read = |path: &std::path::PathBuf| {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        };
+        let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+        if let Some(ca) = &self.tls_client_ca_file {
+            tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
+        }
+        Ok(Some(tls))
+    }
 }
 
 /// A secret setting (the service credential, a database URL with its password): `Debug`

@@ -58,7 +58,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(directory_service::domain::workspaces::ScimEndpoint::parse)
                 .transpose()
                 .context("--public-base-url")?;
+            let tls = args.tls()?;
             let options = ServeOptions {
+                tls,
                 health_interval: Duration::from_millis(args.health_interval_ms.max(100)),
                 shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
                 admin,

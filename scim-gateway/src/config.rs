@@ -124,6 +124,28 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_TLS_KEY_FILE", requires = "tls_cert_file")]
     pub tls_key_file: Option<std::path::PathBuf>,
 
+    /// PEM CA certificates that sign the directory's certificate: connect to the
+    /// directory over TLS (`--directory-url https://…`).
+    #[arg(long, env = "DIRECTORY_TLS_CA_FILE")]
+    pub directory_ca_file: Option<std::path::PathBuf>,
+
+    /// PEM client certificate (and `--directory-client-key-file`) presented to the
+    /// directory when it requires mutual TLS.
+    #[arg(
+        long,
+        env = "DIRECTORY_TLS_CLIENT_CERT_FILE",
+        requires = "directory_client_key_file"
+    )]
+    pub directory_client_cert_file: Option<std::path::PathBuf>,
+
+    /// PEM private key of `--directory-client-cert-file`.
+    #[arg(
+        long,
+        env = "DIRECTORY_TLS_CLIENT_KEY_FILE",
+        requires = "directory_client_cert_file"
+    )]
+    pub directory_client_key_file: Option<std::path::PathBuf>,
+
     /// Caps how long a token → workspace answer is cached, in milliseconds. The directory
     /// sets the bound on each answer (`cache_for_millis`, at most 5 s); by default the
     /// gateway uses it as is.
@@ -132,6 +154,29 @@ pub struct Config {
 }
 
 impl Config {
+    /// TLS towards the directory, read from the files, when a CA or a client certificate
+    /// is configured.
+    pub fn directory_tls(&self) -> Result<Option<tonic::transport::ClientTlsConfig>, String> {
+        use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+        if self.directory_ca_file.is_none() && self.directory_client_cert_file.is_none() {
+            return Ok(None);
+        }
+        let read = |path: &std::path::PathBuf| {
+            std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
+        };
+        let mut tls = ClientTlsConfig::new();
+        if let Some(ca) = &self.directory_ca_file {
+            tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
+        }
+        if let (Some(cert), Some(key)) = (
+            &self.directory_client_cert_file,
+            &self.directory_client_key_file,
+        ) {
+            tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+        }
+        Ok(Some(tls))
+    }
+
     /// The local cap on the token cache (unbounded here: the directory's answer bounds it).
     pub fn token_cache_ttl(&self) -> std::time::Duration {
         self.token_cache_ttl_ms
@@ -183,6 +228,12 @@ impl fmt::Debug for Config {
             .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
+            .field("directory_ca_file", &self.directory_ca_file)
+            .field(
+                "directory_client_cert_file",
+                &self.directory_client_cert_file,
+            )
+            .field("directory_client_key_file", &self.directory_client_key_file)
             .finish()
     }
 }

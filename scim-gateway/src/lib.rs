@@ -43,6 +43,9 @@ pub struct Gateway {
 impl Gateway {
     /// Must be called inside a tokio runtime.
     pub fn new(config: &Config) -> Result<Gateway, ServeError> {
+        if let Some(tls) = config.directory_tls().map_err(ServeError::Config)? {
+            directory::use_tls(tls);
+        }
         let directory =
             directory::connect_lazy(&config.directory_url, &config.directory_credential)?;
         let directory_health = directory::connect_health_lazy(&config.directory_url)?;

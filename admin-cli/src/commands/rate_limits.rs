@@ -86,7 +86,7 @@ pub async fn run(
     command: RateLimitCommand,
     format: OutputFormat,
 ) -> anyhow::Result<String> {
-    let channel = tonic::transport::Endpoint::from_shared(directory_url.to_owned())?
+    let channel = crate::client::endpoint(directory_url)?
         .connect_timeout(std::time::Duration::from_secs(5))
         .timeout(std::time::Duration::from_secs(30))
         .connect()

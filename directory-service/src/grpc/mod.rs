@@ -44,11 +44,14 @@ pub struct ServeOptions {
     pub endpoint: Option<ScimEndpoint>,
     /// Webhook delivery (the outbox worker).
     pub delivery: crate::delivery::DeliveryConfig,
+    /// TLS (and mutual TLS when it names client CAs) on the gRPC port; `None`: h2c.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 impl Default for ServeOptions {
     fn default() -> Self {
         ServeOptions {
+            tls: None,
             health_interval: std::time::Duration::from_secs(1),
             shutdown_grace: std::time::Duration::from_secs(20),
             admin: None,
@@ -150,7 +153,11 @@ pub async fn serve(
             std::future::pending::<()>().await;
         }
     };
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = options.tls.clone() {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .trace_fn(crate::telemetry::grpc_request_span)
         .layer(crate::admin::GrpcMetricsLayer)
         .add_service(health_service)

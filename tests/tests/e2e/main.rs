@@ -4,6 +4,7 @@
 mod architecture;
 mod bulk;
 mod cli;
+mod directory_tls;
 mod discovery;
 mod entra;
 mod events;
