@@ -65,6 +65,46 @@ impl tonic::service::Interceptor for CredentialInterceptor {
     }
 }
 
+static TLS: std::sync::OnceLock<tonic::transport::ClientTlsConfig> = std::sync::OnceLock::new();
+
+/// TLS towards the directory from the CA and client certificate files, when given.
+pub fn use_tls(
+    ca: Option<&std::path::Path>,
+    cert: Option<&std::path::Path>,
+    key: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+    if ca.is_none() && cert.is_none() {
+        return Ok(());
+    }
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+    };
+    let mut tls = ClientTlsConfig::new();
+    if let Some(ca) = ca {
+        tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
+    }
+    match (cert, key) {
+        (Some(cert), Some(key)) => tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?)),
+        (None, None) => {}
+        _ => anyhow::bail!("--client-cert-file and --client-key-file go together"),
+    }
+    let _ = TLS.set(tls);
+    Ok(())
+}
+
+/// The directory's endpoint, with TLS when configured.
+pub fn endpoint(url: &str) -> anyhow::Result<Endpoint> {
+    let endpoint = Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("invalid directory url {url:?}"))?;
+    Ok(match TLS.get() {
+        Some(tls) => endpoint
+            .tls_config(tls.clone())
+            .with_context(|| format!("TLS settings for {url:?}"))?,
+        None => endpoint,
+    })
+}
+
 /// Connects eagerly, so an unreachable directory is reported before any RPC.
 pub async fn connect(url: &str, credential: Option<&str>) -> anyhow::Result<Client> {
     Ok(connect_with_events(url, credential).await?.0)
@@ -76,8 +116,7 @@ pub async fn connect_with_events(
     credential: Option<&str>,
 ) -> anyhow::Result<(Client, Events)> {
     let interceptor = CredentialInterceptor::new(credential)?;
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .with_context(|| format!("invalid directory url {url:?}"))?
+    let endpoint = endpoint(url)?
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT);
     let channel = endpoint

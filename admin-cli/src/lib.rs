@@ -50,6 +50,15 @@ pub struct GlobalArgs {
         global = true
     )]
     pub credential: Option<String>,
+    /// PEM CA certificates of the directory's TLS certificate (`--directory-url https://…`)
+    #[arg(long, env = "DIRECTORY_TLS_CA_FILE", global = true)]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// PEM client certificate for a directory that requires mutual TLS
+    #[arg(long, env = "DIRECTORY_TLS_CLIENT_CERT_FILE", global = true)]
+    pub client_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key of --client-cert-file
+    #[arg(long, env = "DIRECTORY_TLS_CLIENT_KEY_FILE", global = true)]
+    pub client_key_file: Option<std::path::PathBuf>,
     /// Output format
     #[arg(
         long,
@@ -107,6 +116,9 @@ pub enum Command {
     /// The request log: every SCIM request the gateways served (bodies redacted)
     #[command(subcommand, alias = "request")]
     Requests(commands::requests::RequestCommand),
+    /// Rate limits per workspace and per token (the gateway's defaults apply otherwise)
+    #[command(subcommand, alias = "rate-limits")]
+    RateLimit(crate::commands::rate_limits::RateLimitCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
     /// Print shell completions: `scimctl completions bash > /etc/bash_completion.d/scimctl`
@@ -195,6 +207,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         .as_deref()
         .filter(|credential| !credential.is_empty());
     let format = global.output;
+    client::use_tls(
+        global.ca_file.as_deref(),
+        global.client_cert_file.as_deref(),
+        global.client_key_file.as_deref(),
+    )?;
     let text = match command {
         Command::Up(args) => return commands::up::run(args, credential, format).await,
         Command::Completions { shell } => {
@@ -222,6 +239,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::Requests(command) => {
                     commands::requests::run(
+                        &mut client,
+                        &global.directory_url,
+                        credential,
+                        command,
+                        format,
+                    )
+                    .await
+                }
+                Command::RateLimit(command) => {
+                    commands::rate_limits::run(
                         &mut client,
                         &global.directory_url,
                         credential,

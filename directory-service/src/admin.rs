@@ -71,6 +71,27 @@ pub fn install_recorder() -> Result<PrometheusHandle, BuildError> {
         "directory_db_pool_connections",
         "database pool connections by state (in_use, idle) and the pool's max"
     );
+    describe_gauge!(
+        "directory_webhook_backlog_events",
+        "events committed and not yet passed by active webhook endpoints (summed over endpoints)"
+    );
+    describe_gauge!(
+        "directory_webhook_backlog_largest_events",
+        "the largest backlog of one active webhook endpoint, in events"
+    );
+    describe_gauge!(
+        "directory_webhook_endpoints",
+        "webhook endpoints by state (active, failed, disabled)"
+    );
+    describe_histogram!(
+        "directory_db_acquire_seconds",
+        metrics::Unit::Seconds,
+        "time a write waited for a pooled connection and its BEGIN"
+    );
+    describe_counter!(
+        "directory_write_retries_total",
+        "writes run again after a serialization failure, deadlock or lost connection"
+    );
     Ok(handle)
 }
 
@@ -125,6 +146,9 @@ pub async fn check_database(
         metrics::gauge!("directory_db_pool_connections", "state" => "max")
             .set(f64::from(stats.max));
     }
+    if up {
+        record_backlog(db).await;
+    }
     readiness.database_up.store(up, Ordering::Relaxed);
     if was_up != Some(up) && !readiness.shutting_down.load(Ordering::Relaxed) {
         let status = if up {
@@ -139,6 +163,25 @@ pub async fn check_database(
         reporter.set_service_status(READINESS_SERVICE, status).await;
     }
     up
+}
+
+/// The webhook backlog gauges (skipped when the query fails or is slow: the gauges keep
+/// their last value).
+async fn record_backlog(db: &Db) {
+    let Ok(Ok(backlog)) = tokio::time::timeout(PING_TIMEOUT, store::webhooks::backlog(db)).await
+    else {
+        return;
+    };
+    metrics::gauge!("directory_webhook_backlog_events").set(backlog.pending_events as f64);
+    metrics::gauge!("directory_webhook_backlog_largest_events")
+        .set(backlog.largest_endpoint_backlog as f64);
+    for (state, count) in [
+        ("active", backlog.endpoints_active),
+        ("failed", backlog.endpoints_failed),
+        ("disabled", backlog.endpoints_disabled),
+    ] {
+        metrics::gauge!("directory_webhook_endpoints", "state" => state).set(count as f64);
+    }
 }
 
 /// Marks the service NOT_SERVING for good (shutdown has begun).

@@ -1,6 +1,7 @@
 //! Command line and environment. Every flag has an environment variable, so a Kubernetes
 //! Secret or ConfigMap can set it.
 
+use std::fmt;
 use std::net::SocketAddr;
 
 pub use crate::telemetry::LogFormat;
@@ -24,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Serve the gRPC API (runs pending migrations first unless told not to).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run pending migrations and exit (for a Kubernetes Job before a rollout).
     Migrate(DatabaseArgs),
 }
@@ -32,12 +33,15 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct DatabaseArgs {
     /// postgres://user@host/db, or sqlite://path/to/file.db?mode=rwc for a local run.
+    /// The value of `DATABASE_URL` is never shown in `--help` nor in `Debug` output (it
+    /// may hold a password).
     #[arg(
         long,
         env = "DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://data/directory.db?mode=rwc"
     )]
-    pub database_url: String,
+    pub database_url: Secret,
 }
 
 #[derive(Debug, clap::Args)]
@@ -48,8 +52,9 @@ pub struct ServeArgs {
     #[arg(long, env = "DIRECTORY_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
     /// Shared secret every caller sends in the `x-directory-credential` metadata.
+    /// At least 16 characters (refused at start otherwise).
     #[arg(long, env = "DIRECTORY_CREDENTIAL", hide_env_values = true)]
-    pub credential: String,
+    pub credential: Secret,
     /// Do not run migrations at start (when a `migrate` Job owns them).
     #[arg(long, env = "DIRECTORY_SKIP_MIGRATIONS")]
     pub skip_migrations: bool,
@@ -67,8 +72,67 @@ pub struct ServeArgs {
     /// Seconds in-flight RPCs get to finish after SIGTERM.
     #[arg(long, env = "DIRECTORY_SHUTDOWN_GRACE_SECS", default_value_t = 20)]
     pub shutdown_grace_secs: u64,
+    /// PEM certificate chain: serve gRPC over TLS (with `--tls-key-file`), e.g. `tls.crt`
+    /// of a Kubernetes TLS Secret. Unset: plaintext h2c.
+    #[arg(long, env = "DIRECTORY_TLS_CERT_FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<std::path::PathBuf>,
+    /// PEM private key of `--tls-cert-file`.
+    #[arg(long, env = "DIRECTORY_TLS_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<std::path::PathBuf>,
+    /// PEM CA certificates: require every caller to present a client certificate signed by
+    /// one of them (mutual TLS). Needs `--tls-cert-file`.
+    #[arg(long, env = "DIRECTORY_TLS_CLIENT_CA_FILE", requires = "tls_cert_file")]
+    pub tls_client_ca_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub events: EventArgs,
+}
+
+impl ServeArgs {
+    /// The server's TLS settings read from the files, when TLS is configured.
+    pub fn tls(&self) -> anyhow::Result<Option<tonic::transport::ServerTlsConfig>> {
+        use anyhow::Context as _;
+        use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+        let (Some(cert), Some(key)) = (&self.tls_cert_file, &self.tls_key_file) else {
+            return Ok(None);
+        };
+        let read = |path: &std::path::PathBuf| {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        };
+        let mut tls = ServerTlsConfig::new().identity(Identity::from_pem(read(cert)?, read(key)?));
+        if let Some(ca) = &self.tls_client_ca_file {
+            tls = tls.client_ca_root(Certificate::from_pem(read(ca)?));
+        }
+        Ok(Some(tls))
+    }
+}
+
+/// A secret setting (the service credential, a database URL with its password): `Debug`
+/// prints `<redacted>`, so neither a `{:?}` of the configuration nor a log line shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// The outbox and webhook delivery.
@@ -155,5 +219,35 @@ impl EventArgs {
             retry_base: std::time::Duration::from_millis(self.webhook_retry_base_ms.max(1)),
             ..defaults
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[test]
+    fn debug_output_redacts_the_credential_and_the_database_url() {
+        let cli = Cli::try_parse_from([
+            "directory-service",
+            "serve",
+            "--credential",
+            "s3cret-credential-value",
+            "--database-url",
+            "postgres://app:hunter2@db.internal/directory",
+        ])
+        .unwrap();
+        let printed = format!("{cli:?}");
+        assert!(!printed.contains("s3cret"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        let Command::Serve(args) = cli.command else {
+            panic!("serve")
+        };
+        assert_eq!(args.credential.expose(), "s3cret-credential-value");
+        assert_eq!(
+            args.database.database_url.expose(),
+            "postgres://app:hunter2@db.internal/directory"
+        );
     }
 }

@@ -17,14 +17,18 @@ async fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Migrate(args) => {
-            let db = store::connect(&args.database_url)
+            let db = store::connect(args.database_url.expose())
                 .await
                 .context("connecting to the database")?;
             store::migrate(&db).await.context("running migrations")?;
             tracing::info!("migrations applied");
         }
         Command::Serve(args) => {
-            let db = store::connect(&args.database.database_url)
+            // Refused before anything else happens, with a message that names the setting
+            // and never the value.
+            directory_proto::check_credential(args.credential.expose())
+                .map_err(anyhow::Error::msg)?;
+            let db = store::connect(args.database.database_url.expose())
                 .await
                 .context("connecting to the database")?;
             if !args.skip_migrations {
@@ -54,15 +58,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(directory_service::domain::workspaces::ScimEndpoint::parse)
                 .transpose()
                 .context("--public-base-url")?;
+            let tls = args.tls()?;
             let options = ServeOptions {
+                tls,
                 health_interval: Duration::from_millis(args.health_interval_ms.max(100)),
                 shutdown_grace: Duration::from_secs(args.shutdown_grace_secs),
                 admin,
                 endpoint,
                 delivery: args.events.delivery_config(),
             };
-            directory_service::serve(listener, db, args.credential, options, shutdown_signal())
-                .await?;
+            directory_service::serve(
+                listener,
+                db,
+                args.credential.into_inner(),
+                options,
+                shutdown_signal(),
+            )
+            .await?;
             tracing::info!("directory stopped");
         }
     }

@@ -63,6 +63,22 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
+    /// Failed authentications (tokens the directory refuses) allowed per client address
+    /// and minute, after a burst of `--auth-failure-burst`; beyond it, requests from that
+    /// address with a token the gateway has not cached get `429` with `Retry-After` and no
+    /// directory call. 0 turns the limit off.
+    #[arg(long, env = "GATEWAY_AUTH_FAILURES_PER_MINUTE", default_value_t = 60)]
+    pub auth_failures_per_minute: u32,
+
+    /// Failed authentications a client address may make at once.
+    #[arg(long, env = "GATEWAY_AUTH_FAILURE_BURST", default_value_t = 20)]
+    pub auth_failure_burst: u32,
+
+    /// Count failed authentications against the last `X-Forwarded-For` hop instead of the
+    /// TCP peer (only behind a proxy that sets it; otherwise clients could choose it).
+    #[arg(long, env = "GATEWAY_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+
     /// Gateway replicas behind the load balancer: without Redis each one enforces
     /// `rate / replicas` per token.
     #[arg(long, env = "GATEWAY_REPLICAS", default_value_t = 1)]
@@ -108,6 +124,28 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_TLS_KEY_FILE", requires = "tls_cert_file")]
     pub tls_key_file: Option<std::path::PathBuf>,
 
+    /// PEM CA certificates that sign the directory's certificate: connect to the
+    /// directory over TLS (`--directory-url https://…`).
+    #[arg(long, env = "DIRECTORY_TLS_CA_FILE")]
+    pub directory_ca_file: Option<std::path::PathBuf>,
+
+    /// PEM client certificate (and `--directory-client-key-file`) presented to the
+    /// directory when it requires mutual TLS.
+    #[arg(
+        long,
+        env = "DIRECTORY_TLS_CLIENT_CERT_FILE",
+        requires = "directory_client_key_file"
+    )]
+    pub directory_client_cert_file: Option<std::path::PathBuf>,
+
+    /// PEM private key of `--directory-client-cert-file`.
+    #[arg(
+        long,
+        env = "DIRECTORY_TLS_CLIENT_KEY_FILE",
+        requires = "directory_client_cert_file"
+    )]
+    pub directory_client_key_file: Option<std::path::PathBuf>,
+
     /// Caps how long a token → workspace answer is cached, in milliseconds. The directory
     /// sets the bound on each answer (`cache_for_millis`, at most 5 s); by default the
     /// gateway uses it as is.
@@ -138,6 +176,29 @@ pub struct Config {
 }
 
 impl Config {
+    /// TLS towards the directory, read from the files, when a CA or a client certificate
+    /// is configured.
+    pub fn directory_tls(&self) -> Result<Option<tonic::transport::ClientTlsConfig>, String> {
+        use tonic::transport::{Certificate, ClientTlsConfig, Identity};
+        if self.directory_ca_file.is_none() && self.directory_client_cert_file.is_none() {
+            return Ok(None);
+        }
+        let read = |path: &std::path::PathBuf| {
+            std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))
+        };
+        let mut tls = ClientTlsConfig::new();
+        if let Some(ca) = &self.directory_ca_file {
+            tls = tls.ca_certificate(Certificate::from_pem(read(ca)?));
+        }
+        if let (Some(cert), Some(key)) = (
+            &self.directory_client_cert_file,
+            &self.directory_client_key_file,
+        ) {
+            tls = tls.identity(Identity::from_pem(read(cert)?, read(key)?));
+        }
+        Ok(Some(tls))
+    }
+
     /// The local cap on the token cache (unbounded here: the directory's answer bounds it).
     pub fn token_cache_ttl(&self) -> std::time::Duration {
         self.token_cache_ttl_ms
@@ -186,6 +247,9 @@ impl fmt::Debug for Config {
             .field("rate_limit_per_token", &self.rate_limit_per_token)
             .field("rate_limit_burst", &self.rate_limit_burst)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
+            .field("auth_failures_per_minute", &self.auth_failures_per_minute)
+            .field("auth_failure_burst", &self.auth_failure_burst)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("replicas", &self.replicas)
             .field("metrics_addr", &self.metrics_addr)
             .field("log_format", &self.log_format)
@@ -197,6 +261,12 @@ impl fmt::Debug for Config {
             .field("tls_cert_file", &self.tls_cert_file)
             .field("tls_key_file", &self.tls_key_file)
             .field("request_log", &self.request_log)
+            .field("directory_ca_file", &self.directory_ca_file)
+            .field(
+                "directory_client_cert_file",
+                &self.directory_client_cert_file,
+            )
+            .field("directory_client_key_file", &self.directory_client_key_file)
             .finish()
     }
 }

@@ -21,6 +21,32 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Upper bound for one RPC (Okta gives up on the whole request after 60 s).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// TLS towards the directory (its CA, and the client certificate for mutual TLS), set once
+/// at start by [`use_tls`]; unset: plaintext h2c.
+static TLS: std::sync::OnceLock<tonic::transport::ClientTlsConfig> = std::sync::OnceLock::new();
+
+/// Makes every directory connection use TLS with these settings (call before connecting).
+pub fn use_tls(config: tonic::transport::ClientTlsConfig) {
+    let _ = TLS.set(config);
+}
+
+fn endpoint(url: &str) -> Result<Endpoint, DirectoryClientError> {
+    let endpoint =
+        Endpoint::from_shared(url.to_owned()).map_err(|source| DirectoryClientError::Url {
+            url: url.to_owned(),
+            source,
+        })?;
+    match TLS.get() {
+        Some(tls) => endpoint
+            .tls_config(tls.clone())
+            .map_err(|source| DirectoryClientError::Url {
+                url: url.to_owned(),
+                source,
+            }),
+        None => Ok(endpoint),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DirectoryClientError {
     #[error("invalid directory URL '{url}'")]
@@ -38,11 +64,7 @@ pub enum DirectoryClientError {
 pub fn connect_lazy(url: &str, credential: &str) -> Result<DirectoryClient, DirectoryClientError> {
     let credential =
         AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|source| DirectoryClientError::Url {
-            url: url.to_owned(),
-            source,
-        })?
+    let endpoint = endpoint(url)?
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .tcp_nodelay(true);
@@ -58,11 +80,7 @@ pub fn connect_lazy(url: &str, credential: &str) -> Result<DirectoryClient, Dire
 pub fn connect_health_lazy(
     url: &str,
 ) -> Result<tonic_health::pb::health_client::HealthClient<Channel>, DirectoryClientError> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|source| DirectoryClientError::Url {
-            url: url.to_owned(),
-            source,
-        })?
+    let endpoint = endpoint(url)?
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true);
     Ok(tonic_health::pb::health_client::HealthClient::new(
@@ -102,11 +120,7 @@ pub fn connect_events_lazy(
 ) -> Result<EventsClient, DirectoryClientError> {
     let credential =
         AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|source| DirectoryClientError::Url {
-            url: url.to_owned(),
-            source,
-        })?
+    let endpoint = endpoint(url)?
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true);
     Ok(events_client::EventsClient::with_interceptor(
@@ -125,11 +139,7 @@ pub fn connect_request_log_lazy(
 ) -> Result<RequestLogClient, DirectoryClientError> {
     let credential =
         AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
-    let endpoint = Endpoint::from_shared(url.to_owned())
-        .map_err(|source| DirectoryClientError::Url {
-            url: url.to_owned(),
-            source,
-        })?
+    let endpoint = endpoint(url)?
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .tcp_nodelay(true);

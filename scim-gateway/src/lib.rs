@@ -44,6 +44,9 @@ pub struct Gateway {
 impl Gateway {
     /// Must be called inside a tokio runtime.
     pub fn new(config: &Config) -> Result<Gateway, ServeError> {
+        if let Some(tls) = config.directory_tls().map_err(ServeError::Config)? {
+            directory::use_tls(tls);
+        }
         let directory =
             directory::connect_lazy(&config.directory_url, &config.directory_credential)?;
         let directory_health = directory::connect_health_lazy(&config.directory_url)?;
@@ -85,7 +88,12 @@ impl Gateway {
             rate_limiter,
             limits,
             if tls.is_some() { "https" } else { "http" },
-        );
+        )
+        .with_auth_limit(http::auth_limit::AuthLimitSettings {
+            failures_per_minute: config.auth_failures_per_minute,
+            burst: config.auth_failure_burst,
+            trust_forwarded_for: config.trust_forwarded_for,
+        });
         if config.request_log {
             let client = directory::connect_request_log_lazy(
                 &config.directory_url,

@@ -14,6 +14,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    directory_proto::check_credential(&config.directory_credential).map_err(anyhow::Error::msg)?;
     let metrics = admin::install_recorder().context("installing the metrics recorder")?;
     let gateway = Gateway::new(&config)?;
     // Stops the metrics listener after the SCIM listener has drained.

@@ -214,8 +214,9 @@ impl Response {
 }
 
 /// A gateway in front of the directory at `directory_addr`. The per-token rate limit is
-/// raised far above the product's default so that feature tests are never throttled; tests
-/// of the limit set `GATEWAY_RATE_LIMIT_PER_TOKEN` (and friends) in `env`.
+/// raised far above the product's default and the failed-authentication limit is off, so
+/// that feature tests are never throttled; tests of the limits set
+/// `GATEWAY_RATE_LIMIT_PER_TOKEN`, `GATEWAY_AUTH_FAILURES_PER_MINUTE` (and friends) in `env`.
 pub fn spawn_gateway(
     directory_addr: &str,
     credential: &str,
@@ -232,6 +233,7 @@ pub fn spawn_gateway(
     .env("RUST_LOG", "warn")
     .env("GATEWAY_RATE_LIMIT_PER_TOKEN", "100000")
     .env("GATEWAY_RATE_LIMIT_BURST", "100000")
+    .env("GATEWAY_AUTH_FAILURES_PER_MINUTE", "0")
     .envs(env.iter().copied());
     Process::spawn(cmd)
 }

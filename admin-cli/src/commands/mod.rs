@@ -7,6 +7,7 @@ pub mod groups;
 pub mod import;
 pub mod licenses;
 pub mod members;
+pub mod rate_limits;
 pub mod requests;
 pub mod role_mappings;
 pub mod subscriptions;

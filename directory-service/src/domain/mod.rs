@@ -9,6 +9,7 @@ pub mod groups;
 pub mod licenses;
 pub mod paging;
 pub mod patch;
+pub mod rate_limits;
 pub mod roles;
 pub mod tokens;
 pub mod users;

@@ -18,8 +18,14 @@ impl Attributes for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let attribute = convert::custom_attribute_from_pb(req)?;
         reply(
-            ops::custom_attributes::declare_custom_attribute(&self.db, workspace_id, attribute)
-                .await,
+            crate::ops::retry::retrying(|| {
+                ops::custom_attributes::declare_custom_attribute(
+                    &self.db,
+                    workspace_id,
+                    attribute.clone(),
+                )
+            })
+            .await,
             |declared| convert::custom_attribute(workspace_id, declared),
         )
     }
@@ -47,12 +53,14 @@ impl Attributes for DirectoryService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         reply(
-            ops::custom_attributes::delete_custom_attribute(
-                &self.db,
-                workspace_id,
-                &req.schema,
-                &req.name,
-            )
+            crate::ops::retry::retrying(|| {
+                ops::custom_attributes::delete_custom_attribute(
+                    &self.db,
+                    workspace_id,
+                    &req.schema,
+                    &req.name,
+                )
+            })
             .await,
             |()| pb::DeleteCustomAttributeResponse {},
         )
@@ -66,7 +74,14 @@ impl Attributes for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let mapping = convert::attribute_mapping_from_pb(req.mapping)?;
         reply(
-            ops::attribute_mappings::set_attribute_mapping(&self.db, workspace_id, mapping).await,
+            crate::ops::retry::retrying(|| {
+                ops::attribute_mappings::set_attribute_mapping(
+                    &self.db,
+                    workspace_id,
+                    mapping.clone(),
+                )
+            })
+            .await,
             convert::attribute_mappings,
         )
     }
@@ -78,11 +93,13 @@ impl Attributes for DirectoryService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         reply(
-            ops::attribute_mappings::delete_attribute_mapping(
-                &self.db,
-                workspace_id,
-                &req.destination,
-            )
+            crate::ops::retry::retrying(|| {
+                ops::attribute_mappings::delete_attribute_mapping(
+                    &self.db,
+                    workspace_id,
+                    &req.destination,
+                )
+            })
             .await,
             convert::attribute_mappings,
         )

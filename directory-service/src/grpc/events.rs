@@ -205,10 +205,11 @@ impl Events for EventsService {
     ) -> RpcResult<pb::CreateWebhookResponse> {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
-        let endpoint =
+        let endpoint = crate::ops::retry::retrying(|| {
             ops::webhooks::create_webhook(&self.db, workspace_id, &req.url, &req.event_types)
-                .await
-                .map_err(to_status)?;
+        })
+        .await
+        .map_err(to_status)?;
         Ok(Response::new(pb::CreateWebhookResponse {
             webhook: Some(webhook(&endpoint)),
             secret: endpoint.secret,
@@ -235,7 +236,7 @@ impl Events for EventsService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("webhook", &req.id)?;
-        ops::webhooks::delete_webhook(&self.db, workspace_id, id)
+        crate::ops::retry::retrying(|| ops::webhooks::delete_webhook(&self.db, workspace_id, id))
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::DeleteWebhookResponse {}))
@@ -248,9 +249,11 @@ impl Events for EventsService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("webhook", &req.id)?;
-        let endpoint = ops::webhooks::set_webhook_enabled(&self.db, workspace_id, id, req.enabled)
-            .await
-            .map_err(to_status)?;
+        let endpoint = crate::ops::retry::retrying(|| {
+            ops::webhooks::set_webhook_enabled(&self.db, workspace_id, id, req.enabled)
+        })
+        .await
+        .map_err(to_status)?;
         Ok(Response::new(webhook(&endpoint)))
     }
 

@@ -17,7 +17,10 @@ impl Groups for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let (profile, members) = convert::group_from_pb(req.attributes)?;
         reply(
-            ops::groups::create_group(&self.db, workspace_id, profile, &members).await,
+            crate::ops::retry::retrying(|| {
+                ops::groups::create_group(&self.db, workspace_id, profile.clone(), &members)
+            })
+            .await,
             convert::group,
         )
     }
@@ -72,15 +75,17 @@ impl Groups for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("group", &req.id)?;
         let (profile, members) = convert::group_from_pb(req.attributes)?;
-        let result = ops::groups::replace_group(
-            &self.db,
-            workspace_id,
-            id,
-            profile,
-            &members,
-            req.expected_version,
-            !req.exclude_members,
-        )
+        let result = crate::ops::retry::retrying(|| {
+            ops::groups::replace_group(
+                &self.db,
+                workspace_id,
+                id,
+                profile.clone(),
+                &members,
+                req.expected_version,
+                !req.exclude_members,
+            )
+        })
         .await;
         reply(result, convert::group)
     }
@@ -94,14 +99,16 @@ impl Groups for DirectoryService {
             .into_iter()
             .map(convert::patch_from_pb)
             .collect::<Result<Vec<_>, _>>()?;
-        let result = ops::groups::patch_group(
-            &self.db,
-            workspace_id,
-            id,
-            &operations,
-            req.expected_version,
-            !req.exclude_members,
-        )
+        let result = crate::ops::retry::retrying(|| {
+            ops::groups::patch_group(
+                &self.db,
+                workspace_id,
+                id,
+                &operations,
+                req.expected_version,
+                !req.exclude_members,
+            )
+        })
         .await;
         reply(result, convert::group)
     }
@@ -114,7 +121,10 @@ impl Groups for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("group", &req.id)?;
         reply(
-            ops::groups::delete_group(&self.db, workspace_id, id, req.expected_version).await,
+            crate::ops::retry::retrying(|| {
+                ops::groups::delete_group(&self.db, workspace_id, id, req.expected_version)
+            })
+            .await,
             |()| pb::DeleteGroupResponse {},
         )
     }

@@ -24,7 +24,10 @@ impl Licenses for DirectoryService {
             seats: req.seats,
         };
         reply(
-            ops::licenses::create_subscription(&self.db, workspace_id, subscription).await,
+            crate::ops::retry::retrying(|| {
+                ops::licenses::create_subscription(&self.db, workspace_id, subscription.clone())
+            })
+            .await,
             |view| convert::subscription(workspace_id, view),
         )
     }
@@ -36,8 +39,10 @@ impl Licenses for DirectoryService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         reply(
-            ops::licenses::update_seats(&self.db, workspace_id, &req.subscription_id, req.seats)
-                .await,
+            crate::ops::retry::retrying(|| {
+                ops::licenses::update_seats(&self.db, workspace_id, &req.subscription_id, req.seats)
+            })
+            .await,
             |view| convert::subscription(workspace_id, view),
         )
     }
@@ -49,7 +54,10 @@ impl Licenses for DirectoryService {
         let req = req.into_inner();
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         reply(
-            ops::licenses::delete_subscription(&self.db, workspace_id, &req.subscription_id).await,
+            crate::ops::retry::retrying(|| {
+                ops::licenses::delete_subscription(&self.db, workspace_id, &req.subscription_id)
+            })
+            .await,
             |view| convert::subscription(workspace_id, view),
         )
     }
@@ -78,8 +86,10 @@ impl Licenses for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let user_id = parse_resource_id("user", &req.user_id)?;
         reply(
-            ops::licenses::assign_license(&self.db, workspace_id, &req.subscription_id, user_id)
-                .await,
+            crate::ops::retry::retrying(|| {
+                ops::licenses::assign_license(&self.db, workspace_id, &req.subscription_id, user_id)
+            })
+            .await,
             |view| convert::subscription(workspace_id, view),
         )
     }
@@ -92,8 +102,10 @@ impl Licenses for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let user_id = parse_resource_id("user", &req.user_id)?;
         reply(
-            ops::licenses::revoke_license(&self.db, workspace_id, &req.subscription_id, user_id)
-                .await,
+            crate::ops::retry::retrying(|| {
+                ops::licenses::revoke_license(&self.db, workspace_id, &req.subscription_id, user_id)
+            })
+            .await,
             |view| convert::subscription(workspace_id, view),
         )
     }

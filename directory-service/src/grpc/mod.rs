@@ -6,6 +6,7 @@ pub mod convert;
 pub mod events;
 mod groups;
 mod licenses;
+pub mod rate_limits;
 pub mod request_log;
 mod roles;
 pub mod status;
@@ -16,6 +17,7 @@ mod workspaces;
 
 use std::future::Future;
 
+use directory_proto::v1::rate_limits_server::RateLimitsServer;
 use directory_proto::v1::request_log_server::RequestLogServer;
 use directory_proto::v1::{
     attributes_server::AttributesServer, events_server::EventsServer, groups_server::GroupsServer,
@@ -55,6 +57,8 @@ pub struct ServeOptions {
     pub endpoint: Option<ScimEndpoint>,
     /// Webhook delivery (the outbox worker).
     pub delivery: crate::delivery::DeliveryConfig,
+    /// TLS (and mutual TLS when it names client CAs) on the gRPC port; `None`: h2c.
+    pub tls: Option<tonic::transport::ServerTlsConfig>,
 }
 
 impl Default for ServeOptions {
@@ -65,6 +69,7 @@ impl Default for ServeOptions {
             admin: None,
             endpoint: None,
             delivery: crate::delivery::DeliveryConfig::default(),
+            tls: None,
         }
     }
 }
@@ -135,6 +140,11 @@ pub async fn serve(
             .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
         move |req| check_credential(&request_log_credential, req),
     );
+    let rate_limits_credential = credential.clone();
+    let rate_limits_service = RateLimitsServer::with_interceptor(
+        rate_limits::RateLimitsService { db: db.clone() },
+        move |req| check_credential(&rate_limits_credential, req),
+    );
     let service = DirectoryService {
         db,
         endpoint: options.endpoint.clone(),
@@ -171,7 +181,11 @@ pub async fn serve(
             std::future::pending::<()>().await;
         }
     };
-    let server = tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = options.tls.clone() {
+        builder = builder.tls_config(tls)?;
+    }
+    let server = builder
         .trace_fn(crate::telemetry::grpc_request_span)
         .layer(crate::admin::GrpcMetricsLayer)
         .add_service(health_service)
@@ -185,6 +199,7 @@ pub async fn serve(
         .add_service(guarded!(TokensServer))
         .add_service(events::WithActor(events))
         .add_service(request_log)
+        .add_service(rate_limits_service)
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),

@@ -20,7 +20,10 @@ impl Roles for DirectoryService {
         let user_id = parse_resource_id("user", &req.user_id)?;
         let role = convert::role_from_pb(req.role)?;
         reply(
-            ops::roles::set_member_role(&self.db, workspace_id, user_id, role).await,
+            crate::ops::retry::retrying(|| {
+                ops::roles::set_member_role(&self.db, workspace_id, user_id, role)
+            })
+            .await,
             convert::user_access,
         )
     }
@@ -64,7 +67,10 @@ impl Roles for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let mapping = convert::role_mapping_from_pb(req.mapping)?;
         reply(
-            ops::roles::set_role_mapping(&self.db, workspace_id, mapping).await,
+            crate::ops::retry::retrying(|| {
+                ops::roles::set_role_mapping(&self.db, workspace_id, mapping.clone())
+            })
+            .await,
             convert::role_mappings,
         )
     }
@@ -77,7 +83,10 @@ impl Roles for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let source = convert::mapping_source_from_pb(req.source)?;
         reply(
-            ops::roles::delete_role_mapping(&self.db, workspace_id, source, &req.value).await,
+            crate::ops::retry::retrying(|| {
+                ops::roles::delete_role_mapping(&self.db, workspace_id, source, &req.value)
+            })
+            .await,
             convert::role_mappings,
         )
     }

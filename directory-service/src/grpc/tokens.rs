@@ -22,7 +22,10 @@ impl Tokens for DirectoryService {
             .map(convert::from_timestamp)
             .transpose()?;
         reply(
-            ops::tokens::issue_token(&self.db, workspace_id, &req.name, expires).await,
+            crate::ops::retry::retrying(|| {
+                ops::tokens::issue_token(&self.db, workspace_id, &req.name, expires)
+            })
+            .await,
             |(token, plaintext)| pb::IssueTokenResponse {
                 token: Some(convert::token(token)),
                 plaintext,
@@ -49,7 +52,8 @@ impl Tokens for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("token", &req.id)?;
         reply(
-            ops::tokens::revoke_token(&self.db, workspace_id, id).await,
+            crate::ops::retry::retrying(|| ops::tokens::revoke_token(&self.db, workspace_id, id))
+                .await,
             convert::token,
         )
     }
@@ -59,14 +63,22 @@ impl Tokens for DirectoryService {
         req: Request<pb::AuthenticateTokenRequest>,
     ) -> RpcResult<pb::AuthenticateTokenResponse> {
         let req = req.into_inner();
-        reply(
-            ops::tokens::authenticate(&self.db, &req.token).await,
-            |auth| pb::AuthenticateTokenResponse {
+        let authenticated = match ops::tokens::authenticate(&self.db, &req.token).await {
+            // The token's rate limit travels with the answer (no extra call per request).
+            Ok(auth) => ops::rate_limits::for_token(&self.db, auth.workspace_id, auth.token_id)
+                .await
+                .map(|limit| (auth, limit)),
+            Err(e) => Err(e),
+        };
+        reply(authenticated, |(auth, limit)| {
+            pb::AuthenticateTokenResponse {
                 workspace_id: auth.workspace_id.to_string(),
                 token_id: auth.token_id.to_string(),
                 cache_for_millis: auth.cache_for.num_milliseconds(),
-            },
-        )
+                rate_limit_per_second: limit.map_or(0, |l| l.per_second),
+                rate_limit_burst: limit.map_or(0, |l| l.burst),
+            }
+        })
     }
 
     // ---- typed calls for internal services (grpc/typed.rs)

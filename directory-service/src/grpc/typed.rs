@@ -56,9 +56,12 @@ pub async fn set_active(db: &Db, req: pb::UserRef, active: bool) -> RpcResult<pb
         path("", "active", ""),
         PatchValue::Scalar(Scalar::Bool(active)),
     );
-    let user = ops::users::patch_user(db, workspace_id, id, &[operation], req.expected_version)
-        .await
-        .map_err(to_status)?;
+    let operations = [operation];
+    let user = crate::ops::retry::retrying(|| {
+        ops::users::patch_user(db, workspace_id, id, &operations, req.expected_version)
+    })
+    .await
+    .map_err(to_status)?;
     Ok(Response::new(convert::user(user)))
 }
 
@@ -77,9 +80,11 @@ pub async fn update_user_profile(
     for field in &mask.paths {
         operations.extend(masked_operations(field.trim(), &attributes)?);
     }
-    let user = ops::users::patch_user(db, workspace_id, id, &operations, req.expected_version)
-        .await
-        .map_err(to_status)?;
+    let user = crate::ops::retry::retrying(|| {
+        ops::users::patch_user(db, workspace_id, id, &operations, req.expected_version)
+    })
+    .await
+    .map_err(to_status)?;
     Ok(Response::new(convert::user(user)))
 }
 
@@ -310,14 +315,17 @@ pub async fn change_members(
         value_filter: None,
         value: Some(PatchValue::Members(req.user_ids)),
     };
-    let group = ops::groups::patch_group(
-        db,
-        workspace_id,
-        id,
-        &[operation],
-        req.expected_version,
-        false,
-    )
+    let operations = [operation];
+    let group = crate::ops::retry::retrying(|| {
+        ops::groups::patch_group(
+            db,
+            workspace_id,
+            id,
+            &operations,
+            req.expected_version,
+            false,
+        )
+    })
     .await
     .map_err(to_status)?;
     Ok(Response::new(convert::group(group)))

@@ -16,7 +16,10 @@ impl Users for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let profile = convert::profile_from_pb(req.attributes)?;
         reply(
-            ops::users::create_user(&self.db, workspace_id, profile).await,
+            crate::ops::retry::retrying(|| {
+                ops::users::create_user(&self.db, workspace_id, profile.clone())
+            })
+            .await,
             convert::user,
         )
     }
@@ -62,8 +65,16 @@ impl Users for DirectoryService {
         let id = parse_resource_id("user", &req.id)?;
         let profile = convert::profile_from_pb(req.attributes)?;
         reply(
-            ops::users::replace_user(&self.db, workspace_id, id, profile, req.expected_version)
-                .await,
+            crate::ops::retry::retrying(|| {
+                ops::users::replace_user(
+                    &self.db,
+                    workspace_id,
+                    id,
+                    profile.clone(),
+                    req.expected_version,
+                )
+            })
+            .await,
             convert::user,
         )
     }
@@ -78,13 +89,15 @@ impl Users for DirectoryService {
             .map(convert::patch_from_pb)
             .collect::<Result<Vec<_>, _>>()?;
         reply(
-            ops::users::patch_user(
-                &self.db,
-                workspace_id,
-                id,
-                &operations,
-                req.expected_version,
-            )
+            crate::ops::retry::retrying(|| {
+                ops::users::patch_user(
+                    &self.db,
+                    workspace_id,
+                    id,
+                    &operations,
+                    req.expected_version,
+                )
+            })
             .await,
             convert::user,
         )
@@ -98,7 +111,10 @@ impl Users for DirectoryService {
         let workspace_id = parse_id("workspace_id", &req.workspace_id)?;
         let id = parse_resource_id("user", &req.id)?;
         reply(
-            ops::users::delete_user(&self.db, workspace_id, id, req.expected_version).await,
+            crate::ops::retry::retrying(|| {
+                ops::users::delete_user(&self.db, workspace_id, id, req.expected_version)
+            })
+            .await,
             |()| pb::DeleteUserResponse {},
         )
     }

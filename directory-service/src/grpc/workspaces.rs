@@ -17,7 +17,10 @@ impl Workspaces for DirectoryService {
     ) -> RpcResult<pb::Workspace> {
         let req = req.into_inner();
         reply(
-            ops::workspaces::create_workspace(&self.db, &req.slug, &req.display_name).await,
+            crate::ops::retry::retrying(|| {
+                ops::workspaces::create_workspace(&self.db, &req.slug, &req.display_name)
+            })
+            .await,
             convert::workspace,
         )
     }
@@ -45,7 +48,10 @@ impl Workspaces for DirectoryService {
         let req = req.into_inner();
         let id = parse_resource_id("workspace", &req.id)?;
         reply(
-            ops::workspaces::delete_workspace(&self.db, id, &req.confirm_slug).await,
+            crate::ops::retry::retrying(|| {
+                ops::workspaces::delete_workspace(&self.db, id, &req.confirm_slug)
+            })
+            .await,
             |(workspace, counts)| pb::DeleteWorkspaceResponse {
                 workspace: Some(convert::workspace(workspace)),
                 users_deleted: counts.users as i64,

@@ -12,6 +12,7 @@ pub mod licenses;
 pub mod migration;
 mod paging;
 pub mod pool;
+pub mod rate_limits;
 pub mod request_log;
 pub mod roles;
 pub mod tokens;
@@ -65,18 +66,23 @@ impl WriteTx {
     /// Starts a write transaction. On SQLite it takes the write lock up front (IMMEDIATE):
     /// a DEFERRED transaction that reads and then writes fails at once with SQLITE_BUSY
     /// when another writer got there first.
+    /// The wait (pool acquire + BEGIN) is the `directory_db_acquire_seconds` histogram.
     pub(crate) async fn begin(db: &DatabaseConnection) -> Result<Self, DomainError> {
-        db.begin_with_options(TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await
-        .map(WriteTx)
-        .map_err(db_error)
+        let started = std::time::Instant::now();
+        let tx = db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map(WriteTx)
+            .map_err(db_error);
+        metrics::histogram!("directory_db_acquire_seconds").record(started.elapsed().as_secs_f64());
+        tx
     }
 
     pub(crate) async fn commit(self) -> Result<(), DomainError> {
-        self.0.commit().await.map_err(db_error)
+        self.0.commit().await.map_err(commit_error)
     }
 
     pub(crate) async fn rollback(self) -> Result<(), DomainError> {
@@ -107,15 +113,55 @@ pub fn db_error(err: DbErr) -> DomainError {
     DomainError::Storage(err.to_string())
 }
 
-/// Serialization failures and deadlocks (Postgres 40001/40P01), SQLITE_BUSY/LOCKED.
+/// Serialization failures and deadlocks (Postgres 40001/40P01), SQLITE_BUSY/LOCKED, and a
+/// connection that could not be had or was lost (nothing committed): `ops::retry` runs the
+/// operation again.
 fn is_retryable(err: &DbErr) -> bool {
-    if let DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) = err
-        && let sea_orm::sqlx::Error::Database(db) = &**e
-    {
-        return matches!(
-            db.code().as_deref(),
-            Some("40001" | "40P01" | "5" | "6" | "517")
-        );
+    if let Some(e) = sqlx_error(err) {
+        return match e {
+            sea_orm::sqlx::Error::Database(db) => {
+                matches!(
+                    db.code().as_deref(),
+                    // serialization failure, deadlock, SQLite busy/locked; server shutting
+                    // down or not accepting connections yet; connection exceptions
+                    Some("40001" | "40P01" | "5" | "6" | "517" | "57P01" | "57P02" | "57P03")
+                ) || db.code().is_some_and(|code| code.starts_with("08"))
+            }
+            other => is_connection_loss(other),
+        };
     }
     matches!(err, DbErr::ConnectionAcquire(_))
+}
+
+fn sqlx_error(err: &DbErr) -> Option<&sea_orm::sqlx::Error> {
+    match err {
+        DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => Some(e),
+        _ => None,
+    }
+}
+
+fn is_connection_loss(e: &sea_orm::sqlx::Error) -> bool {
+    matches!(
+        e,
+        sea_orm::sqlx::Error::Io(_)
+            | sea_orm::sqlx::Error::PoolTimedOut
+            | sea_orm::sqlx::Error::PoolClosed
+            | sea_orm::sqlx::Error::WorkerCrashed
+    )
+}
+
+/// A commit whose connection broke may or may not have happened: never retried (a retry
+/// could apply the write twice), reported as a storage error instead.
+fn commit_error(err: DbErr) -> DomainError {
+    let lost = sqlx_error(&err).is_some_and(|e| {
+        is_connection_loss(e)
+            || matches!(e, sea_orm::sqlx::Error::Database(db)
+                if db.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P")))
+    });
+    if lost {
+        return DomainError::Storage(format!("connection lost during commit: {err}"));
+    }
+    db_error(err)
 }

@@ -259,3 +259,43 @@ pub fn new_endpoint(
         lease_until: None,
     }
 }
+
+/// Webhook delivery at one moment, for the metrics: events committed but not yet passed by
+/// active endpoints (summed, and the largest per endpoint), endpoints by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    pub pending_events: i64,
+    pub largest_endpoint_backlog: i64,
+    pub endpoints_active: i64,
+    pub endpoints_failed: i64,
+    pub endpoints_disabled: i64,
+}
+
+pub async fn backlog(db: &impl ConnectionTrait) -> DomainResult<Backlog> {
+    use sea_orm::Statement;
+    let sql = "SELECT \
+        CAST(COALESCE(SUM(CASE WHEN e.enabled AND NOT e.failed \
+            THEN COALESCE(s.last_sequence, 0) - e.cursor ELSE 0 END), 0) AS BIGINT) AS pending, \
+        CAST(COALESCE(MAX(CASE WHEN e.enabled AND NOT e.failed \
+            THEN COALESCE(s.last_sequence, 0) - e.cursor ELSE 0 END), 0) AS BIGINT) AS largest, \
+        CAST(COALESCE(SUM(CASE WHEN e.enabled AND NOT e.failed THEN 1 ELSE 0 END), 0) AS BIGINT) AS active, \
+        CAST(COALESCE(SUM(CASE WHEN e.failed THEN 1 ELSE 0 END), 0) AS BIGINT) AS failed, \
+        CAST(COALESCE(SUM(CASE WHEN NOT e.enabled THEN 1 ELSE 0 END), 0) AS BIGINT) AS disabled \
+        FROM webhook_endpoints e \
+        LEFT JOIN event_sequences s ON s.workspace_id = e.workspace_id";
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .map_err(db_error)?;
+    let Some(row) = row else {
+        return Ok(Backlog::default());
+    };
+    let get = |column: &str| row.try_get::<i64>("", column).map_err(db_error);
+    Ok(Backlog {
+        pending_events: get("pending")?.max(0),
+        largest_endpoint_backlog: get("largest")?.max(0),
+        endpoints_active: get("active")?,
+        endpoints_failed: get("failed")?,
+        endpoints_disabled: get("disabled")?,
+    })
+}

@@ -4,6 +4,7 @@ mod events_suite;
 mod groups_suite;
 mod harness;
 mod licenses_suite;
+mod retry_suite;
 mod roles_suite;
 mod rules_suite;
 mod suite;
@@ -95,5 +96,26 @@ async fn postgres_concurrent_removals_never_remove_the_last_admin() {
 async fn postgres_profile_writes_do_not_wait_for_the_workspace_lock() {
     if let Some(db) = harness::postgres().await {
         profile_writes_do_not_wait_for_the_workspace_lock(&db).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_serialization_failures_are_retried_not_surfaced() {
+    if let Some(db) = harness::postgres().await {
+        retry_suite::serialization_failures_are_retried_not_surfaced(&db).await;
+    }
+}
+
+#[tokio::test]
+async fn sqlite_webhook_backlog_counts_events_not_yet_passed() {
+    if let Some(db) = harness::sqlite().await {
+        retry_suite::webhook_backlog_counts_events_not_yet_passed(&db).await;
+    }
+}
+
+#[tokio::test]
+async fn postgres_webhook_backlog_counts_events_not_yet_passed() {
+    if let Some(db) = harness::postgres().await {
+        retry_suite::webhook_backlog_counts_events_not_yet_passed(&db).await;
     }
 }

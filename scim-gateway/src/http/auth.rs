@@ -3,8 +3,8 @@
 //! Successful answers are cached for `cache_for_millis` — the directory owns that bound
 //! (at most 5 s, less when the token expires sooner) — or less when the operator set a
 //! lower `--token-cache-ttl-ms`, keyed by
-//! the SHA-256 of the token: the token itself is never stored or logged. Failures are not
-//! cached.
+//! the SHA-256 of the token: the token itself is never stored or logged. Failures are
+//! remembered briefly and limited per client address in `auth_limit.rs`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -23,7 +23,7 @@ use crate::scim::ScimError;
 /// Entries kept at most; beyond it expired entries are purged, then the cache is cleared.
 const CACHE_CAPACITY: usize = 10_000;
 
-type TokenDigest = [u8; 32];
+pub type TokenDigest = [u8; 32];
 
 pub struct TokenCache {
     ttl: Duration,
@@ -31,6 +31,9 @@ pub struct TokenCache {
     /// Token ids revoked recently (until when they are remembered): an authentication
     /// answered just before the revocation must not re-enter the cache after the eviction.
     revoked: Mutex<HashMap<String, Instant>>,
+    /// The rate limit the directory named for a token (requests per second, burst), set
+    /// for the token or its workspace; refreshed with every authentication answer.
+    limits: Mutex<HashMap<TokenDigest, (u32, u32)>>,
 }
 
 /// How long a revoked token id is remembered (longer than any cache entry lives).
@@ -48,6 +51,7 @@ impl TokenCache {
             ttl,
             entries: Mutex::new(HashMap::new()),
             revoked: Mutex::new(HashMap::new()),
+            limits: Mutex::new(HashMap::new()),
         }
     }
 
@@ -66,6 +70,32 @@ impl TokenCache {
     fn recently_revoked(&self, token_id: &str, now: Instant) -> bool {
         let revoked = self.revoked.lock().unwrap_or_else(|e| e.into_inner());
         revoked.get(token_id).is_some_and(|until| *until > now)
+    }
+
+    /// The rate limit set for this token (or its workspace), when there is one.
+    pub fn limit_of(&self, digest: &TokenDigest) -> Option<(u32, u32)> {
+        let limits = self.limits.lock().unwrap_or_else(|e| e.into_inner());
+        limits.get(digest).copied()
+    }
+
+    fn set_limit(&self, digest: TokenDigest, per_second: u32, burst: u32) {
+        let mut limits = self.limits.lock().unwrap_or_else(|e| e.into_inner());
+        if per_second == 0 {
+            limits.remove(&digest);
+            return;
+        }
+        if limits.len() >= CACHE_CAPACITY && !limits.contains_key(&digest) {
+            limits.clear();
+        }
+        limits.insert(digest, (per_second, burst));
+    }
+
+    /// Whether an unexpired answer for this token is cached (it needs no directory call).
+    pub fn holds(&self, digest: &TokenDigest, now: Instant) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(digest)
+            .is_some_and(|entry| entry.expires_at > now)
     }
 
     fn get(&self, digest: &TokenDigest, now: Instant) -> Option<(String, String)> {
@@ -131,7 +161,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-fn unauthorized() -> ScimError {
+pub(crate) fn unauthorized() -> ScimError {
     ScimError::unauthorized("a valid bearer token is required")
 }
 
@@ -163,6 +193,11 @@ pub async fn authenticate(
             }
             let cache_for =
                 Duration::from_millis(u64::try_from(response.cache_for_millis).unwrap_or(0));
+            cache.set_limit(
+                digest,
+                response.rate_limit_per_second,
+                response.rate_limit_burst,
+            );
             cache.insert(
                 digest,
                 (response.workspace_id.clone(), response.token_id.clone()),

@@ -2,6 +2,7 @@
 //! trace context, routing, bearer auth, body limits and dispatch to the handlers.
 
 pub(crate) mod auth;
+pub(crate) mod auth_limit;
 mod body;
 mod bulk;
 mod groups;
@@ -83,6 +84,8 @@ pub(crate) struct AppState {
     /// `POST /Bulk` limits (its body limit replaces `max_body_bytes` on that route).
     pub bulk: BulkLimits,
     pub rate_limiter: rate_limit::TokenRateLimiter,
+    /// Failed authentications per client address, and recently refused tokens.
+    pub auth_failures: auth_limit::AuthFailureLimiter,
     pub limits: ServerLimits,
     /// Set when shutdown begins: `/readyz` answers 503 from then on.
     pub shutting_down: AtomicBool,
@@ -115,6 +118,7 @@ impl AppState {
             max_body_bytes,
             bulk,
             rate_limiter,
+            auth_failures: auth_limit::AuthFailureLimiter::new(Default::default()),
             limits,
             shutting_down: AtomicBool::new(false),
             scheme,
@@ -124,6 +128,14 @@ impl AppState {
 }
 
 pub(crate) use rate_limit::TokenRateLimiter;
+
+impl AppState {
+    /// Replaces the default failed-authentication limit.
+    pub fn with_auth_limit(mut self, settings: auth_limit::AuthLimitSettings) -> Self {
+        self.auth_failures = auth_limit::AuthFailureLimiter::new(settings);
+        self
+    }
+}
 
 /// What a handler needs to know about the authenticated request.
 pub(crate) struct RequestContext {
@@ -140,10 +152,10 @@ pub(crate) struct RequestContext {
 
 /// The next connection, with `TCP_NODELAY`: SCIM answers are small, and Nagle's algorithm
 /// would hold each one until the client's delayed ACK (~40 ms).
-async fn accept(listener: &TcpListener) -> std::io::Result<tokio::net::TcpStream> {
-    let (stream, _peer) = listener.accept().await?;
+async fn accept(listener: &TcpListener) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    let (stream, peer) = listener.accept().await?;
     stream.set_nodelay(true)?;
-    Ok(stream)
+    Ok((stream, peer))
 }
 
 /// Accepts connections (at most `max_connections` at once) until `shutdown` resolves, then
@@ -174,8 +186,8 @@ pub(crate) async fn serve_connections(
             () = &mut shutdown => break,
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = accept(&listener) => {
-                let stream = match accepted {
-                    Ok(stream) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // E.g. EMFILE: back off instead of spinning.
                         tracing::warn!(error = %e, "accept failed");
@@ -191,11 +203,11 @@ pub(crate) async fn serve_connections(
                     let _open = InFlight::enter(metrics::gauge!("scim_http_connections_open"));
                     let io = DeadlineStream::new(stream, state.limits.io_timeout);
                     match tls {
-                        None => serve_connection(io, state, local_addr, shutdown_rx).await,
+                        None => serve_connection(io, state, local_addr, peer, shutdown_rx).await,
                         Some(acceptor) => {
                             match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(io)).await {
                                 Ok(Ok(io)) => {
-                                    serve_connection(io, state, local_addr, shutdown_rx).await;
+                                    serve_connection(io, state, local_addr, peer, shutdown_rx).await;
                                 }
                                 Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
                                 Err(_) => tracing::debug!("TLS handshake timed out"),
@@ -233,11 +245,15 @@ async fn serve_connection<IO>(
     io: IO,
     state: Arc<AppState>,
     local_addr: SocketAddr,
+    peer: SocketAddr,
     mut shutdown_rx: watch::Receiver<bool>,
 ) where
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let service = service_fn(move |request| {
+    let service = service_fn(move |mut request: Request<Incoming>| {
+        request
+            .extensions_mut()
+            .insert(auth_limit::ClientAddr(peer.ip()));
         let state = state.clone();
         async move { Ok::<_, Infallible>(handle(&state, local_addr, request).await) }
     });
@@ -531,13 +547,23 @@ async fn dispatch_authenticated(
     route: Route,
     request: Request<Incoming>,
 ) -> Result<HttpResponse, ScimError> {
-    let workspace_id =
-        auth::authenticate(&state.tokens, &state.directory, request.headers()).await?;
+    let peer = request
+        .extensions()
+        .get::<auth_limit::ClientAddr>()
+        .map(|addr| addr.0);
+    let workspace_id = auth_limit::authenticate(state, peer, request.headers()).await?;
     crate::request_log::note_workspace(&workspace_id);
     // Counted per token, after authentication: a bad token never uses someone's budget.
     let token_digest = auth::bearer_token(request.headers()).map(auth::digest);
+    // The limit set for the token or its workspace (delivered with the authentication).
+    let token_limit = token_digest
+        .as_ref()
+        .and_then(|digest| state.tokens.limit_of(digest));
     if let Some(digest) = &token_digest {
-        state.rate_limiter.check(digest).await?;
+        state
+            .rate_limiter
+            .check_limited(digest, token_limit)
+            .await?;
     }
     // An id we never issue names nothing: 404 here, without a directory call.
     match &route {
@@ -588,7 +614,7 @@ async fn dispatch_authenticated(
             let operations = bulk_operation_count(&json);
             state
                 .rate_limiter
-                .charge(digest, operations.saturating_sub(1))
+                .charge_limited(digest, token_limit, operations.saturating_sub(1))
                 .await;
         }
         json
@@ -796,7 +822,7 @@ mod tests {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let _client = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let accepted = accept(&listener).await.unwrap();
+        let (accepted, _peer) = accept(&listener).await.unwrap();
         assert!(
             accepted.nodelay().unwrap(),
             "accepted socket lacks TCP_NODELAY"

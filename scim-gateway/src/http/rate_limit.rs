@@ -88,6 +88,7 @@ pub struct RateLimitSettings {
 }
 
 pub struct TokenRateLimiter {
+    replicas: u32,
     quota: Option<Quota>,
     local_quota: Option<Quota>,
     local: Mutex<HashMap<[u8; 32], Instant>>,
@@ -111,12 +112,14 @@ impl TokenRateLimiter {
                 (burst / replicas).max(1),
             )
         };
+        // Redis is kept even when the default is off: a workspace or token may have a limit.
         let redis = match redis_url {
-            Some(url) if quota.is_some() => Some(Arc::new(RedisLimiter::new(url)?)),
-            _ => None,
+            Some(url) => Some(Arc::new(RedisLimiter::new(url)?)),
+            None => None,
         };
         metrics::gauge!("scim_rate_limit_redis_up").set(0.0);
         Ok(TokenRateLimiter {
+            replicas,
             quota,
             local_quota,
             local: Mutex::new(HashMap::new()),
@@ -126,19 +129,60 @@ impl TokenRateLimiter {
 
     /// Counts one request for the token; `429 rate_limited` with the seconds to wait when
     /// the budget is spent.
+    #[cfg(test)]
     pub async fn check(&self, token_digest: &[u8; 32]) -> Result<(), ScimError> {
-        self.acquire(token_digest, 1, false).await
+        self.acquire(token_digest, None, 1, false).await
+    }
+
+    /// Like [`Self::check`] with the limit set for the token or its workspace (requests per
+    /// second, burst), which replaces the gateway's default.
+    pub async fn check_limited(
+        &self,
+        token_digest: &[u8; 32],
+        limit: Option<(u32, u32)>,
+    ) -> Result<(), ScimError> {
+        self.acquire(token_digest, limit, 1, false).await
     }
 
     /// Charges `cost` more requests without refusing (the operations of an admitted Bulk).
-    pub async fn charge(&self, token_digest: &[u8; 32], cost: u32) {
+    pub async fn charge_limited(
+        &self,
+        token_digest: &[u8; 32],
+        limit: Option<(u32, u32)>,
+        cost: u32,
+    ) {
         if cost > 0 {
-            let _ = self.acquire(token_digest, cost, true).await;
+            let _ = self.acquire(token_digest, limit, cost, true).await;
         }
     }
 
-    async fn acquire(&self, digest: &[u8; 32], cost: u32, force: bool) -> Result<(), ScimError> {
-        let Some(quota) = self.quota else {
+    /// The shared quota and this replica's share: the token's own limit when one is set,
+    /// else the defaults.
+    fn quotas(&self, limit: Option<(u32, u32)>) -> (Option<Quota>, Option<Quota>) {
+        match limit {
+            Some((per_second, burst)) if per_second > 0 => {
+                let burst = burst.clamp(1, per_second);
+                (
+                    Quota::new(per_second, burst),
+                    Quota::new(
+                        (per_second / self.replicas).max(1),
+                        (burst / self.replicas).max(1),
+                    ),
+                )
+            }
+            _ => (self.quota, self.local_quota),
+        }
+    }
+
+    async fn acquire(
+        &self,
+        digest: &[u8; 32],
+        limit: Option<(u32, u32)>,
+        cost: u32,
+        force: bool,
+    ) -> Result<(), ScimError> {
+        let (quota, local_quota) = self.quotas(limit);
+        let Some(quota) = quota else {
             return Ok(());
         };
         let decision = match &self.redis {
@@ -151,7 +195,7 @@ impl TokenRateLimiter {
         let (backend, decision) = match decision {
             Some(found) => found,
             None => {
-                let local_quota = self.local_quota.unwrap_or(quota);
+                let local_quota = local_quota.unwrap_or(quota);
                 (
                     "local",
                     self.acquire_local(digest, local_quota, cost, force),
@@ -413,6 +457,18 @@ mod tests {
             assert!(limiter.check(&a).await.is_ok(), "request {i}");
         }
         assert!(limiter.check(&a).await.is_err(), "half of 10 per replica");
+        // a limit set for the token (or its workspace) replaces the default, shared the same way
+        let c = [9u8; 32];
+        for i in 0..2 {
+            assert!(
+                limiter.check_limited(&c, Some((4, 4))).await.is_ok(),
+                "request {i}"
+            );
+        }
+        assert!(
+            limiter.check_limited(&c, Some((4, 4))).await.is_err(),
+            "half of 4 per replica"
+        );
     }
 
     #[tokio::test]
@@ -420,7 +476,7 @@ mod tests {
         let limiter = TokenRateLimiter::new(settings(10, 10, 1), None).unwrap();
         let a = [1u8; 32];
         assert!(limiter.check(&a).await.is_ok());
-        limiter.charge(&a, 29).await;
+        limiter.charge_limited(&a, None, 29).await;
         let refused = limiter.check(&a).await.unwrap_err();
         // 30 requests' worth at 10/s with a burst of 10: 2.1 s to wait, rounded up.
         assert_eq!(refused.retry_after, Some(3));

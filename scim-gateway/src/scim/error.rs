@@ -227,6 +227,10 @@ pub fn http_status_and_scim_type(
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
             (StatusCode::SERVICE_UNAVAILABLE, None)
         }
+        // No answer from the directory at all: tonic's "transport error" when the
+        // connection breaks under a call (the directory was killed). The call may or may
+        // not have happened; 503 tells the client to retry.
+        Code::Unknown if reason.is_none() => (StatusCode::SERVICE_UNAVAILABLE, None),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, None),
     }
 }
@@ -328,7 +332,8 @@ mod tests {
             (Code::DeadlineExceeded, None, 503, None),
             (Code::Cancelled, None, 503, None),
             (Code::Internal, Some(R::Internal), 500, None),
-            (Code::Unknown, None, 500, None),
+            (Code::Unknown, None, 503, None),
+            (Code::Unknown, Some(R::Internal), 500, None),
             (Code::DataLoss, None, 500, None),
             (Code::Unimplemented, None, 500, None),
         ];

@@ -21,14 +21,14 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+pub(crate) type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
-fn http_client() -> HttpClient {
+pub(crate) fn http_client() -> HttpClient {
     Client::builder(TokioExecutor::new()).build_http()
 }
 
 /// GET `url` with optional bearer token: (status, headers, body).
-async fn get(
+pub(crate) async fn get(
     client: &HttpClient,
     url: &str,
     token: Option<&str>,
@@ -51,7 +51,7 @@ async fn get(
 /// `/metrics` parsed as Prometheus text: every sample line is `name{labels} value` and
 /// every value a float; comments are `# HELP` / `# TYPE`. Samples keyed by the full
 /// `name{labels}` text.
-fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
+pub(crate) fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
     let mut samples = BTreeMap::new();
     for line in text.lines() {
         if line.is_empty() {
@@ -89,7 +89,7 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
 }
 
 /// Sum of the samples of `name` whose labels contain every `label="value"` in `labels`.
-fn sum(samples: &BTreeMap<String, f64>, name: &str, labels: &[&str]) -> f64 {
+pub(crate) fn sum(samples: &BTreeMap<String, f64>, name: &str, labels: &[&str]) -> f64 {
     samples
         .iter()
         .filter(|(series, _)| {
@@ -100,7 +100,7 @@ fn sum(samples: &BTreeMap<String, f64>, name: &str, labels: &[&str]) -> f64 {
         .sum()
 }
 
-async fn scrape(client: &HttpClient, addr: &str) -> BTreeMap<String, f64> {
+pub(crate) async fn scrape(client: &HttpClient, addr: &str) -> BTreeMap<String, f64> {
     let (status, headers, body) = get(client, &format!("http://{addr}/metrics"), None).await;
     assert_eq!(status, 200, "{body}");
     assert!(
@@ -157,7 +157,7 @@ async fn liveness_health(addr: &str) -> ServingStatus {
 
 /// Polls `check` every 100 ms until it returns true; the time it took, or a panic after
 /// `limit`.
-async fn time_until<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
+pub(crate) async fn time_until<F, Fut>(limit: Duration, what: &str, mut check: F) -> Duration
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -172,7 +172,7 @@ where
     panic!("{what}: not within {limit:?}");
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -196,7 +196,7 @@ fn run(command: &mut Command) -> std::process::Output {
 /// A PostgreSQL cluster of this test's own (initdb + pg_ctl on a free port), so that it can
 /// be stopped and started without touching anyone else's database. As root, the cluster
 /// belongs to the `postgres` user (initdb refuses root).
-struct PrivatePostgres {
+pub(crate) struct PrivatePostgres {
     bin: PathBuf,
     dir: PathBuf,
     port: u16,
@@ -204,7 +204,7 @@ struct PrivatePostgres {
 }
 
 impl PrivatePostgres {
-    fn start() -> PrivatePostgres {
+    pub(crate) fn start() -> PrivatePostgres {
         let bin = std::fs::read_dir("/usr/lib/postgresql")
             .ok()
             .into_iter()
@@ -265,7 +265,7 @@ impl PrivatePostgres {
         }
     }
 
-    fn pg_ctl_start(&self) {
+    pub(crate) fn pg_ctl_start(&self) {
         let data = self.dir.join("data");
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
@@ -290,7 +290,7 @@ impl PrivatePostgres {
         ));
     }
 
-    fn stop(&self, mode: &str) {
+    pub(crate) fn stop(&self, mode: &str) {
         let data = self.dir.join("data");
         run(&mut self.as_owner(
             "pg_ctl",
@@ -307,7 +307,7 @@ impl PrivatePostgres {
         ));
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}", self.port)
     }
 }

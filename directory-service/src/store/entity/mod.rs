@@ -7,6 +7,7 @@ pub mod group;
 pub mod group_member;
 pub mod license_grant;
 pub mod license_wait;
+pub mod rate_limit;
 pub mod request_log;
 pub mod role_grant;
 pub mod role_mapping;
