@@ -65,7 +65,9 @@ async fn run(db: Db, config: NatsSinkConfig, mut shutdown: tokio::sync::watch::R
         }
         let wait = match sink.as_mut() {
             Some(connected) => match connected.round(&db).await {
-                Ok(()) => POLL,
+                // A full batch: more is waiting, go on at once.
+                Ok(true) => Duration::ZERO,
+                Ok(false) => POLL,
                 Err(err) => {
                     metrics::counter!("directory_nats_sink_failures_total").increment(1);
                     tracing::warn!(error = %err, "NATS event sink: publishing failed");
@@ -136,35 +138,42 @@ impl Sink {
         }
     }
 
-    /// Publishes every workspace's events after its cursor, in order.
-    async fn round(&mut self, db: &Db) -> anyhow::Result<()> {
-        for workspace in store::workspaces::list(db).await? {
-            let cursor = match self.cursors.get(&workspace.id) {
+    /// Publishes the events after its cursor of every workspace that has new ones (one
+    /// query over the sequence counters finds them), in order.
+    async fn round(&mut self, db: &Db) -> anyhow::Result<bool> {
+        let mut more = false;
+        for (workspace_id, last) in store::events::last_sequences(db).await? {
+            let cursor = match self.cursors.get(&workspace_id) {
                 Some(cursor) => *cursor,
                 None => {
-                    let cursor = self.stored_cursor(workspace.id).await?;
-                    self.cursors.insert(workspace.id, cursor);
+                    let cursor = self.stored_cursor(workspace_id).await?;
+                    self.cursors.insert(workspace_id, cursor);
                     cursor
                 }
             };
+            if cursor >= last {
+                continue;
+            }
             let filter = EventFilter {
                 after_sequence: cursor,
                 ..Default::default()
             };
-            for event in store::events::list(db, workspace.id, &filter, BATCH).await? {
+            let events = store::events::list(db, workspace_id, &filter, BATCH).await?;
+            more |= events.len() as u64 == BATCH;
+            for event in events {
                 let mut headers = async_nats::HeaderMap::new();
                 headers.insert(async_nats::header::NATS_MESSAGE_ID, event.id.to_string());
                 headers.insert(SEQUENCE_HEADER, event.sequence.to_string());
                 headers.insert("Scim-Event-Type", event.event_type.as_str());
                 let body = serde_json::to_vec(&crate::delivery::webhook_body(&event))?;
                 self.context
-                    .publish_with_headers(self.subject(workspace.id), headers, body.into())
+                    .publish_with_headers(self.subject(workspace_id), headers, body.into())
                     .await?
                     .await?;
-                self.cursors.insert(workspace.id, event.sequence);
+                self.cursors.insert(workspace_id, event.sequence);
                 metrics::counter!("directory_nats_sink_published_total").increment(1);
             }
         }
-        Ok(())
+        Ok(more)
     }
 }

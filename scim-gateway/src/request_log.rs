@@ -27,6 +27,8 @@ use tokio::sync::mpsc;
 use crate::directory::RequestLogClient;
 
 pub const REDACTED: &str = "***";
+/// Bodies larger than this are recorded by size only.
+const MAX_KEPT_BODY: usize = 1024 * 1024;
 
 /// How the log behaves.
 #[derive(Clone, Copy, Debug)]
@@ -169,6 +171,15 @@ impl RequestLogger {
         if served.note.workspace_id.is_none() {
             return;
         }
+        let mut served = served;
+        // A huge body (a large group's GET) is not worth queueing to keep 16 KiB of it.
+        for body in [&mut served.note.request_body, &mut served.response_body] {
+            if let Some(len) = body.as_ref().map(Bytes::len).filter(|l| *l > MAX_KEPT_BODY) {
+                *body = Some(Bytes::from(format!(
+                    "\"({len} bytes: too large to record)\""
+                )));
+            }
+        }
         let bytes = served.body_bytes();
         let queued = self.queued_bytes.fetch_add(bytes, Ordering::Relaxed);
         if queued + bytes > self.max_queued_bytes || sender.try_send(served).is_err() {
@@ -247,7 +258,7 @@ pub fn to_record(served: Served, max_body_bytes: usize) -> pb::RequestRecord {
         }),
         method: served.method,
         path: served.path,
-        query: served.query,
+        query: redact_query(&served.query),
         status: u32::from(served.status),
         scim_type: served.scim_type,
         latency_micros: served.latency.as_micros() as u64,
@@ -283,6 +294,28 @@ fn shown_body(body: Option<&Bytes>, max: usize) -> (String, bool) {
     }
     text.truncate(end);
     (text, true)
+}
+
+/// The query string with the value of every secret-named parameter replaced
+/// (`?access_token=...` is not SCIM, but a client may send it).
+fn redact_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) => {
+                let decoded: String = form_urlencoded::parse(name.as_bytes())
+                    .map(|(k, _)| k.into_owned())
+                    .collect();
+                if names_secret(&decoded) {
+                    format!("{name}={REDACTED}")
+                } else {
+                    pair.to_owned()
+                }
+            }
+            None => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 /// Whether a key (or the last segment of a PATCH path) names a secret.
@@ -426,6 +459,33 @@ mod tests {
         assert_eq!(body["userName"], "ada");
         assert_eq!(body["Operations"][2]["value"]["title"], "Lead");
         assert_eq!(body["Operations"][3]["value"], "Boss");
+    }
+
+    #[test]
+    fn secret_query_parameters_are_redacted() {
+        assert_eq!(
+            redact_query("filter=userName%20eq%20%22a%22&access_token=abc&count=5"),
+            "filter=userName%20eq%20%22a%22&access_token=***&count=5"
+        );
+        assert_eq!(redact_query(""), "");
+    }
+
+    #[tokio::test]
+    async fn huge_bodies_are_recorded_by_size_only() {
+        let (logger, mut queue) = RequestLogger::channel(RequestLogSettings::default());
+        let mut big = served(Some("ws"), b"{}");
+        big.response_body = Some(Bytes::from(vec![b' '; MAX_KEPT_BODY + 1]));
+        logger.record(big);
+        let quick = RequestLogSettings {
+            flush_interval: Duration::from_millis(10),
+            ..Default::default()
+        };
+        let batch = queue.next_batch(&quick).await.unwrap();
+        let record = to_record(batch.into_iter().next().unwrap(), 1024);
+        assert_eq!(
+            record.response_body,
+            format!("\"({} bytes: too large to record)\"", MAX_KEPT_BODY + 1)
+        );
     }
 
     #[test]

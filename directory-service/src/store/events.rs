@@ -115,6 +115,27 @@ pub async fn revocations_since(
         .map_err(db_error)
 }
 
+/// Every workspace's last taken sequence number (from the counter rows): what a sink
+/// compares its cursors with to find the workspaces that have something new.
+pub async fn last_sequences(db: &impl ConnectionTrait) -> DomainResult<Vec<(Uuid, i64)>> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT workspace_id, last_sequence FROM event_sequences",
+        ))
+        .await
+        .map_err(db_error)?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("", "workspace_id").map_err(db_error)?,
+                row.try_get("", "last_sequence").map_err(db_error)?,
+            ))
+        })
+        .collect()
+}
+
 /// The workspace's last sequence number (0 before the first event).
 pub async fn last_sequence(db: &impl ConnectionTrait, workspace_id: Uuid) -> DomainResult<i64> {
     Ok(event::Entity::find()

@@ -5,6 +5,7 @@ mod groups_suite;
 mod harness;
 mod licenses_suite;
 mod retry_suite;
+mod requests_suite;
 mod roles_suite;
 mod rules_suite;
 mod suite;
@@ -75,11 +76,13 @@ all_backends!(
     a_seat_given_to_a_waiting_member_is_an_event,
     subscription_updates_and_deletes_are_events,
     deletes_record_the_memberships_they_cascade,
+    request_log_records_pages_prunes_and_cascades,
 );
 
 use events_suite::*;
 use groups_suite::*;
 use licenses_suite::*;
+use requests_suite::*;
 use roles_suite::*;
 use rules_suite::*;
 use suite::*;

@@ -99,11 +99,7 @@ fn check(messages: &[jetstream::message::StreamMessage], events: &[Value], subje
     }
 }
 
-#[tokio::test]
-async fn events_are_published_to_jetstream_in_order_and_resume_after_a_restart() {
-    if !nats_available() {
-        return;
-    }
+async fn published_in_order_and_resumed(database_url: String) {
     let run = uuid::Uuid::new_v4().simple().to_string();
     let stream_name = format!("E2E_{run}");
     let prefix = format!("e2e.{run}.scim.events");
@@ -112,7 +108,6 @@ async fn events_are_published_to_jetstream_in_order_and_resume_after_a_restart()
         ("DIRECTORY_EVENTS_NATS_STREAM", stream_name.as_str()),
         ("DIRECTORY_EVENTS_NATS_SUBJECT_PREFIX", prefix.as_str()),
     ];
-    let database_url = e2e_tests::fresh_postgres_database().await.unwrap();
     let mut stack = Stack::start_with_env(database_url.clone(), &env)
         .await
         .unwrap();
@@ -164,4 +159,22 @@ async fn events_are_published_to_jetstream_in_order_and_resume_after_a_restart()
     check(&published, &events, &subject);
 
     js.delete_stream(&stream_name).await.unwrap();
+}
+
+#[tokio::test]
+async fn events_are_published_to_jetstream_in_order_and_resume_after_a_restart() {
+    if nats_available() {
+        published_in_order_and_resumed(e2e_tests::fresh_postgres_database().await.unwrap()).await;
+    }
+}
+
+#[tokio::test]
+async fn events_are_published_to_jetstream_from_sqlite() {
+    if nats_available() {
+        let dir =
+            std::env::temp_dir().join(format!("e2e-sqlite-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        published_in_order_and_resumed(format!("sqlite://{}/directory.db?mode=rwc", dir.display()))
+            .await;
+    }
 }
