@@ -73,6 +73,7 @@ all_backends!(
     users_the_write_step_reevaluates_get_their_event,
     a_seat_given_to_a_waiting_member_is_an_event,
     subscription_updates_and_deletes_are_events,
+    get_user_reads_its_groups_in_one_query,
 );
 
 use events_suite::*;
