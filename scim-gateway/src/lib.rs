@@ -79,6 +79,10 @@ impl Gateway {
             tls: tls.clone(),
             state: Arc::new(http::AppState::new(
                 directory,
+                directory::connect_group_members_lazy(
+                    &config.directory_url,
+                    &config.directory_credential,
+                )?,
                 directory_health,
                 config.token_cache_ttl(),
                 config.public_origin(),

@@ -3,6 +3,7 @@
 
 pub mod convert;
 pub mod events;
+pub mod group_members;
 pub mod status;
 mod typed;
 
@@ -10,6 +11,7 @@ use std::future::Future;
 
 use directory_proto::v1::directory_server::{Directory, DirectoryServer};
 use directory_proto::v1::events_server::EventsServer;
+use directory_proto::v1::group_members_server::GroupMembersServer;
 use directory_proto::{CREDENTIAL_METADATA_KEY, FILE_DESCRIPTOR_SET, v1 as pb};
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
@@ -114,6 +116,11 @@ pub async fn serve(
         },
         move |req| check_credential(&events_credential, req),
     );
+    let group_members_credential = credential.clone();
+    let group_members = GroupMembersServer::with_interceptor(
+        group_members::GroupMembersService { db: db.clone() },
+        move |req| check_credential(&group_members_credential, req),
+    );
     let directory = tonic::service::interceptor::InterceptedService::new(
         DirectoryServer::new(DirectoryService {
             db,
@@ -150,6 +157,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(events::WithActor(directory))
         .add_service(events::WithActor(events))
+        .add_service(group_members)
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),
