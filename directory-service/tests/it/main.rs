@@ -97,3 +97,66 @@ async fn postgres_profile_writes_do_not_wait_for_the_workspace_lock() {
         profile_writes_do_not_wait_for_the_workspace_lock(&db).await;
     }
 }
+
+/// SQLite file (a pool of 4 connections): writers queued behind a long write must not
+/// take the connections another workspace's reads need. They used to wait inside SQLite
+/// (`BEGIN IMMEDIATE` on the busy timeout), each holding a pooled connection, and the read
+/// waited for a connection until the writes were done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_queued_writers_leave_connections_for_other_reads() {
+    use directory_service::domain::users::UserProfile;
+    use directory_service::{ops, store};
+    let path = std::env::temp_dir().join(format!("it-writers-{}.db", uuid::Uuid::now_v7()));
+    let db = store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    store::migrate(&db).await.unwrap();
+    let tenant_a = ops::workspaces::create_workspace(&db, "tenant-a", "")
+        .await
+        .unwrap()
+        .id;
+    let tenant_b = ops::workspaces::create_workspace(&db, "tenant-b", "")
+        .await
+        .unwrap()
+        .id;
+    let profile = |name: &str| UserProfile {
+        user_name: name.into(),
+        ..Default::default()
+    };
+    let reader = ops::users::create_user(&db, tenant_b, profile("read@b.test"))
+        .await
+        .unwrap();
+
+    // One write of tenant A in progress, as a long group push would be...
+    let held = ops::write::Write::profile(&db, tenant_a).await.unwrap();
+    // ...and as many more writers queued behind it as the pool has connections.
+    let queued: Vec<_> = (0..4)
+        .map(|i| {
+            let db = db.clone();
+            let profile = profile(&format!("queued{i}@a.test"));
+            tokio::spawn(async move { ops::users::create_user(&db, tenant_a, profile).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        ops::users::get_user(&db, tenant_b, reader.id),
+    )
+    .await
+    .expect("a read of tenant B must not wait behind tenant A's queued writers")
+    .unwrap();
+    assert_eq!(read.profile.user_name, "read@b.test");
+
+    held.abandon().await.unwrap();
+    for writer in queued {
+        writer.await.unwrap().expect("queued writers run after the long one");
+    }
+    let count = ops::users::list_users(&db, tenant_a, None, None, directory_service::domain::paging::PageRequest::index(1, None))
+        .await
+        .unwrap()
+        .total_results;
+    assert_eq!(count, 4);
+    drop(db);
+    let _ = std::fs::remove_file(&path);
+}
