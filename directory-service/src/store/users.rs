@@ -174,12 +174,18 @@ pub async fn find_with_groups(
                 .to(group::Column::Id)
                 .into(),
         )
-        .column_as(Expr::col((group::Entity, group::Column::Id)), "member_of_id")
+        .column_as(
+            Expr::col((group::Entity, group::Column::Id)),
+            "member_of_id",
+        )
         .column_as(
             Expr::col((group::Entity, group::Column::DisplayName)),
             "member_of_display_name",
         )
-        .order_by_asc(Expr::col((group_member::Entity, group_member::Column::GroupId)))
+        .order_by_asc(Expr::col((
+            group_member::Entity,
+            group_member::Column::GroupId,
+        )))
         .into_query();
     let rows = db.query_all(&query).await.map_err(db_error)?;
     let first = rows
@@ -188,8 +194,9 @@ pub async fn find_with_groups(
     let mut found = to_domain(user::Model::from_query_result(first, "").map_err(db_error)?)?;
     for row in &rows {
         let group_id: Option<Uuid> = row.try_get("", "member_of_id").map_err(db_error)?;
-        let display_name: Option<String> =
-            row.try_get("", "member_of_display_name").map_err(db_error)?;
+        let display_name: Option<String> = row
+            .try_get("", "member_of_display_name")
+            .map_err(db_error)?;
         if let (Some(group_id), Some(display_name)) = (group_id, display_name) {
             found.groups.push((group_id, display_name));
         }

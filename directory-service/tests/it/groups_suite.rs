@@ -828,7 +828,13 @@ pub async fn get_user_reads_its_groups_in_one_query(db: &Db) {
 
     let other = workspace(db, "globex").await;
     let across = ops::users::get_user(db, other, alice).await;
-    assert!(matches!(across, Err(DomainError::NotFound(_))), "{across:?}");
+    assert!(
+        matches!(across, Err(DomainError::NotFound(_))),
+        "{across:?}"
+    );
     let missing = ops::users::get_user(db, ws, Uuid::now_v7()).await;
-    assert!(matches!(missing, Err(DomainError::NotFound(_))), "{missing:?}");
+    assert!(
+        matches!(missing, Err(DomainError::NotFound(_))),
+        "{missing:?}"
+    );
 }

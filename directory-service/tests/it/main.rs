@@ -150,12 +150,21 @@ async fn sqlite_queued_writers_leave_connections_for_other_reads() {
 
     held.abandon().await.unwrap();
     for writer in queued {
-        writer.await.unwrap().expect("queued writers run after the long one");
+        writer
+            .await
+            .unwrap()
+            .expect("queued writers run after the long one");
     }
-    let count = ops::users::list_users(&db, tenant_a, None, None, directory_service::domain::paging::PageRequest::index(1, None))
-        .await
-        .unwrap()
-        .total_results;
+    let count = ops::users::list_users(
+        &db,
+        tenant_a,
+        None,
+        None,
+        directory_service::domain::paging::PageRequest::index(1, None),
+    )
+    .await
+    .unwrap()
+    .total_results;
     assert_eq!(count, 4);
     drop(db);
     let _ = std::fs::remove_file(&path);

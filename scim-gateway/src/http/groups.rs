@@ -3,11 +3,11 @@
 //! will not show them (`excludedAttributes=members`, an `attributes` list without members,
 //! a PATCH answered with 204).
 
+use bytes::Bytes;
 use directory_proto::v1::{
     CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, Group, ListGroupsRequest,
     PatchGroupRequest, ReplaceGroupRequest, StreamGroupMembersRequest,
 };
-use bytes::Bytes;
 use http::StatusCode;
 use serde_json::Value;
 
@@ -189,7 +189,9 @@ async fn get_streamed(
                 Err(status) => {
                     tracing::warn!(code = ?status.code(), "group member stream failed mid-way");
                     let _ = chunks
-                        .send(Err(std::io::Error::other("the directory's member stream failed")))
+                        .send(Err(std::io::Error::other(
+                            "the directory's member stream failed",
+                        )))
                         .await;
                     return;
                 }

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Full, StreamBody};
 use hyper::body::Frame;
-use tokio_stream::StreamExt as _;
 use serde_json::Value;
+use tokio_stream::StreamExt as _;
 
 use crate::scim::ScimError;
 

@@ -395,7 +395,8 @@ mod tests {
             Projection::from_params(Some("displayName,members"), None),
             Projection::from_params(None, Some("externalId,meta")),
         ] {
-            let buffered = serde_json::to_vec(&projection.apply(group_to_json(&group, base))).unwrap();
+            let buffered =
+                serde_json::to_vec(&projection.apply(group_to_json(&group, base))).unwrap();
             let (prefix, suffix) =
                 split_at_members(&projection.apply(group_to_json(&without_members, base)));
             let mut streamed = prefix;

@@ -76,7 +76,12 @@ async fn a_group_of_100k_members_is_returned_whole() {
     assert_eq!(members.len(), MEMBERS);
     for member in members {
         assert_eq!(member["type"], "User");
-        assert!(member["$ref"].as_str().unwrap().ends_with(member["value"].as_str().unwrap()));
+        assert!(
+            member["$ref"]
+                .as_str()
+                .unwrap()
+                .ends_with(member["value"].as_str().unwrap())
+        );
     }
     let distinct: std::collections::HashSet<&str> = members
         .iter()
