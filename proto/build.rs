@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "directory/v1/events.proto",
             "directory/v1/requests.proto",
             "directory/v1/rate_limits.proto",
+            "directory/v1/group_members.proto",
         ])?;
     for file in compiler.files() {
         if let Some(path) = file.path() {

@@ -25,10 +25,6 @@ const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const BULK_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 /// Most operations in one Bulk request (the gateway's default `bulk.maxOperations`).
 const BULK_OPERATIONS_PER_REQUEST: u64 = 1000;
-/// Above this many members a full group read is known to fail today (the directory's
-/// answer exceeds tonic's 4 MiB gRPC message limit); the bench records it, not fails.
-const FULL_GROUP_READ_KNOWN_LIMIT: u64 = 10_000;
-
 #[derive(Clone)]
 struct Credential(String);
 
@@ -872,7 +868,8 @@ async fn postgres_scenarios(
                 budget,
                 op,
                 false,
-                size > FULL_GROUP_READ_KNOWN_LIMIT,
+                // Streamed since GroupMembers.StreamGroupMembers: any error is a failure.
+                false,
             )
             .await
         {

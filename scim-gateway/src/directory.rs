@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use directory_proto::v1::{events_client, request_log_client};
+use directory_proto::v1::{events_client, group_members_client, request_log_client};
 use directory_proto::{ACTOR_TOKEN_METADATA_KEY, CREDENTIAL_METADATA_KEY};
 use opentelemetry::global;
 use opentelemetry::propagation::Injector;
@@ -148,6 +148,27 @@ pub fn connect_request_log_lazy(
         DirectoryInterceptor { credential },
     )
     .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES))
+}
+
+pub type GroupMembersClient =
+    group_members_client::GroupMembersClient<InterceptedService<Channel, DirectoryInterceptor>>;
+
+/// The client of the streamed group read, on a connection of its own: a large group's
+/// stream never shares HTTP/2 flow control with the request path's calls. Its messages are
+/// pages of members, so tonic's default message limit is plenty.
+pub fn connect_group_members_lazy(
+    url: &str,
+    credential: &str,
+) -> Result<GroupMembersClient, DirectoryClientError> {
+    let credential =
+        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
+    let endpoint = endpoint(url)?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true);
+    Ok(group_members_client::GroupMembersClient::with_interceptor(
+        endpoint.connect_lazy(),
+        DirectoryInterceptor { credential },
+    ))
 }
 
 #[derive(Clone)]

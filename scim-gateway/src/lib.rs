@@ -80,6 +80,10 @@ impl Gateway {
             directory::connect_events_lazy(&config.directory_url, &config.directory_credential)?;
         let mut state = http::AppState::new(
             directory,
+            directory::connect_group_members_lazy(
+                &config.directory_url,
+                &config.directory_credential,
+            )?,
             directory_health,
             config.token_cache_ttl(),
             config.public_origin(),

@@ -4,6 +4,7 @@
 mod attributes;
 pub mod convert;
 pub mod events;
+pub mod group_members;
 mod groups;
 mod licenses;
 pub mod rate_limits;
@@ -17,6 +18,7 @@ mod workspaces;
 
 use std::future::Future;
 
+use directory_proto::v1::group_members_server::GroupMembersServer;
 use directory_proto::v1::rate_limits_server::RateLimitsServer;
 use directory_proto::v1::request_log_server::RequestLogServer;
 use directory_proto::v1::{
@@ -134,6 +136,11 @@ pub async fn serve(
         },
         move |req| check_credential(&events_credential, req),
     );
+    let group_members_credential = credential.clone();
+    let group_members = GroupMembersServer::with_interceptor(
+        group_members::GroupMembersService { db: db.clone() },
+        move |req| check_credential(&group_members_credential, req),
+    );
     let request_log_credential = credential.clone();
     let request_log = tonic::service::interceptor::InterceptedService::new(
         RequestLogServer::new(request_log::RequestLogService { db: db.clone() })
@@ -200,6 +207,7 @@ pub async fn serve(
         .add_service(events::WithActor(events))
         .add_service(request_log)
         .add_service(rate_limits_service)
+        .add_service(group_members)
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),

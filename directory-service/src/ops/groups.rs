@@ -102,6 +102,34 @@ pub async fn get_group(
     view(db, group, include_members).await
 }
 
+/// Members per message of a streamed group read, unless the caller asks otherwise.
+pub const DEFAULT_MEMBER_PAGE: usize = 1_000;
+/// The most members one message of a streamed group read carries.
+pub const MAX_MEMBER_PAGE: usize = 10_000;
+
+/// Group `id` with all its members, streamed: the first message is the group (or the
+/// error, e.g. not found) with the first page of members, then pages of `page_size`
+/// (0: [`DEFAULT_MEMBER_PAGE`]), all from one snapshot, so the version in the first message
+/// is the version of exactly these members. Bounded: a few pages are buffered, the reader's
+/// pace drives the query.
+pub fn stream_group_members(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    page_size: usize,
+) -> tokio::sync::mpsc::Receiver<DomainResult<store::groups::MemberPage>> {
+    let page_size = match page_size {
+        0 => DEFAULT_MEMBER_PAGE,
+        n => n.min(MAX_MEMBER_PAGE),
+    };
+    let (pages, received) = tokio::sync::mpsc::channel(2);
+    let db = db.clone();
+    tokio::spawn(async move {
+        store::groups::stream_with_members(&db, workspace_id, id, page_size, pages).await;
+    });
+    received
+}
+
 /// Member counts of groups of the workspace (for admin views).
 pub async fn member_counts(
     db: &Db,

@@ -71,8 +71,7 @@ async fn check_manager(
 }
 
 pub async fn get_user(db: &Db, workspace_id: Uuid, id: Uuid) -> DomainResult<User> {
-    let user = store::users::find(db, workspace_id, id, false).await?;
-    Ok(with_groups(db, vec![user]).await?.remove(0))
+    store::users::find_with_groups(db, workspace_id, id).await
 }
 
 /// Fills each user's read-only `groups` with one query for the whole page.

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    AccessMode, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DbBackend, EntityTrait, IsolationLevel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, TransactionOptions, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -180,6 +181,99 @@ pub async fn members_of(
         }
     }
     Ok(members)
+}
+
+/// One message of a streamed group read: the group comes with the first page only.
+pub struct MemberPage {
+    pub group: Option<Group>,
+    pub members: Vec<Member>,
+}
+
+/// Group `id` and its members, in `members_of`'s order, sent to `pages` in pages of
+/// `page_size`, all read from one snapshot: a read-only REPEATABLE READ transaction on
+/// PostgreSQL (its first statement fixes the snapshot for both reads), a read transaction
+/// on SQLite (WAL: readers see the database as of their first read). The members are
+/// one query whose rows are decoded as they arrive, so at most a page and the socket
+/// buffers are in memory, whatever the group's size. The first message is always sent
+/// (an error, or the group with its first page, possibly empty). Stops when the receiver
+/// is gone.
+pub async fn stream_with_members(
+    db: &DatabaseConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+    page_size: usize,
+    pages: tokio::sync::mpsc::Sender<DomainResult<MemberPage>>,
+) {
+    if let Err(err) = send_pages(db, workspace_id, id, page_size.max(1), &pages).await {
+        let _ = pages.send(Err(err)).await;
+    }
+}
+
+async fn send_pages(
+    db: &DatabaseConnection,
+    workspace_id: Uuid,
+    id: Uuid,
+    page_size: usize,
+    pages: &tokio::sync::mpsc::Sender<DomainResult<MemberPage>>,
+) -> DomainResult<()> {
+    use tokio_stream::StreamExt as _;
+    let postgres = db.get_database_backend() == DbBackend::Postgres;
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            isolation_level: postgres.then_some(IsolationLevel::RepeatableRead),
+            access_mode: postgres.then_some(AccessMode::ReadOnly),
+            sqlite_transaction_mode: None,
+        })
+        .await
+        .map_err(db_error)?;
+    let mut group = Some(find(&txn, workspace_id, id, false).await?);
+    let mut rows = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::UserId)
+        .column_as(
+            Expr::col((user::Entity, user::Column::UserName)),
+            "user_name",
+        )
+        .join_rev(
+            sea_orm::JoinType::InnerJoin,
+            user::Entity::belongs_to(group_member::Entity)
+                .from(user::Column::Id)
+                .to(group_member::Column::UserId)
+                .into(),
+        )
+        .filter(group_member::Column::GroupId.eq(id))
+        .order_by_asc(group_member::Column::CreatedAt)
+        .order_by_asc(group_member::Column::UserId)
+        .into_tuple::<(Uuid, String)>()
+        .stream(&txn)
+        .await
+        .map_err(db_error)?;
+    let mut page = Vec::with_capacity(page_size);
+    while let Some(row) = rows.next().await {
+        let (user_id, user_name) = row.map_err(db_error)?;
+        page.push(Member { user_id, user_name });
+        if page.len() == page_size {
+            let members = std::mem::replace(&mut page, Vec::with_capacity(page_size));
+            let sent = pages.send(Ok(MemberPage {
+                group: group.take(),
+                members,
+            }));
+            if sent.await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    drop(rows);
+    if group.is_some() || !page.is_empty() {
+        let _ = pages
+            .send(Ok(MemberPage {
+                group: group.take(),
+                members: page,
+            }))
+            .await;
+    }
+    // Read-only: nothing to keep; ending it either way releases the snapshot.
+    txn.rollback().await.map_err(db_error)
 }
 
 /// How many members each of `group_ids` has (groups without members are absent).

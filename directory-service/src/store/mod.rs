@@ -60,38 +60,64 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// memberships, roles, licenses or mappings takes one, so no such write can run on the
 /// pool outside a transaction. Only `ops::write` opens and commits it (checked by a test
 /// there): the commit is where the workspace rules run.
-pub struct WriteTx(DatabaseTransaction);
+pub struct WriteTx {
+    tx: DatabaseTransaction,
+    /// SQLite: this writer's turn ([`SQLITE_WRITER`]), given back when the transaction ends.
+    _turn: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// SQLite has one writer at a time. Writers queue here, in the process, *before* they take
+/// a pooled connection: queued inside SQLite (`BEGIN IMMEDIATE` waiting on the busy
+/// timeout) each held one of the pool's few connections, so a burst of writes in one
+/// workspace left no connection for another workspace's reads (reads waited behind every
+/// queued write: p99 351 ms in the bench). Now at most one connection is a writer's and
+/// reads run beside it (WAL). One permit per process: a process serves one database.
+static SQLITE_WRITER: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+    std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
 
 impl WriteTx {
     /// Starts a write transaction. On SQLite it takes the write lock up front (IMMEDIATE):
     /// a DEFERRED transaction that reads and then writes fails at once with SQLITE_BUSY
-    /// when another writer got there first.
-    /// The wait (pool acquire + BEGIN) is the `directory_db_acquire_seconds` histogram.
+    /// when another writer got there first; and it first waits for its turn among this
+    /// process's writers ([`SQLITE_WRITER`]) without holding a connection.
+    /// The wait (writer turn + pool acquire + BEGIN) is the `directory_db_acquire_seconds`
+    /// histogram.
     pub(crate) async fn begin(db: &DatabaseConnection) -> Result<Self, DomainError> {
         let started = std::time::Instant::now();
+        let turn = if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            Some(
+                SQLITE_WRITER
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| DomainError::Storage("the writer queue is closed".into()))?,
+            )
+        } else {
+            None
+        };
         let tx = db
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..Default::default()
             })
             .await
-            .map(WriteTx)
+            .map(|tx| WriteTx { tx, _turn: turn })
             .map_err(db_error);
         metrics::histogram!("directory_db_acquire_seconds").record(started.elapsed().as_secs_f64());
         tx
     }
 
     pub(crate) async fn commit(self) -> Result<(), DomainError> {
-        self.0.commit().await.map_err(commit_error)
+        self.tx.commit().await.map_err(commit_error)
     }
 
     pub(crate) async fn rollback(self) -> Result<(), DomainError> {
-        self.0.rollback().await.map_err(db_error)
+        self.tx.rollback().await.map_err(db_error)
     }
 
     /// The transaction as a connection, for reads.
     pub fn conn(&self) -> &DatabaseTransaction {
-        &self.0
+        &self.tx
     }
 }
 

@@ -3,11 +3,12 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, Set,
+    FromQueryResult, JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    Set,
 };
 use uuid::Uuid;
 
-use super::entity::{user, user_email};
+use super::entity::{group, group_member, user, user_email};
 use super::filter_sql::{string_compare, timestamp_compare};
 use super::{WriteTx, db_error};
 use crate::domain::custom_attributes::{AttributeKind, CustomAttribute};
@@ -151,6 +152,61 @@ pub async fn find(
         .map_err(db_error)?
         .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
     to_domain(row)
+}
+
+/// A user with its `groups` (id, displayName, ordered by group id) in one round trip: the
+/// user row left-joined to its memberships and their groups, one row per group (the user's
+/// columns repeat; a user is in few groups). `GET /Users/{id}` is the hot read, and a
+/// second query for the groups was a third of its database time.
+pub async fn find_with_groups(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> DomainResult<User> {
+    let query = user::Entity::find_by_id(id)
+        .filter(user::Column::WorkspaceId.eq(workspace_id))
+        .join(
+            JoinType::LeftJoin,
+            user::Entity::belongs_to(group_member::Entity)
+                .from(user::Column::Id)
+                .to(group_member::Column::UserId)
+                .into(),
+        )
+        .join(
+            JoinType::LeftJoin,
+            group_member::Entity::belongs_to(group::Entity)
+                .from(group_member::Column::GroupId)
+                .to(group::Column::Id)
+                .into(),
+        )
+        .column_as(
+            Expr::col((group::Entity, group::Column::Id)),
+            "member_of_id",
+        )
+        .column_as(
+            Expr::col((group::Entity, group::Column::DisplayName)),
+            "member_of_display_name",
+        )
+        .order_by_asc(Expr::col((
+            group_member::Entity,
+            group_member::Column::GroupId,
+        )))
+        .into_query();
+    let rows = db.query_all(&query).await.map_err(db_error)?;
+    let first = rows
+        .first()
+        .ok_or_else(|| DomainError::NotFound(format!("user {id} not found")))?;
+    let mut found = to_domain(user::Model::from_query_result(first, "").map_err(db_error)?)?;
+    for row in &rows {
+        let group_id: Option<Uuid> = row.try_get("", "member_of_id").map_err(db_error)?;
+        let display_name: Option<String> = row
+            .try_get("", "member_of_display_name")
+            .map_err(db_error)?;
+        if let (Some(group_id), Some(display_name)) = (group_id, display_name) {
+            found.groups.push((group_id, display_name));
+        }
+    }
+    Ok(found)
 }
 
 pub async fn find_by_user_name(

@@ -796,3 +796,45 @@ pub async fn custom_attributes_are_checked_returned_and_filterable(db: &Db) {
         Err(DomainError::NotFound(_))
     ));
 }
+
+/// `get_user` reads the user and its groups in one query (a left join): every group, in
+/// group-id order as the list reads them, none for a user in no group, and still not
+/// found across workspaces.
+pub async fn get_user_reads_its_groups_in_one_query(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    let alice = user(db, ws, "alice@x.test").await;
+    let loner = user(db, ws, "loner@x.test").await;
+    let mut expected = Vec::new();
+    for name in ["Engineering", "Sales", "Ops"] {
+        let created = ops::groups::create_group(db, ws, group(name), &[alice.to_string()])
+            .await
+            .unwrap();
+        expected.push((created.group.id, name.to_string()));
+    }
+    expected.sort();
+    let read = ops::users::get_user(db, ws, alice).await.unwrap();
+    assert_eq!(read.groups, expected);
+    assert_eq!(read.profile.user_name, "alice@x.test");
+    let listed = ops::users::list_users(db, ws, None, None, PageRequest::index(1, None))
+        .await
+        .unwrap();
+    let in_list = listed.users.iter().find(|u| u.id == alice).unwrap();
+    assert_eq!(in_list.groups, read.groups, "GET and list agree");
+    assert_eq!(in_list.version, read.version);
+
+    let alone = ops::users::get_user(db, ws, loner).await.unwrap();
+    assert!(alone.groups.is_empty());
+    assert_eq!(alone.profile.user_name, "loner@x.test");
+
+    let other = workspace(db, "globex").await;
+    let across = ops::users::get_user(db, other, alice).await;
+    assert!(
+        matches!(across, Err(DomainError::NotFound(_))),
+        "{across:?}"
+    );
+    let missing = ops::users::get_user(db, ws, Uuid::now_v7()).await;
+    assert!(
+        matches!(missing, Err(DomainError::NotFound(_))),
+        "{missing:?}"
+    );
+}

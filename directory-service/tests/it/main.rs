@@ -4,8 +4,8 @@ mod events_suite;
 mod groups_suite;
 mod harness;
 mod licenses_suite;
-mod retry_suite;
 mod requests_suite;
+mod retry_suite;
 mod roles_suite;
 mod rules_suite;
 mod suite;
@@ -77,6 +77,7 @@ all_backends!(
     subscription_updates_and_deletes_are_events,
     deletes_record_the_memberships_they_cascade,
     request_log_records_pages_prunes_and_cascades,
+    get_user_reads_its_groups_in_one_query,
 );
 
 use events_suite::*;
@@ -121,4 +122,76 @@ async fn postgres_webhook_backlog_counts_events_not_yet_passed() {
     if let Some(db) = harness::postgres().await {
         retry_suite::webhook_backlog_counts_events_not_yet_passed(&db).await;
     }
+}
+
+/// SQLite file (a pool of 4 connections): writers queued behind a long write must not
+/// take the connections another workspace's reads need. They used to wait inside SQLite
+/// (`BEGIN IMMEDIATE` on the busy timeout), each holding a pooled connection, and the read
+/// waited for a connection until the writes were done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_queued_writers_leave_connections_for_other_reads() {
+    use directory_service::domain::users::UserProfile;
+    use directory_service::{ops, store};
+    let path = std::env::temp_dir().join(format!("it-writers-{}.db", uuid::Uuid::now_v7()));
+    let db = store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    store::migrate(&db).await.unwrap();
+    let tenant_a = ops::workspaces::create_workspace(&db, "tenant-a", "")
+        .await
+        .unwrap()
+        .id;
+    let tenant_b = ops::workspaces::create_workspace(&db, "tenant-b", "")
+        .await
+        .unwrap()
+        .id;
+    let profile = |name: &str| UserProfile {
+        user_name: name.into(),
+        ..Default::default()
+    };
+    let reader = ops::users::create_user(&db, tenant_b, profile("read@b.test"))
+        .await
+        .unwrap();
+
+    // One write of tenant A in progress, as a long group push would be...
+    let held = ops::write::Write::profile(&db, tenant_a).await.unwrap();
+    // ...and as many more writers queued behind it as the pool has connections.
+    let queued: Vec<_> = (0..4)
+        .map(|i| {
+            let db = db.clone();
+            let profile = profile(&format!("queued{i}@a.test"));
+            tokio::spawn(async move { ops::users::create_user(&db, tenant_a, profile).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        ops::users::get_user(&db, tenant_b, reader.id),
+    )
+    .await
+    .expect("a read of tenant B must not wait behind tenant A's queued writers")
+    .unwrap();
+    assert_eq!(read.profile.user_name, "read@b.test");
+
+    held.abandon().await.unwrap();
+    for writer in queued {
+        writer
+            .await
+            .unwrap()
+            .expect("queued writers run after the long one");
+    }
+    let count = ops::users::list_users(
+        &db,
+        tenant_a,
+        None,
+        None,
+        directory_service::domain::paging::PageRequest::index(1, None),
+    )
+    .await
+    .unwrap()
+    .total_results;
+    assert_eq!(count, 4);
+    drop(db);
+    let _ = std::fs::remove_file(&path);
 }

@@ -3,9 +3,10 @@
 //! will not show them (`excludedAttributes=members`, an `attributes` list without members,
 //! a PATCH answered with 204).
 
+use bytes::Bytes;
 use directory_proto::v1::{
     CreateGroupRequest, DeleteGroupRequest, GetGroupRequest, Group, ListGroupsRequest,
-    PatchGroupRequest, ReplaceGroupRequest,
+    PatchGroupRequest, ReplaceGroupRequest, StreamGroupMembersRequest,
 };
 use http::StatusCode;
 use serde_json::Value;
@@ -14,7 +15,9 @@ use super::response::{self, HttpResponse, Written};
 use super::{AppState, Query, RequestContext, directory_error, expected_version};
 use crate::scim::ScimError;
 use crate::scim::etag::weak_etag;
-use crate::scim::group::{group_attributes_from_json, group_to_json};
+use crate::scim::group::{
+    group_attributes_from_json, group_to_json, member_to_json, split_at_members,
+};
 use crate::scim::group_location;
 use crate::scim::list::{ListPage, ListQuery, page_response};
 use crate::scim::patch::group_patch_operations_from_json;
@@ -92,6 +95,9 @@ pub async fn get(
     ctx: &RequestContext,
     id: &str,
 ) -> Result<HttpResponse, ScimError> {
+    if !exclude_members(ctx) && streams_members_unchanged(ctx) {
+        return get_streamed(state, ctx, id).await;
+    }
     let group = fetch(state, ctx, id, exclude_members(ctx)).await?;
     if ctx
         .if_none_match
@@ -101,6 +107,100 @@ pub async fn get(
         return Ok(response::not_modified(&weak_etag(group.version)));
     }
     Ok(group_response(ctx, StatusCode::OK, &group))
+}
+
+/// Whether the projection leaves every member object as rendered (no `members.value`
+/// style sub-attribute selection): then members can be written as they arrive. Otherwise
+/// the group is read whole, as before.
+fn streams_members_unchanged(ctx: &RequestContext) -> bool {
+    let probe = serde_json::json!({"members": [member_to_json("probe", &ctx.base_url)]});
+    let projected = ctx.projection.apply(probe.clone());
+    projected.get("members") == probe.get("members")
+}
+
+/// Members per message of the directory's stream (and per chunk of the HTTP body).
+const MEMBER_PAGE: u32 = 1_000;
+
+/// `GET /Groups/{id}` with members, streamed through both hops: the directory sends the
+/// group and then pages of members from one snapshot (so the ETag is the version of
+/// exactly the members written), and the body is written page by page. A group without
+/// members is answered buffered, as before. Memory stays at a page or two whatever the
+/// group's size.
+async fn get_streamed(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<HttpResponse, ScimError> {
+    let mut pages = state
+        .group_members
+        .clone()
+        .stream_group_members(StreamGroupMembersRequest {
+            workspace_id: ctx.workspace_id.clone(),
+            id: id.to_owned(),
+            page_size: MEMBER_PAGE,
+        })
+        .await
+        .map_err(|s| directory_error(&s))?
+        .into_inner();
+    let first = pages
+        .message()
+        .await
+        .map_err(|s| directory_error(&s))?
+        .ok_or_else(ScimError::internal)?;
+    let group = first.group.ok_or_else(ScimError::internal)?;
+    let etag = weak_etag(group.version);
+    if ctx
+        .if_none_match
+        .as_ref()
+        .is_some_and(|tags| tags.matches(group.version))
+    {
+        return Ok(response::not_modified(&etag));
+    }
+    if first.members.is_empty() {
+        // The first page is sent early only when full: no members at all.
+        return Ok(group_response(ctx, StatusCode::OK, &group));
+    }
+    let document = ctx.projection.apply(group_to_json(&group, &ctx.base_url));
+    let (prefix, suffix) = split_at_members(&document);
+    let base_url = ctx.base_url.clone();
+    let (chunks, body) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let mut chunk = prefix;
+        let mut first_member = true;
+        let mut page = first.members;
+        loop {
+            for member in &page {
+                if !first_member {
+                    chunk.push(b',');
+                }
+                first_member = false;
+                // A `Value` always serializes.
+                chunk.extend(
+                    serde_json::to_vec(&member_to_json(&member.value, &base_url))
+                        .unwrap_or_default(),
+                );
+            }
+            if chunks.send(Ok(Bytes::from(chunk))).await.is_err() {
+                return; // the client went away; dropping `pages` cancels the RPC
+            }
+            chunk = Vec::new();
+            page = match pages.message().await {
+                Ok(Some(next)) => next.members,
+                Ok(None) => break,
+                Err(status) => {
+                    tracing::warn!(code = ?status.code(), "group member stream failed mid-way");
+                    let _ = chunks
+                        .send(Err(std::io::Error::other(
+                            "the directory's member stream failed",
+                        )))
+                        .await;
+                    return;
+                }
+            };
+        }
+        let _ = chunks.send(Ok(Bytes::from(suffix))).await;
+    });
+    Ok(response::streamed(StatusCode::OK, &etag, body))
 }
 
 async fn fetch(

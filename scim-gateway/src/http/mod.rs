@@ -76,6 +76,8 @@ pub(crate) struct ServerLimits {
 /// Shared by every request.
 pub(crate) struct AppState {
     pub directory: DirectoryClient,
+    /// Streams a group's members (a full `GET /Groups/{id}`).
+    pub group_members: crate::directory::GroupMembersClient,
     pub directory_health: HealthClient<Channel>,
     pub tokens: TokenCache,
     /// `https://scim.example.com` (no trailing slash) when configured.
@@ -101,6 +103,7 @@ impl AppState {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         directory: DirectoryClient,
+        group_members: crate::directory::GroupMembersClient,
         directory_health: HealthClient<Channel>,
         token_cache_ttl: Duration,
         public_origin: Option<String>,
@@ -112,6 +115,7 @@ impl AppState {
     ) -> Self {
         AppState {
             directory,
+            group_members,
             directory_health,
             tokens: TokenCache::new(token_cache_ttl),
             public_origin,
@@ -255,7 +259,11 @@ async fn serve_connection<IO>(
             .extensions_mut()
             .insert(auth_limit::ClientAddr(peer.ip()));
         let state = state.clone();
-        async move { Ok::<_, Infallible>(handle(&state, local_addr, request).await) }
+        async move {
+            Ok::<_, Infallible>(response::into_wire(
+                handle(&state, local_addr, request).await,
+            ))
+        }
     });
     let mut builder = http1::Builder::new();
     builder

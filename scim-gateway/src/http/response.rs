@@ -4,12 +4,68 @@
 use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_TYPE, ETAG, LOCATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Response, StatusCode};
-use http_body_util::Full;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt as _, Full, StreamBody};
+use hyper::body::Frame;
 use serde_json::Value;
+use tokio_stream::StreamExt as _;
 
 use crate::scim::ScimError;
 
 pub type HttpResponse = Response<Full<Bytes>>;
+
+/// What goes on the wire: the handler's buffered body, or a body streamed after the
+/// headers ([`streamed`]).
+pub type WireBody = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// Chunks of a streamed body; an `Err` aborts the connection (the client sees a truncated
+/// response, never a shorter document that parses).
+pub type BodyChunks = tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>;
+
+/// Carries a streamed body from the handler to the connection (extensions must be
+/// `Clone`; the receiver is taken once, by [`into_wire`]).
+#[derive(Clone)]
+struct StreamedBody(Arc<Mutex<Option<BodyChunks>>>);
+
+/// A response whose body is written as `chunks` arrive (chunked transfer encoding), with
+/// the SCIM content type and `etag`: nothing holds the whole body. Handlers keep returning
+/// an [`HttpResponse`] (headers, status, an empty buffered body); the connection swaps the
+/// stream in ([`into_wire`]).
+pub fn streamed(status: StatusCode, etag: &str, chunks: BodyChunks) -> HttpResponse {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE));
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        response.headers_mut().insert(ETAG, value);
+    }
+    response
+        .extensions_mut()
+        .insert(StreamedBody(Arc::new(Mutex::new(Some(chunks)))));
+    response
+}
+
+/// The response as written on the connection: the streamed body if the handler set one,
+/// else its buffered body.
+pub fn into_wire(response: HttpResponse) -> Response<WireBody> {
+    let chunks = response
+        .extensions()
+        .get::<StreamedBody>()
+        .and_then(|body| body.0.lock().ok()?.take());
+    match chunks {
+        Some(chunks) => response.map(|_| {
+            StreamBody::new(
+                tokio_stream::wrappers::ReceiverStream::new(chunks)
+                    .map(|chunk| chunk.map(Frame::data)),
+            )
+            .boxed_unsync()
+        }),
+        None => response.map(|body| body.map_err(|never| match never {}).boxed_unsync()),
+    }
+}
 
 /// What a write handler produced, before it is rendered: the single-request handlers turn
 /// it into an HTTP response, Bulk reads status, id, version and location from it directly.

@@ -265,18 +265,7 @@ pub fn group_to_json(group: &Group, base_url: &str) -> Value {
         let members = a
             .members
             .iter()
-            .map(|m| {
-                let mut member = Map::new();
-                // No `display`: RFC 7643 §8.7.1 gives Group members value, $ref and type
-                // only, and clients compare what they wrote with what they read back.
-                member.insert("value".into(), Value::from(m.value.clone()));
-                member.insert(
-                    "$ref".into(),
-                    Value::from(user_location(base_url, &m.value)),
-                );
-                member.insert("type".into(), Value::from("User"));
-                Value::Object(member)
-            })
+            .map(|m| member_to_json(&m.value, base_url))
             .collect();
         out.insert("members".into(), Value::Array(members));
     }
@@ -296,6 +285,68 @@ pub fn group_to_json(group: &Group, base_url: &str) -> Value {
     meta.insert("version".into(), Value::from(weak_etag(group.version)));
     out.insert("meta".into(), Value::Object(meta));
     Value::Object(out)
+}
+
+/// One entry of a group's `members`.
+pub fn member_to_json(user_id: &str, base_url: &str) -> Value {
+    let mut member = Map::new();
+    // No `display`: RFC 7643 §8.7.1 gives Group members value, $ref and type
+    // only, and clients compare what they wrote with what they read back.
+    member.insert("value".into(), Value::from(user_id));
+    member.insert("$ref".into(), Value::from(user_location(base_url, user_id)));
+    member.insert("type".into(), Value::from("User"));
+    Value::Object(member)
+}
+
+/// A group document cut where its `members` array goes, for writing the members in
+/// between as they arrive: `prefix` ends with `"members":[`, `suffix` starts with `]`.
+/// `document` is the rendered (and projected) group without `members`; the array lands
+/// where serializing the whole object would put it, so the streamed document is the
+/// buffered one byte for byte.
+pub fn split_at_members(document: &Value) -> (Vec<u8>, Vec<u8>) {
+    let mut prefix = b"{".to_vec();
+    let mut suffix = b"]".to_vec();
+    let mut members_written = false;
+    let mut first = true;
+    let entries = document.as_object().into_iter().flatten();
+    let write_entry = |out: &mut Vec<u8>, first: &mut bool, key: &str, value: &Value| {
+        if !*first {
+            out.push(b',');
+        }
+        *first = false;
+        // A string key and a `Value` always serialize.
+        out.extend(serde_json::to_vec(key).unwrap_or_default());
+        out.push(b':');
+        out.extend(serde_json::to_vec(value).unwrap_or_default());
+    };
+    // Where `members` falls among the keys depends on serde_json's map order; find it by
+    // building the same map with a placeholder.
+    let mut probe = document.as_object().cloned().unwrap_or_default();
+    probe.insert("members".into(), Value::Null);
+    let members_index = probe.keys().position(|k| k == "members").unwrap_or(0);
+    for (index, (key, value)) in entries.enumerate() {
+        if index == members_index && !members_written {
+            if !first {
+                prefix.push(b',');
+            }
+            prefix.extend(br#""members":["#);
+            members_written = true;
+            first = false;
+        }
+        if members_written {
+            write_entry(&mut suffix, &mut false, key, value);
+        } else {
+            write_entry(&mut prefix, &mut first, key, value);
+        }
+    }
+    if !members_written {
+        if !first {
+            prefix.push(b',');
+        }
+        prefix.extend(br#""members":["#);
+    }
+    suffix.push(b'}');
+    (prefix, suffix)
 }
 
 /// A user's read-only `groups` (RFC 7643 §4.1.2): direct memberships only.
@@ -329,6 +380,56 @@ mod tests {
 
     const A: &str = "23a35c27-23d3-4c03-b4c5-6443c09e7173";
     const B: &str = "89bb1940-b905-4575-9e7f-6f887cfb368e";
+
+    /// The streamed `GET /Groups/{id}` writes prefix, members and suffix: byte for byte
+    /// the buffered document, whatever the projection keeps around `members`.
+    #[test]
+    fn a_document_split_at_members_is_the_buffered_document() {
+        let base = "https://scim.test/scim/v2";
+        let group = Group {
+            id: "g1".into(),
+            version: 7,
+            members_included: true,
+            attributes: Some(GroupAttributes {
+                display_name: "Engineering".into(),
+                external_id: Some("ext-1".into()),
+                members: [A, B]
+                    .iter()
+                    .map(|id| GroupMember {
+                        value: (*id).into(),
+                        display: String::new(),
+                    })
+                    .collect(),
+                extensions: None,
+            }),
+            ..Default::default()
+        };
+        let without_members = Group {
+            members_included: false,
+            ..group.clone()
+        };
+        for projection in [
+            Projection::from_params(None, None),
+            Projection::from_params(Some("members"), None),
+            Projection::from_params(Some("displayName,members"), None),
+            Projection::from_params(None, Some("externalId,meta")),
+        ] {
+            let buffered =
+                serde_json::to_vec(&projection.apply(group_to_json(&group, base))).unwrap();
+            let (prefix, suffix) =
+                split_at_members(&projection.apply(group_to_json(&without_members, base)));
+            let mut streamed = prefix;
+            streamed.extend(serde_json::to_vec(&member_to_json(A, base)).unwrap());
+            streamed.push(b',');
+            streamed.extend(serde_json::to_vec(&member_to_json(B, base)).unwrap());
+            streamed.extend(suffix);
+            assert_eq!(
+                String::from_utf8(streamed).unwrap(),
+                String::from_utf8(buffered).unwrap(),
+                "{projection:?}"
+            );
+        }
+    }
 
     fn parse(mut body: Value) -> Result<GroupAttributes, ScimError> {
         if let Value::Object(map) = &mut body
