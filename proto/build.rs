@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "directory/v1/directory.proto",
             "directory/v1/errors.proto",
             "directory/v1/events.proto",
+            "directory/v1/credentials.proto",
         ])?;
     for file in compiler.files() {
         if let Some(path) = file.path() {

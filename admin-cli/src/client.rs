@@ -92,6 +92,40 @@ pub async fn connect_with_events(
     ))
 }
 
+/// The Credentials service (service credentials of the directory's callers).
+pub type Credentials = directory_proto::v1::credentials_client::CredentialsClient<
+    InterceptedService<Channel, CredentialInterceptor>,
+>;
+
+/// An eagerly connected channel to the directory and the interceptor for it.
+pub async fn connect_channel(
+    url: &str,
+    credential: Option<&str>,
+) -> anyhow::Result<(Channel, CredentialInterceptor)> {
+    let interceptor = CredentialInterceptor::new(credential)?;
+    let channel = Endpoint::from_shared(url.to_owned())
+        .with_context(|| format!("invalid directory url {url:?}"))?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to the directory at {url}"))?;
+    Ok((channel, interceptor))
+}
+
+pub async fn connect_credentials(
+    url: &str,
+    credential: Option<&str>,
+) -> anyhow::Result<Credentials> {
+    let (channel, interceptor) = connect_channel(url, credential).await?;
+    Ok(
+        directory_proto::v1::credentials_client::CredentialsClient::with_interceptor(
+            channel,
+            interceptor,
+        ),
+    )
+}
+
 /// A failed RPC. Displays as `<message> (grpc status NOT_FOUND, reason NOT_FOUND)`.
 #[derive(Debug)]
 pub struct RpcError {

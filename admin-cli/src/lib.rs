@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::attribute_mappings::AttributeMappingCommand;
 use crate::commands::attributes::AttributeCommand;
+use crate::commands::credentials::CredentialCommand;
 use crate::commands::events::{AuditCommand, EventCommand, WebhookCommand};
 use crate::commands::groups::GroupCommand;
 use crate::commands::licenses::LicenseCommand;
@@ -104,6 +105,9 @@ pub enum Command {
     /// Webhook endpoints (Standard Webhooks signatures) and their deliveries
     #[command(subcommand, alias = "webhooks")]
     Webhook(WebhookCommand),
+    /// Manage the directory's service credentials (one per caller, each with a role)
+    #[command(subcommand, alias = "credentials")]
+    Credential(CredentialCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
     /// Print shell completions: `scimctl completions bash > /etc/bash_completion.d/scimctl`
@@ -194,6 +198,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let format = global.output;
     let text = match command {
         Command::Up(args) => return commands::up::run(args, credential, format).await,
+        Command::Credential(command) => {
+            let mut client = client::connect_credentials(&global.directory_url, credential).await?;
+            commands::credentials::run(&mut client, command, format)
+                .await
+                .map_err(|error| explain_missing_credential(error, credential.is_none()))?
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(
@@ -246,7 +256,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     commands::attribute_mappings::run(&mut client, command, format).await
                 }
                 Command::Endpoint => commands::workspaces::endpoint(&mut client, format).await,
-                Command::Up(_) | Command::Completions { .. } => unreachable!("handled above"),
+                Command::Up(_) | Command::Completions { .. } | Command::Credential(_) => {
+                    unreachable!("handled above")
+                }
             };
             result
                 .map_err(|error| explain_missing_credential(error, credential.is_none()))

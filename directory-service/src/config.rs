@@ -48,6 +48,11 @@ pub struct ServeArgs {
     /// Shared secret every caller sends in the `x-directory-credential` metadata.
     #[arg(long, env = "DIRECTORY_CREDENTIAL", hide_env_values = true)]
     pub credential: String,
+    /// A configured credential with the `gateway` role (Kubernetes: the gateway pods get
+    /// this one, never the admin credential above). Credentials created with `scimctl
+    /// credential create` work besides it.
+    #[arg(long, env = "DIRECTORY_GATEWAY_CREDENTIAL", hide_env_values = true)]
+    pub gateway_credential: Option<String>,
     /// Do not run migrations at start (when a `migrate` Job owns them).
     #[arg(long, env = "DIRECTORY_SKIP_MIGRATIONS")]
     pub skip_migrations: bool,

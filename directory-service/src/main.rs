@@ -60,6 +60,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 admin,
                 endpoint,
                 delivery: args.events.delivery_config(),
+                gateway_credential: args.gateway_credential.filter(|c| !c.is_empty()),
             };
             directory_service::serve(listener, db, args.credential, options, shutdown_signal())
                 .await?;

@@ -310,6 +310,18 @@ impl Stack {
         ))
     }
 
+    /// A Directory client that presents `credential` instead of the bootstrap one.
+    pub async fn grpc_as(&self, credential: &str) -> anyhow::Result<Directory> {
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", self.directory.addr))?
+                .connect()
+                .await?;
+        Ok(DirectoryClient::with_interceptor(
+            channel,
+            CredentialInterceptor(credential.to_owned()),
+        ))
+    }
+
     pub async fn new_workspace(&self, slug: &str) -> anyhow::Result<String> {
         let ws = self
             .grpc()

@@ -2,6 +2,7 @@
 
 pub mod attribute_mappings;
 pub mod attributes;
+pub mod credentials;
 pub mod events;
 pub mod groups;
 pub mod import;

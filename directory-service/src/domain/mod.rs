@@ -2,6 +2,7 @@
 //! No sea_orm, no tonic in here.
 
 pub mod attribute_mappings;
+pub mod credentials;
 pub mod custom_attributes;
 pub mod events;
 pub mod filter;

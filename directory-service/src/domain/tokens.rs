@@ -28,13 +28,15 @@ pub struct MintedToken {
     pub secret_hash: String,
 }
 
-pub fn mint_token() -> MintedToken {
+/// `n` random Crockford base32 characters (5 bits each).
+pub fn random_chars(n: usize) -> String {
     let mut rng = rand::rng();
-    let mut random_chars = |n: usize| -> String {
-        (0..n)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-            .collect()
-    };
+    (0..n)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+pub fn mint_token() -> MintedToken {
     let prefix = format!("{SCHEME}{}", random_chars(LOOKUP_LEN));
     let plaintext = format!("{prefix}_{}", random_chars(SECRET_LEN));
     let secret_hash = hash_token(&plaintext);

@@ -1,17 +1,19 @@
 //! The tonic server: credential check, tracing, health, reflection, and the Directory
 //! service whose handlers only convert and delegate to `ops`.
 
+pub mod access;
 pub mod convert;
+pub mod credentials;
 pub mod events;
 pub mod status;
 mod typed;
 
 use std::future::Future;
 
+use directory_proto::v1::credentials_server::CredentialsServer;
 use directory_proto::v1::directory_server::{Directory, DirectoryServer};
 use directory_proto::v1::events_server::EventsServer;
-use directory_proto::{CREDENTIAL_METADATA_KEY, FILE_DESCRIPTOR_SET, v1 as pb};
-use subtle::ConstantTimeEq;
+use directory_proto::{FILE_DESCRIPTOR_SET, v1 as pb};
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
@@ -42,6 +44,8 @@ pub struct ServeOptions {
     pub endpoint: Option<ScimEndpoint>,
     /// Webhook delivery (the outbox worker).
     pub delivery: crate::delivery::DeliveryConfig,
+    /// A configured credential with the `gateway` role, beside the stored ones.
+    pub gateway_credential: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -52,6 +56,7 @@ impl Default for ServeOptions {
             admin: None,
             endpoint: None,
             delivery: crate::delivery::DeliveryConfig::default(),
+            gateway_credential: None,
         }
     }
 }
@@ -100,29 +105,28 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    // Everything but health (which Kubernetes probes call) needs the credential.
-    let credential: std::sync::Arc<str> = credential.into();
-    let reflection_credential = credential.clone();
-    let reflection = tonic::service::interceptor::InterceptedService::new(reflection, move |req| {
-        check_credential(&reflection_credential, req)
+    // Every call but health (which Kubernetes probes call) needs a credential whose role
+    // may call the method: `access.rs` checks it before any service sees the request.
+    let checker = std::sync::Arc::new(crate::ops::credentials::CredentialChecker::new(
+        db.clone(),
+        credential,
+        options.gateway_credential.clone(),
+    ));
+    let access = access::AccessLayer::new(checker.clone());
+    let credentials = CredentialsServer::new(credentials::CredentialsService {
+        db: db.clone(),
+        checker,
     });
-    let events_credential = credential.clone();
-    let events = EventsServer::with_interceptor(
-        events::EventsService {
-            db: db.clone(),
-            shutdown: stopped.clone(),
-        },
-        move |req| check_credential(&events_credential, req),
-    );
-    let directory = tonic::service::interceptor::InterceptedService::new(
-        DirectoryServer::new(DirectoryService {
-            db,
-            endpoint: options.endpoint.clone(),
-        })
-        .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES)
-        .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
-        move |req| check_credential(&credential, req),
-    );
+    let events = EventsServer::new(events::EventsService {
+        db: db.clone(),
+        shutdown: stopped.clone(),
+    });
+    let directory = DirectoryServer::new(DirectoryService {
+        db,
+        endpoint: options.endpoint.clone(),
+    })
+    .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES)
+    .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES);
     // Shutdown: NOT_SERVING first (probes and clients move away), then tonic stops
     // accepting and drains; `drain_deadline` cuts the drain after the grace period.
     let (begun_tx, begun_rx) = tokio::sync::oneshot::channel::<()>();
@@ -146,10 +150,12 @@ pub async fn serve(
     let server = tonic::transport::Server::builder()
         .trace_fn(crate::telemetry::grpc_request_span)
         .layer(crate::admin::GrpcMetricsLayer)
+        .layer(access)
         .add_service(health_service)
         .add_service(reflection)
         .add_service(events::WithActor(directory))
         .add_service(events::WithActor(events))
+        .add_service(events::WithActor(credentials))
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),
@@ -168,21 +174,6 @@ pub async fn serve(
 /// Nagle's algorithm meeting the peer's delayed ACK (~40 ms per request).
 fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
-}
-
-fn check_credential(expected: &str, req: Request<()>) -> Result<Request<()>, Status> {
-    let presented = req
-        .metadata()
-        .get(CREDENTIAL_METADATA_KEY)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    if bool::from(presented.ct_eq(expected.as_bytes())) {
-        Ok(req)
-    } else {
-        Err(Status::unauthenticated(
-            "missing or wrong service credential",
-        ))
-    }
 }
 
 type RpcResult<T> = Result<Response<T>, Status>;

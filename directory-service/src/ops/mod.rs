@@ -3,6 +3,7 @@
 //! state after the change and commits. Reads use the pool directly.
 
 pub mod attribute_mappings;
+pub mod credentials;
 pub mod custom_attributes;
 pub mod events;
 pub mod groups;

@@ -4,6 +4,7 @@
 mod architecture;
 mod bulk;
 mod cli;
+mod credentials;
 mod discovery;
 mod entra;
 mod events;

@@ -10,6 +10,7 @@ pub mod license_wait;
 pub mod role_grant;
 pub mod role_mapping;
 pub mod scim_token;
+pub mod service_credential;
 pub mod subscription;
 pub mod user;
 pub mod user_email;

@@ -14,6 +14,7 @@ mod m0008_user_display_name_key;
 mod m0009_case_keys;
 mod m0009_license_waits;
 mod m0010_events_and_webhooks;
+mod m0011_credentials;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_case_keys::Migration),
             Box::new(m0009_license_waits::Migration),
             Box::new(m0010_events_and_webhooks::Migration),
+            Box::new(m0011_credentials::Migration),
         ]
     }
 }

@@ -1,0 +1,329 @@
+//! Who may call what: the one table from every gRPC method (full path) to the roles that
+//! may call it, and the tower layer that checks each call's `x-directory-credential`
+//! against it before any service sees the request.
+//!
+//! A method missing from the table is admin-only; a test enumerates every method of every
+//! served service from the descriptors and fails when one has no entry.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use directory_proto::CREDENTIAL_METADATA_KEY;
+use tonic::Status;
+
+use crate::domain::DomainError;
+use crate::domain::credentials::Role::{self, Admin, Gateway, Reader};
+use crate::ops::credentials::{Caller, CredentialChecker};
+
+/// Who may call a method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// No credential (health: Kubernetes probes call it).
+    Open,
+    /// A credential with one of these roles.
+    Roles(&'static [Role]),
+}
+
+/// SCIM reads the gateway serves, also open to readers.
+const SCIM_READ: Access = Access::Roles(&[Gateway, Reader, Admin]);
+/// What only the gateway (and admins) do: SCIM writes, token authentication.
+const GATEWAY: Access = Access::Roles(&[Gateway, Admin]);
+/// Read-only RPCs for internal services.
+const READ: Access = Access::Roles(&[Reader, Admin]);
+/// Everything else.
+const ADMIN: Access = Access::Roles(&[Admin]);
+
+/// The table. Keep it sorted by service, then in the proto's order.
+pub const METHOD_ACCESS: &[(&str, Access)] = &[
+    ("/grpc.health.v1.Health/Check", Access::Open),
+    ("/grpc.health.v1.Health/Watch", Access::Open),
+    (
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        SCIM_READ,
+    ),
+    // Directory: workspaces
+    ("/directory.v1.Directory/CreateWorkspace", ADMIN),
+    ("/directory.v1.Directory/GetWorkspace", READ),
+    ("/directory.v1.Directory/ListWorkspaces", READ),
+    ("/directory.v1.Directory/DeleteWorkspace", ADMIN),
+    ("/directory.v1.Directory/GetScimEndpoint", READ),
+    // users
+    ("/directory.v1.Directory/CreateUser", GATEWAY),
+    ("/directory.v1.Directory/GetUser", SCIM_READ),
+    ("/directory.v1.Directory/ListUsers", SCIM_READ),
+    ("/directory.v1.Directory/ReplaceUser", GATEWAY),
+    ("/directory.v1.Directory/PatchUser", GATEWAY),
+    ("/directory.v1.Directory/DeleteUser", GATEWAY),
+    ("/directory.v1.Directory/ImportUsers", ADMIN),
+    // groups
+    ("/directory.v1.Directory/CreateGroup", GATEWAY),
+    ("/directory.v1.Directory/GetGroup", SCIM_READ),
+    ("/directory.v1.Directory/ListGroups", SCIM_READ),
+    ("/directory.v1.Directory/ReplaceGroup", GATEWAY),
+    ("/directory.v1.Directory/PatchGroup", GATEWAY),
+    ("/directory.v1.Directory/DeleteGroup", GATEWAY),
+    // attribute mappings, custom attributes
+    ("/directory.v1.Directory/SetAttributeMapping", ADMIN),
+    ("/directory.v1.Directory/DeleteAttributeMapping", ADMIN),
+    ("/directory.v1.Directory/ListAttributeMappings", READ),
+    ("/directory.v1.Directory/DeclareCustomAttribute", ADMIN),
+    ("/directory.v1.Directory/ListCustomAttributes", SCIM_READ),
+    ("/directory.v1.Directory/DeleteCustomAttribute", ADMIN),
+    // subscriptions, licenses
+    ("/directory.v1.Directory/CreateSubscription", ADMIN),
+    ("/directory.v1.Directory/ListSubscriptions", READ),
+    ("/directory.v1.Directory/UpdateSubscription", ADMIN),
+    ("/directory.v1.Directory/DeleteSubscription", ADMIN),
+    ("/directory.v1.Directory/AssignLicense", ADMIN),
+    ("/directory.v1.Directory/RevokeLicense", ADMIN),
+    ("/directory.v1.Directory/ListSubscriptionHolders", READ),
+    // roles
+    ("/directory.v1.Directory/SetMemberRole", ADMIN),
+    ("/directory.v1.Directory/GetUserAccess", READ),
+    ("/directory.v1.Directory/ListWorkspaceAdmins", READ),
+    ("/directory.v1.Directory/SetRoleMapping", ADMIN),
+    ("/directory.v1.Directory/DeleteRoleMapping", ADMIN),
+    ("/directory.v1.Directory/ListRoleMappings", READ),
+    // tokens
+    ("/directory.v1.Directory/IssueToken", ADMIN),
+    ("/directory.v1.Directory/ListTokens", READ),
+    ("/directory.v1.Directory/RevokeToken", ADMIN),
+    ("/directory.v1.Directory/AuthenticateToken", GATEWAY),
+    // typed calls for internal services
+    ("/directory.v1.Directory/DeactivateUser", ADMIN),
+    ("/directory.v1.Directory/ReactivateUser", ADMIN),
+    ("/directory.v1.Directory/UpdateUserProfile", ADMIN),
+    ("/directory.v1.Directory/LookupUser", READ),
+    ("/directory.v1.Directory/DescribeUser", READ),
+    ("/directory.v1.Directory/AddGroupMembers", ADMIN),
+    ("/directory.v1.Directory/RemoveGroupMembers", ADMIN),
+    ("/directory.v1.Directory/ReplaceGroupMembers", ADMIN),
+    // Events
+    ("/directory.v1.Events/ListEvents", READ),
+    ("/directory.v1.Events/WatchEvents", READ),
+    ("/directory.v1.Events/CreateWebhook", ADMIN),
+    ("/directory.v1.Events/ListWebhooks", READ),
+    ("/directory.v1.Events/DeleteWebhook", ADMIN),
+    ("/directory.v1.Events/SetWebhookEnabled", ADMIN),
+    ("/directory.v1.Events/ListWebhookDeliveries", READ),
+    ("/directory.v1.Events/WatchRevokedTokens", SCIM_READ),
+    // Credentials
+    ("/directory.v1.Credentials/CreateCredential", ADMIN),
+    ("/directory.v1.Credentials/ListCredentials", ADMIN),
+    ("/directory.v1.Credentials/RevokeCredential", ADMIN),
+];
+
+/// Who may call `path`; a method not in the table is admin-only.
+pub fn access_of(path: &str) -> Access {
+    METHOD_ACCESS
+        .iter()
+        .find(|(method, _)| *method == path)
+        .map_or(ADMIN, |(_, access)| *access)
+}
+
+/// Checks one call: Ok with the caller (None for open methods), or the status to answer.
+pub async fn authorize(
+    checker: &CredentialChecker,
+    path: &str,
+    presented: Option<&[u8]>,
+) -> Result<Option<Caller>, Status> {
+    let Access::Roles(roles) = access_of(path) else {
+        return Ok(None);
+    };
+    let presented = presented
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .unwrap_or_default();
+    let caller = match checker.check(presented).await {
+        Ok(caller) => caller,
+        Err(DomainError::Unauthenticated) => {
+            return Err(Status::unauthenticated(
+                "missing or wrong service credential",
+            ));
+        }
+        Err(err) => return Err(super::status::to_status(err)),
+    };
+    if roles.contains(&caller.role) {
+        Ok(Some(caller))
+    } else {
+        Err(Status::permission_denied(format!(
+            "the {} credential may not call {path}",
+            caller.role.as_str()
+        )))
+    }
+}
+
+/// The tower layer that runs `authorize` on every request of the server.
+#[derive(Clone)]
+pub struct AccessLayer {
+    checker: Arc<CredentialChecker>,
+}
+
+impl AccessLayer {
+    pub fn new(checker: Arc<CredentialChecker>) -> Self {
+        AccessLayer { checker }
+    }
+}
+
+impl<S> tower::Layer<S> for AccessLayer {
+    type Service = AccessControl<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AccessControl {
+            inner,
+            checker: self.checker.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AccessControl<S> {
+    inner: S,
+    checker: Arc<CredentialChecker>,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for AccessControl<S>
+where
+    S: tower::Service<
+            http::Request<B>,
+            Response = http::Response<tonic::body::Body>,
+            Error = Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The service that was polled ready serves this request; a clone takes its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let checker = self.checker.clone();
+        Box::pin(async move {
+            let path = request.uri().path().to_owned();
+            let presented = request
+                .headers()
+                .get(CREDENTIAL_METADATA_KEY)
+                .map(|v| v.as_bytes().to_vec());
+            match authorize(&checker, &path, presented.as_deref()).await {
+                Ok(caller) => {
+                    if let Some(caller) = caller {
+                        request.extensions_mut().insert(caller);
+                    }
+                    inner.call(request).await
+                }
+                Err(status) => Ok(status.into_http()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message as _;
+    use std::collections::BTreeSet;
+
+    /// Every method of every service the directory serves, from the compiled descriptors.
+    fn served_methods() -> BTreeSet<String> {
+        let sets = [
+            directory_proto::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        ];
+        let mut methods = BTreeSet::new();
+        for bytes in sets {
+            let set = prost_types::FileDescriptorSet::decode(bytes).unwrap();
+            for file in set.file {
+                let package = file.package().to_owned();
+                let served = package == "directory.v1"
+                    || package == "grpc.health.v1"
+                    || package == "grpc.reflection.v1";
+                if !served {
+                    continue;
+                }
+                for service in &file.service {
+                    for method in &service.method {
+                        methods.insert(format!("/{package}.{}/{}", service.name(), method.name()));
+                    }
+                }
+            }
+        }
+        methods
+    }
+
+    #[test]
+    fn every_rpc_of_every_service_has_an_entry_and_no_entry_is_stale() {
+        let served = served_methods();
+        assert!(
+            served.len() > 60,
+            "descriptors enumerated: {}",
+            served.len()
+        );
+        let table: BTreeSet<String> = METHOD_ACCESS.iter().map(|(m, _)| m.to_string()).collect();
+        assert_eq!(table.len(), METHOD_ACCESS.len(), "duplicate entries");
+        let missing: Vec<_> = served.difference(&table).collect();
+        assert!(
+            missing.is_empty(),
+            "RPCs without an access entry: {missing:#?}"
+        );
+        let stale: Vec<_> = table.difference(&served).collect();
+        assert!(
+            stale.is_empty(),
+            "entries for RPCs nobody serves: {stale:#?}"
+        );
+    }
+
+    #[test]
+    fn only_health_is_open_and_admins_may_call_everything_else() {
+        for (method, access) in METHOD_ACCESS {
+            match access {
+                Access::Open => assert!(method.starts_with("/grpc.health.v1."), "{method}"),
+                Access::Roles(roles) => assert!(roles.contains(&Admin), "{method}"),
+            }
+        }
+        assert_eq!(access_of("/directory.v1.Directory/NotYetInTheTable"), ADMIN);
+    }
+
+    #[test]
+    fn readers_get_no_write_and_the_gateway_no_token_minting_or_workspace_listing() {
+        let read_prefixes = [
+            "Get",
+            "List",
+            "Lookup",
+            "Describe",
+            "Watch",
+            "ServerReflection",
+        ];
+        for (method, access) in METHOD_ACCESS {
+            let name = method.rsplit('/').next().unwrap();
+            let is_read = read_prefixes.iter().any(|p| name.starts_with(p));
+            if let Access::Roles(roles) = access
+                && roles.contains(&Reader)
+            {
+                assert!(is_read, "reader may call the write {method}");
+            }
+        }
+        for method in [
+            "/directory.v1.Directory/IssueToken",
+            "/directory.v1.Directory/ListWorkspaces",
+            "/directory.v1.Directory/ListTokens",
+            "/directory.v1.Credentials/CreateCredential",
+        ] {
+            let Access::Roles(roles) = access_of(method) else {
+                panic!("{method} open")
+            };
+            assert!(!roles.contains(&Gateway), "gateway may call {method}");
+        }
+    }
+}
