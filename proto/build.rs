@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "directory/v1/errors.proto",
             "directory/v1/events.proto",
             "directory/v1/credentials.proto",
+            "directory/v1/token_rotation.proto",
         ])?;
     for file in compiler.files() {
         if let Some(path) = file.path() {

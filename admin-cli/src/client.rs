@@ -113,6 +113,11 @@ pub async fn connect_channel(
     Ok((channel, interceptor))
 }
 
+/// The TokenRotation service.
+pub type TokenRotation = directory_proto::v1::token_rotation_client::TokenRotationClient<
+    InterceptedService<Channel, CredentialInterceptor>,
+>;
+
 pub async fn connect_credentials(
     url: &str,
     credential: Option<&str>,

@@ -198,6 +198,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let format = global.output;
     let text = match command {
         Command::Up(args) => return commands::up::run(args, credential, format).await,
+        Command::Token(TokenCommand::Rotate {
+            workspace,
+            token_id,
+            overlap,
+        }) => {
+            let (channel, interceptor) =
+                client::connect_channel(&global.directory_url, credential).await?;
+            let mut directory =
+                directory_proto::v1::directory_client::DirectoryClient::with_interceptor(
+                    channel.clone(),
+                    interceptor.clone(),
+                );
+            let mut rotation =
+                directory_proto::v1::token_rotation_client::TokenRotationClient::with_interceptor(
+                    channel,
+                    interceptor,
+                );
+            commands::tokens::rotate(
+                &mut directory,
+                &mut rotation,
+                workspace,
+                token_id,
+                overlap,
+                format,
+            )
+            .await
+            .map_err(|error| explain_missing_credential(error, credential.is_none()))?
+        }
         Command::Credential(command) => {
             let mut client = client::connect_credentials(&global.directory_url, credential).await?;
             commands::credentials::run(&mut client, command, format)

@@ -348,6 +348,7 @@ impl Stack {
                 workspace_id: workspace_id.into(),
                 name: name.into(),
                 expires: None,
+                ..Default::default()
             })
             .await?
             .into_inner();

@@ -104,6 +104,79 @@ pub fn auth_cache_duration(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>
     }
 }
 
+/// What a token may do at the gateway. Checked by the directory on every SCIM RPC the
+/// gateway makes for the token (`grpc::access`), so a Bulk is checked per operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenScope {
+    Full,
+    ReadOnly,
+    UsersOnly,
+    GroupsOnly,
+}
+
+/// The resource a SCIM RPC reads or writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopedResource {
+    Users,
+    Groups,
+}
+
+impl TokenScope {
+    pub const ALL: [TokenScope; 4] = [
+        TokenScope::Full,
+        TokenScope::ReadOnly,
+        TokenScope::UsersOnly,
+        TokenScope::GroupsOnly,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenScope::Full => "full",
+            TokenScope::ReadOnly => "read-only",
+            TokenScope::UsersOnly => "users-only",
+            TokenScope::GroupsOnly => "groups-only",
+        }
+    }
+
+    pub fn parse(text: &str) -> DomainResult<TokenScope> {
+        TokenScope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == text)
+            .ok_or_else(|| {
+                DomainError::InvalidValue(format!(
+                    "token scope must be full, read-only, users-only or groups-only (got {text:?})"
+                ))
+            })
+    }
+
+    pub fn allows(self, resource: ScopedResource, write: bool) -> bool {
+        match self {
+            TokenScope::Full => true,
+            TokenScope::ReadOnly => !write,
+            TokenScope::UsersOnly => resource == ScopedResource::Users,
+            TokenScope::GroupsOnly => resource == ScopedResource::Groups,
+        }
+    }
+}
+
+/// The longest rotation overlap.
+pub const MAX_ROTATION_OVERLAP: Duration = Duration::days(30);
+
+/// When a rotated token stops: after the overlap, never later than its own expiry.
+pub fn rotation_end(
+    expires_at: Option<DateTime<Utc>>,
+    overlap_seconds: i64,
+    now: DateTime<Utc>,
+) -> DomainResult<DateTime<Utc>> {
+    if overlap_seconds < 0 || overlap_seconds > MAX_ROTATION_OVERLAP.num_seconds() {
+        return Err(DomainError::InvalidValue(
+            "the rotation overlap must be between 0 s and 30 days".into(),
+        ));
+    }
+    let end = now + Duration::seconds(overlap_seconds);
+    Ok(expires_at.map_or(end, |at| at.min(end)))
+}
+
 /// `last_used_at` is refreshed at most this often, so authentication is not a write per
 /// request.
 pub const LAST_USED_RESOLUTION: Duration = Duration::seconds(60);
@@ -136,6 +209,38 @@ mod tests {
         ] {
             assert_eq!(prefix_of(s), None, "{s:?}");
         }
+    }
+
+    #[test]
+    fn scopes_allow_what_they_name() {
+        use ScopedResource::{Groups, Users};
+        let table = [
+            (TokenScope::Full, [true, true, true, true]),
+            (TokenScope::ReadOnly, [true, false, true, false]),
+            (TokenScope::UsersOnly, [true, true, false, false]),
+            (TokenScope::GroupsOnly, [false, false, true, true]),
+        ];
+        for (scope, [user_read, user_write, group_read, group_write]) in table {
+            assert_eq!(scope.allows(Users, false), user_read, "{scope:?}");
+            assert_eq!(scope.allows(Users, true), user_write, "{scope:?}");
+            assert_eq!(scope.allows(Groups, false), group_read, "{scope:?}");
+            assert_eq!(scope.allows(Groups, true), group_write, "{scope:?}");
+            assert_eq!(TokenScope::parse(scope.as_str()).unwrap(), scope);
+        }
+        assert!(TokenScope::parse("admin").is_err());
+    }
+
+    #[test]
+    fn rotation_never_extends_a_token() {
+        let now = Utc::now();
+        assert_eq!(
+            rotation_end(None, 60, now).unwrap(),
+            now + Duration::seconds(60)
+        );
+        let soon = now + Duration::seconds(10);
+        assert_eq!(rotation_end(Some(soon), 60, now).unwrap(), soon);
+        assert!(rotation_end(None, -1, now).is_err());
+        assert!(rotation_end(None, 31 * 86_400, now).is_err());
     }
 
     #[test]

@@ -16,7 +16,10 @@ use tonic::Status;
 
 use crate::domain::DomainError;
 use crate::domain::credentials::Role::{self, Admin, Gateway, Reader};
+use crate::domain::tokens::ScopedResource::{self, Groups, Users};
 use crate::ops::credentials::{Caller, CredentialChecker};
+use crate::ops::tokens::TokenScopes;
+use crate::store::Db;
 
 /// Who may call a method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,7 +117,62 @@ pub const METHOD_ACCESS: &[(&str, Access)] = &[
     ("/directory.v1.Credentials/CreateCredential", ADMIN),
     ("/directory.v1.Credentials/ListCredentials", ADMIN),
     ("/directory.v1.Credentials/RevokeCredential", ADMIN),
+    // TokenRotation
+    ("/directory.v1.TokenRotation/RotateToken", ADMIN),
 ];
+
+/// The SCIM RPCs a token's scope restricts: (method, resource, writes). A call the gateway
+/// makes for a SCIM token (`x-directory-actor-token`) outside that token's scope answers
+/// PERMISSION_DENIED (the gateway's 403); every other RPC is outside any scope's reach.
+pub const SCOPED_METHODS: &[(&str, ScopedResource, bool)] = &[
+    ("/directory.v1.Directory/CreateUser", Users, true),
+    ("/directory.v1.Directory/GetUser", Users, false),
+    ("/directory.v1.Directory/ListUsers", Users, false),
+    ("/directory.v1.Directory/ReplaceUser", Users, true),
+    ("/directory.v1.Directory/PatchUser", Users, true),
+    ("/directory.v1.Directory/DeleteUser", Users, true),
+    ("/directory.v1.Directory/CreateGroup", Groups, true),
+    ("/directory.v1.Directory/GetGroup", Groups, false),
+    ("/directory.v1.Directory/ListGroups", Groups, false),
+    ("/directory.v1.Directory/ReplaceGroup", Groups, true),
+    ("/directory.v1.Directory/PatchGroup", Groups, true),
+    ("/directory.v1.Directory/DeleteGroup", Groups, true),
+];
+
+/// Refuses a SCIM RPC made for a token outside its scope.
+async fn check_token_scope(
+    db: &Db,
+    scopes: &TokenScopes,
+    path: &str,
+    actor_token: Option<&[u8]>,
+) -> Result<(), Status> {
+    let Some((_, resource, write)) = SCOPED_METHODS.iter().find(|(m, _, _)| *m == path) else {
+        return Ok(());
+    };
+    let Some(token_id) = actor_token
+        .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        .and_then(|text| uuid::Uuid::parse_str(text).ok())
+    else {
+        return Ok(());
+    };
+    let scope = scopes
+        .scope_of(db, token_id)
+        .await
+        .map_err(super::status::to_status)?;
+    if scope.allows(*resource, *write) {
+        Ok(())
+    } else {
+        Err(Status::permission_denied(format!(
+            "the token's scope is {}: it may not {} {}",
+            scope.as_str(),
+            if *write { "write" } else { "read" },
+            match resource {
+                Users => "users",
+                Groups => "groups",
+            }
+        )))
+    }
+}
 
 /// Who may call `path`; a method not in the table is admin-only.
 pub fn access_of(path: &str) -> Access {
@@ -159,11 +217,17 @@ pub async fn authorize(
 #[derive(Clone)]
 pub struct AccessLayer {
     checker: Arc<CredentialChecker>,
+    db: Db,
+    scopes: Arc<TokenScopes>,
 }
 
 impl AccessLayer {
-    pub fn new(checker: Arc<CredentialChecker>) -> Self {
-        AccessLayer { checker }
+    pub fn new(checker: Arc<CredentialChecker>, db: Db) -> Self {
+        AccessLayer {
+            checker,
+            db,
+            scopes: Arc::default(),
+        }
     }
 }
 
@@ -174,6 +238,8 @@ impl<S> tower::Layer<S> for AccessLayer {
         AccessControl {
             inner,
             checker: self.checker.clone(),
+            db: self.db.clone(),
+            scopes: self.scopes.clone(),
         }
     }
 }
@@ -182,6 +248,8 @@ impl<S> tower::Layer<S> for AccessLayer {
 pub struct AccessControl<S> {
     inner: S,
     checker: Arc<CredentialChecker>,
+    db: Db,
+    scopes: Arc<TokenScopes>,
 }
 
 impl<S, B> tower::Service<http::Request<B>> for AccessControl<S>
@@ -209,13 +277,25 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let checker = self.checker.clone();
+        let db = self.db.clone();
+        let scopes = self.scopes.clone();
         Box::pin(async move {
             let path = request.uri().path().to_owned();
             let presented = request
                 .headers()
                 .get(CREDENTIAL_METADATA_KEY)
                 .map(|v| v.as_bytes().to_vec());
-            match authorize(&checker, &path, presented.as_deref()).await {
+            let actor_token = request
+                .headers()
+                .get(directory_proto::ACTOR_TOKEN_METADATA_KEY)
+                .map(|v| v.as_bytes().to_vec());
+            let checked = match authorize(&checker, &path, presented.as_deref()).await {
+                Ok(caller) => check_token_scope(&db, &scopes, &path, actor_token.as_deref())
+                    .await
+                    .map(|()| caller),
+                Err(status) => Err(status),
+            };
+            match checked {
                 Ok(caller) => {
                     if let Some(caller) = caller {
                         request.extensions_mut().insert(caller);
@@ -282,6 +362,20 @@ mod tests {
             stale.is_empty(),
             "entries for RPCs nobody serves: {stale:#?}"
         );
+    }
+
+    #[test]
+    fn every_scoped_method_is_in_the_access_table_and_a_gateway_call() {
+        for (method, _, _) in SCOPED_METHODS {
+            let Access::Roles(roles) = access_of(method) else {
+                panic!("{method} open")
+            };
+            assert!(roles.contains(&Gateway), "{method}");
+            assert!(
+                METHOD_ACCESS.iter().any(|(m, _)| m == method),
+                "{method} not in the table"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod convert;
 pub mod credentials;
 pub mod events;
 pub mod status;
+pub mod token_rotation;
 mod typed;
 
 use std::future::Future;
@@ -112,7 +113,10 @@ pub async fn serve(
         credential,
         options.gateway_credential.clone(),
     ));
-    let access = access::AccessLayer::new(checker.clone());
+    let access = access::AccessLayer::new(checker.clone(), db.clone());
+    let token_rotation = directory_proto::v1::token_rotation_server::TokenRotationServer::new(
+        token_rotation::TokenRotationService { db: db.clone() },
+    );
     let credentials = CredentialsServer::new(credentials::CredentialsService {
         db: db.clone(),
         checker,
@@ -156,6 +160,7 @@ pub async fn serve(
         .add_service(events::WithActor(directory))
         .add_service(events::WithActor(events))
         .add_service(events::WithActor(credentials))
+        .add_service(events::WithActor(token_rotation))
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),
@@ -820,8 +825,9 @@ impl Directory for DirectoryService {
             .as_ref()
             .map(convert::from_timestamp)
             .transpose()?;
+        let scope = convert::token_scope_from_pb(req.scope)?;
         reply(
-            ops::tokens::issue_token(&self.db, workspace_id, &req.name, expires).await,
+            ops::tokens::issue_token(&self.db, workspace_id, &req.name, expires, scope).await,
             |(token, plaintext)| pb::IssueTokenResponse {
                 token: Some(convert::token(token)),
                 plaintext,

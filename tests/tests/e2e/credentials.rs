@@ -110,6 +110,7 @@ async fn the_gateway_credential_serves_scim_but_is_refused_token_minting() {
             workspace_id: stack.workspace_id.clone(),
             name: "stolen".into(),
             expires: None,
+            ..Default::default()
         })
         .await
         .unwrap_err();

@@ -18,6 +18,7 @@ mod operations;
 mod production;
 mod rfc;
 mod rules;
+mod token_policies;
 mod tokens;
 mod tracing;
 mod typed_api;

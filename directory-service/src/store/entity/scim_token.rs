@@ -17,6 +17,12 @@ pub struct Model {
     pub expires_at: Option<DateTimeUtc>,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// `full`, `read-only`, `users-only` or `groups-only` (`domain::tokens::TokenScope`).
+    pub scope: String,
+    /// The token this one succeeded in a rotation.
+    pub replaces: Option<Uuid>,
+    /// The successor of a rotated token (whose `expires_at` is then the overlap's end).
+    pub replaced_by: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ mod m0009_case_keys;
 mod m0009_license_waits;
 mod m0010_events_and_webhooks;
 mod m0011_credentials;
+mod m0011b_token_scopes_and_rotation;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_license_waits::Migration),
             Box::new(m0010_events_and_webhooks::Migration),
             Box::new(m0011_credentials::Migration),
+            Box::new(m0011b_token_scopes_and_rotation::Migration),
         ]
     }
 }
