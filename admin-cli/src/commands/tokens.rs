@@ -477,7 +477,9 @@ mod tests {
                 "CREATED",
                 "EXPIRES",
                 "LAST_USED",
-                "REVOKED"
+                "REVOKED",
+                "SCOPE",
+                "REPLACED_BY"
             ]
         );
         let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
@@ -490,6 +492,8 @@ mod tests {
                 "2025-01-01T00:00:00Z",
                 "-",
                 "-",
+                "-",
+                "full",
                 "-"
             ]
         );
@@ -507,7 +511,8 @@ mod tests {
                 "created": "2025-01-01T00:00:00Z",
                 "expires": null,
                 "last_used": null,
-                "revoked": null
+                "revoked": null,
+                "scope": "full"
             }])
         );
     }
