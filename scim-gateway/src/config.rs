@@ -113,6 +113,12 @@ pub struct Config {
     /// gateway uses it as is.
     #[arg(long, env = "GATEWAY_TOKEN_CACHE_TTL_MS")]
     pub token_cache_ttl_ms: Option<u64>,
+    /// Reverse proxies / load balancers in front of the gateway (comma-separated CIDRs).
+    /// Only when the socket peer is one of them is the client address taken from
+    /// `X-Forwarded-For` (the rightmost entry that is not a trusted proxy); otherwise the
+    /// socket peer is the client. Token IP allow-lists are checked against it.
+    #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Config {

@@ -74,6 +74,7 @@ impl Gateway {
         };
         let events =
             directory::connect_events_lazy(&config.directory_url, &config.directory_credential)?;
+        let _ = http::auth::TRUSTED_PROXIES.set(config.trusted_proxies.clone());
         Ok(Gateway {
             events,
             tls: tls.clone(),

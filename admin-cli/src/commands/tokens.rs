@@ -64,6 +64,10 @@ pub struct IssueArgs {
     /// What the token may do: full, read-only, users-only, groups-only
     #[arg(long, value_enum, default_value = "full")]
     pub scope: ScopeArg,
+    /// IP allow-list: CIDRs (or addresses) the token may be used from, comma-separated;
+    /// from anywhere else it answers 401. Default: any address
+    #[arg(long = "allow-cidr", value_delimiter = ',')]
+    pub allowed_cidrs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -117,6 +121,7 @@ pub async fn run(
                     name: args.name.clone(),
                     expires: expires.map(to_proto_timestamp),
                     scope: v1::TokenScope::from(args.scope) as i32,
+                    allowed_cidrs: args.allowed_cidrs.clone(),
                 })
                 .await
                 .rpc_context(|| format!("issue token {:?}", args.name))?;
@@ -213,6 +218,8 @@ pub struct TokenView {
     #[serde(serialize_with = "output::serialize_timestamp")]
     pub revoked: Option<DateTime<Utc>>,
     pub scope: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_cidrs: Vec<String>,
     /// Rotation: the token this one replaced / the one that replaced it (this one then
     /// stops at `expires`).
     #[serde(skip_serializing_if = "String::is_empty")]
@@ -229,6 +236,7 @@ impl From<v1::Token> for TokenView {
             last_used: output::timestamp(token.last_used.as_ref()),
             revoked: output::timestamp(token.revoked.as_ref()),
             scope: scope_name(token.scope).to_owned(),
+            allowed_cidrs: token.allowed_cidrs,
             replaces: token.replaces,
             replaced_by: token.replaced_by,
             id: token.id,

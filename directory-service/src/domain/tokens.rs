@@ -159,6 +159,66 @@ impl TokenScope {
     }
 }
 
+/// A token's IP allow-list: the CIDRs it may be used from. A bare address is a /32 (/128).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AllowList(Vec<ipnet::IpNet>);
+
+impl AllowList {
+    /// Parses the CIDRs an operator gave; None when the list is empty (any address).
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> DomainResult<Option<AllowList>> {
+        let mut nets = Vec::new();
+        for entry in entries {
+            let text = entry.as_ref().trim();
+            if text.is_empty() {
+                continue;
+            }
+            let net = text
+                .parse::<ipnet::IpNet>()
+                .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    DomainError::InvalidValue(format!(
+                        "{text:?} is not a CIDR (e.g. 203.0.113.0/24) or an IP address"
+                    ))
+                })?;
+            nets.push(net.trunc());
+        }
+        if nets.len() > 100 {
+            return Err(DomainError::InvalidValue(
+                "an allow-list holds at most 100 CIDRs".into(),
+            ));
+        }
+        Ok((!nets.is_empty()).then_some(AllowList(nets)))
+    }
+
+    /// The stored form: comma-separated.
+    pub fn to_stored(&self) -> String {
+        self.0
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn from_stored(stored: &str) -> DomainResult<Option<AllowList>> {
+        AllowList::parse(&stored.split(',').collect::<Vec<_>>())
+    }
+
+    pub fn entries(&self) -> Vec<String> {
+        self.0.iter().map(ToString::to_string).collect()
+    }
+
+    /// Whether `client` may use the token; an unknown client address never may.
+    pub fn allows(&self, client: Option<std::net::IpAddr>) -> bool {
+        let Some(client) = client else { return false };
+        // An IPv4 client seen through an IPv6 socket (::ffff:a.b.c.d) is that IPv4 address.
+        let client = match client {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|net| net.contains(&client))
+    }
+}
+
 /// The longest rotation overlap.
 pub const MAX_ROTATION_OVERLAP: Duration = Duration::days(30);
 
@@ -228,6 +288,36 @@ mod tests {
             assert_eq!(TokenScope::parse(scope.as_str()).unwrap(), scope);
         }
         assert!(TokenScope::parse("admin").is_err());
+    }
+
+    #[test]
+    fn allow_lists_parse_match_and_refuse_unknown_clients() {
+        let list = AllowList::parse(&["203.0.113.0/24", " 2001:db8::/32", "198.51.100.7"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            list.to_stored(),
+            "203.0.113.0/24,2001:db8::/32,198.51.100.7/32"
+        );
+        assert_eq!(
+            AllowList::from_stored(&list.to_stored()).unwrap(),
+            Some(list.clone())
+        );
+        for (ip, allowed) in [
+            ("203.0.113.9", true),
+            ("203.0.114.1", false),
+            ("198.51.100.7", true),
+            ("198.51.100.8", false),
+            ("2001:db8::1", true),
+            ("::ffff:203.0.113.9", true),
+            ("127.0.0.1", false),
+        ] {
+            assert_eq!(list.allows(Some(ip.parse().unwrap())), allowed, "{ip}");
+        }
+        assert!(!list.allows(None));
+        assert_eq!(AllowList::parse::<&str>(&[]).unwrap(), None);
+        assert!(AllowList::parse(&["10.0.0.0/33"]).is_err());
+        assert!(AllowList::parse(&["example.com"]).is_err());
     }
 
     #[test]

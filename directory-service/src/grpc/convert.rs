@@ -64,6 +64,11 @@ pub fn token(t: Token) -> pb::Token {
         scope: token_scope_to_pb(&t.scope) as i32,
         replaces: t.replaces.map(|id| id.to_string()).unwrap_or_default(),
         replaced_by: t.replaced_by.map(|id| id.to_string()).unwrap_or_default(),
+        allowed_cidrs: t
+            .allowed_cidrs
+            .as_deref()
+            .map(|stored| stored.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
     }
 }
 

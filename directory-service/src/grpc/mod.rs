@@ -827,7 +827,15 @@ impl Directory for DirectoryService {
             .transpose()?;
         let scope = convert::token_scope_from_pb(req.scope)?;
         reply(
-            ops::tokens::issue_token(&self.db, workspace_id, &req.name, expires, scope).await,
+            ops::tokens::issue_token(
+                &self.db,
+                workspace_id,
+                &req.name,
+                expires,
+                scope,
+                &req.allowed_cidrs,
+            )
+            .await,
             |(token, plaintext)| pb::IssueTokenResponse {
                 token: Some(convert::token(token)),
                 plaintext,
@@ -865,7 +873,7 @@ impl Directory for DirectoryService {
     ) -> RpcResult<pb::AuthenticateTokenResponse> {
         let req = req.into_inner();
         reply(
-            ops::tokens::authenticate(&self.db, &req.token).await,
+            ops::tokens::authenticate(&self.db, &req.token, req.client_address.parse().ok()).await,
             |auth| pb::AuthenticateTokenResponse {
                 workspace_id: auth.workspace_id.to_string(),
                 token_id: auth.token_id.to_string(),

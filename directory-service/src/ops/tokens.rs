@@ -13,9 +13,11 @@ pub async fn issue_token(
     name: &str,
     expires_at: Option<DateTime<Utc>>,
     scope: TokenScope,
+    allowed_cidrs: &[String],
 ) -> DomainResult<(Token, String)> {
     let now = Utc::now();
     let name = rules::validate_token_name(name)?;
+    let allow_list = rules::AllowList::parse(allowed_cidrs)?;
     rules::validate_expiry(expires_at, now)?;
     let mut write = Write::profile(db, workspace_id).await?;
     let MintedToken {
@@ -34,6 +36,7 @@ pub async fn issue_token(
             now,
             scope: scope.as_str(),
             replaces: None,
+            allowed_cidrs: allow_list.as_ref().map(rules::AllowList::to_stored),
         },
     )
     .await?;
@@ -99,6 +102,7 @@ pub async fn rotate_token(
             now,
             scope: &old.scope,
             replaces: Some(old.id),
+            allowed_cidrs: old.allowed_cidrs.clone(),
         },
     )
     .await?;
@@ -182,7 +186,11 @@ pub struct Authenticated {
 
 /// Resolves a presented bearer token. Every failure is the same `Unauthenticated`, so a
 /// caller cannot tell an unknown token from a revoked one.
-pub async fn authenticate(db: &Db, presented: &str) -> DomainResult<Authenticated> {
+pub async fn authenticate(
+    db: &Db,
+    presented: &str,
+    client: Option<std::net::IpAddr>,
+) -> DomainResult<Authenticated> {
     let prefix = rules::prefix_of(presented).ok_or(DomainError::Unauthenticated)?;
     let token = store::tokens::find_by_prefix(db, prefix)
         .await?
@@ -190,6 +198,13 @@ pub async fn authenticate(db: &Db, presented: &str) -> DomainResult<Authenticate
     let now = Utc::now();
     if !rules::hash_matches(presented, &token.secret_hash)
         || !rules::is_usable(token.revoked_at, token.expires_at, now)
+    {
+        return Err(DomainError::Unauthenticated);
+    }
+    // Outside the allow-list: the same answer as a wrong token, revealing nothing.
+    if let Some(stored) = &token.allowed_cidrs
+        && let Some(list) = rules::AllowList::from_stored(stored)?
+        && !list.allows(client)
     {
         return Err(DomainError::Unauthenticated);
     }

@@ -20,6 +20,7 @@ pub struct NewToken<'a> {
     pub now: DateTime<Utc>,
     pub scope: &'a str,
     pub replaces: Option<Uuid>,
+    pub allowed_cidrs: Option<String>,
 }
 
 pub async fn insert(tx: &WriteTx, new: NewToken<'_>) -> DomainResult<Token> {
@@ -37,6 +38,7 @@ pub async fn insert(tx: &WriteTx, new: NewToken<'_>) -> DomainResult<Token> {
         scope: Set(new.scope.to_owned()),
         replaces: Set(new.replaces),
         replaced_by: Set(None),
+        allowed_cidrs: Set(new.allowed_cidrs),
     }
     .insert(db)
     .await

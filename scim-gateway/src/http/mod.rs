@@ -183,7 +183,11 @@ pub(crate) async fn serve_connections(
                 let state = state.clone();
                 let shutdown_rx = shutdown_rx.clone();
                 let tls = tls.clone();
-                connections.spawn(async move {
+                // The socket peer, for the client address (token IP allow-lists).
+                let peer = stream
+                    .peer_addr()
+                    .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |addr| addr.ip());
+                connections.spawn(auth::PEER_ADDR.scope(peer, async move {
                     let _permit = permit;
                     let _open = InFlight::enter(metrics::gauge!("scim_http_connections_open"));
                     let io = DeadlineStream::new(stream, state.limits.io_timeout);
@@ -199,7 +203,7 @@ pub(crate) async fn serve_connections(
                             }
                         }
                     }
-                });
+                }));
             }
         }
     }

@@ -277,3 +277,109 @@ async fn requests_outside_a_tokens_scope_get_403_and_bulk_is_checked_per_operati
         .collect();
     assert_eq!(scopes, ["full", "read-only", "users-only", "groups-only"]);
 }
+
+#[tokio::test]
+async fn a_token_outside_its_ip_allow_list_gets_the_same_401_as_a_wrong_token() {
+    let mut stack = Stack::start().await.unwrap();
+    let issue = |name: &str, cidrs: &str| {
+        let issued = scimctl_json(
+            &stack,
+            &[
+                "token",
+                "issue",
+                "--workspace",
+                "acme",
+                "--name",
+                name,
+                "--allow-cidr",
+                cidrs,
+            ],
+        );
+        issued["token"].as_str().unwrap().to_owned()
+    };
+    let office = issue("office", "203.0.113.0/24,2001:db8::/32");
+    let local = issue("local", "127.0.0.1");
+    let listed = scimctl_json(&stack, &["token", "list", "--workspace", "acme"]);
+    let office_row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "office")
+        .unwrap();
+    assert_eq!(
+        office_row["allowed_cidrs"],
+        json!(["203.0.113.0/24", "2001:db8::/32"])
+    );
+
+    // Tests connect from 127.0.0.1.
+    assert_eq!(
+        with_token(&stack, &local, "GET", "/Users", None)
+            .await
+            .status,
+        200
+    );
+    let outside = with_token(&stack, &office, "GET", "/Users", None).await;
+    let wrong = with_token(&stack, "scim_NOTATOKEN", "GET", "/Users", None).await;
+    assert_scim_error(&outside, 401, None);
+    assert_eq!(
+        outside.body, wrong.body,
+        "the 401 reveals nothing about the token"
+    );
+    assert_eq!(
+        outside.header("www-authenticate"),
+        wrong.header("www-authenticate")
+    );
+    // Without trusted proxies a client cannot claim an address.
+    let auth = format!("Bearer {office}");
+    let claimed = stack
+        .request(
+            "GET",
+            "/Users",
+            None,
+            &[
+                ("authorization", auth.as_str()),
+                ("x-forwarded-for", "203.0.113.9"),
+            ],
+        )
+        .await;
+    assert_scim_error(&claimed, 401, None);
+
+    // Behind a trusted proxy (the test client plays it), X-Forwarded-For names the client.
+    stack.gateway = stack
+        .spawn_gateway(&[("GATEWAY_TRUSTED_PROXIES", "127.0.0.1/32")])
+        .unwrap();
+    for (forwarded, status) in [
+        ("203.0.113.9", 200),
+        ("198.51.100.1, 203.0.113.9", 200),
+        ("203.0.113.9, 198.51.100.1", 401),
+    ] {
+        let response = stack
+            .request(
+                "GET",
+                "/Users",
+                None,
+                &[
+                    ("authorization", auth.as_str()),
+                    ("x-forwarded-for", forwarded),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status, status,
+            "X-Forwarded-For: {forwarded}: {}",
+            response.raw
+        );
+    }
+    // The peer itself (127.0.0.1) is not in the office list.
+    assert_scim_error(
+        &with_token(&stack, &office, "GET", "/Users", None).await,
+        401,
+        None,
+    );
+    assert_eq!(
+        with_token(&stack, &local, "GET", "/Users", None)
+            .await
+            .status,
+        200
+    );
+}

@@ -23,6 +23,8 @@ pub struct Model {
     pub replaces: Option<Uuid>,
     /// The successor of a rotated token (whose `expires_at` is then the overlap's end).
     pub replaced_by: Option<Uuid>,
+    /// Comma-separated CIDRs the token may be used from (None: anywhere).
+    pub allowed_cidrs: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,8 @@
 //!   `groups-only` (`domain::tokens::TokenScope`).
 //! - `scim_tokens.replaces` / `replaced_by`: a rotation links the successor and the old
 //!   token both ways; the old token's `expires_at` becomes the end of the overlap.
+//! - `scim_tokens.allowed_cidrs`: the token's IP allow-list, comma-separated CIDRs (NULL:
+//!   any address).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -23,6 +25,7 @@ impl MigrationTrait for Migration {
             string("scope").default("full").to_owned(),
             uuid_null("replaces"),
             uuid_null("replaced_by"),
+            text_null("allowed_cidrs"),
         ] {
             manager
                 .alter_table(
@@ -37,7 +40,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for column in ["replaced_by", "replaces", "scope"] {
+        for column in ["allowed_cidrs", "replaced_by", "replaces", "scope"] {
             manager
                 .alter_table(
                     Table::alter()
