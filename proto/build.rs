@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "directory/v1/events.proto",
             "directory/v1/credentials.proto",
             "directory/v1/token_rotation.proto",
+            "directory/v1/oauth.proto",
         ])?;
     for file in compiler.files() {
         if let Some(path) = file.path() {

@@ -113,6 +113,11 @@ pub async fn connect_channel(
     Ok((channel, interceptor))
 }
 
+/// The OAuthClients service.
+pub type OAuthClients = directory_proto::v1::o_auth_clients_client::OAuthClientsClient<
+    InterceptedService<Channel, CredentialInterceptor>,
+>;
+
 /// The TokenRotation service.
 pub type TokenRotation = directory_proto::v1::token_rotation_client::TokenRotationClient<
     InterceptedService<Channel, CredentialInterceptor>,

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::attribute_mappings::AttributeMappingCommand;
 use crate::commands::attributes::AttributeCommand;
+use crate::commands::clients::ClientCommand;
 use crate::commands::credentials::CredentialCommand;
 use crate::commands::events::{AuditCommand, EventCommand, WebhookCommand};
 use crate::commands::groups::GroupCommand;
@@ -105,6 +106,9 @@ pub enum Command {
     /// Webhook endpoints (Standard Webhooks signatures) and their deliveries
     #[command(subcommand, alias = "webhooks")]
     Webhook(WebhookCommand),
+    /// Manage OAuth 2.0 clients of a workspace (client credentials for IdPs)
+    #[command(subcommand, alias = "clients")]
+    Client(ClientCommand),
     /// Manage the directory's service credentials (one per caller, each with a role)
     #[command(subcommand, alias = "credentials")]
     Credential(CredentialCommand),
@@ -226,6 +230,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             .await
             .map_err(|error| explain_missing_credential(error, credential.is_none()))?
         }
+        Command::Client(command) => {
+            let (channel, interceptor) =
+                client::connect_channel(&global.directory_url, credential).await?;
+            let mut directory =
+                directory_proto::v1::directory_client::DirectoryClient::with_interceptor(
+                    channel.clone(),
+                    interceptor.clone(),
+                );
+            let mut clients =
+                directory_proto::v1::o_auth_clients_client::OAuthClientsClient::with_interceptor(
+                    channel,
+                    interceptor,
+                );
+            commands::clients::run(&mut directory, &mut clients, command, format)
+                .await
+                .map_err(|error| explain_missing_credential(error, credential.is_none()))?
+        }
         Command::Credential(command) => {
             let mut client = client::connect_credentials(&global.directory_url, credential).await?;
             commands::credentials::run(&mut client, command, format)
@@ -284,7 +305,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     commands::attribute_mappings::run(&mut client, command, format).await
                 }
                 Command::Endpoint => commands::workspaces::endpoint(&mut client, format).await,
-                Command::Up(_) | Command::Completions { .. } | Command::Credential(_) => {
+                Command::Up(_)
+                | Command::Completions { .. }
+                | Command::Credential(_)
+                | Command::Client(_) => {
                     unreachable!("handled above")
                 }
             };

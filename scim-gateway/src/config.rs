@@ -119,6 +119,10 @@ pub struct Config {
     /// socket peer is the client. Token IP allow-lists are checked against it.
     #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Lifetime of the access tokens `POST /oauth/token` issues, in seconds (3600-21600).
+    #[arg(long, env = "GATEWAY_OAUTH_TOKEN_LIFETIME_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(i64).range(3600..=21600))]
+    pub oauth_token_lifetime_secs: i64,
 }
 
 impl Config {

@@ -75,6 +75,10 @@ impl Gateway {
         let events =
             directory::connect_events_lazy(&config.directory_url, &config.directory_credential)?;
         let _ = http::auth::TRUSTED_PROXIES.set(config.trusted_proxies.clone());
+        let _ = http::oauth::TOKEN_ENDPOINT.set((
+            directory::connect_oauth_lazy(&config.directory_url, &config.directory_credential)?,
+            config.oauth_token_lifetime_secs,
+        ));
         Ok(Gateway {
             events,
             tls: tls.clone(),

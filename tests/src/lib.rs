@@ -383,10 +383,31 @@ impl Stack {
         body: Option<String>,
         headers: &[(&str, &str)],
     ) -> Response {
-        let mut builder =
-            http::Request::builder()
-                .method(method)
-                .uri(format!("{}{}", self.base_url(), path));
+        let url = format!("{}{}", self.base_url(), path);
+        self.request_url(method, &url, body, headers).await
+    }
+
+    /// A raw request to a path of the gateway outside the SCIM base URL (e.g.
+    /// `/oauth/token`).
+    pub async fn request_root(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let url = format!("http://{}{}", self.gateway.addr, path);
+        self.request_url(method, &url, body, headers).await
+    }
+
+    async fn request_url(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut builder = http::Request::builder().method(method).uri(url);
         let has_content_type = headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));

@@ -8,6 +8,7 @@ pub mod events;
 pub mod filter;
 pub mod groups;
 pub mod licenses;
+pub mod oauth;
 pub mod paging;
 pub mod patch;
 pub mod roles;

@@ -119,6 +119,16 @@ pub const METHOD_ACCESS: &[(&str, Access)] = &[
     ("/directory.v1.Credentials/RevokeCredential", ADMIN),
     // TokenRotation
     ("/directory.v1.TokenRotation/RotateToken", ADMIN),
+    // OAuthClients
+    ("/directory.v1.OAuthClients/CreateClient", ADMIN),
+    ("/directory.v1.OAuthClients/ListClients", READ),
+    ("/directory.v1.OAuthClients/RevokeClient", ADMIN),
+    ("/directory.v1.OAuthClients/AddClientSecret", ADMIN),
+    ("/directory.v1.OAuthClients/RevokeClientSecret", ADMIN),
+    (
+        "/directory.v1.OAuthClients/ExchangeClientCredentials",
+        GATEWAY,
+    ),
 ];
 
 /// The SCIM RPCs a token's scope restricts: (method, resource, writes). A call the gateway

@@ -5,6 +5,7 @@ pub mod access;
 pub mod convert;
 pub mod credentials;
 pub mod events;
+pub mod oauth;
 pub mod status;
 pub mod token_rotation;
 mod typed;
@@ -114,6 +115,9 @@ pub async fn serve(
         options.gateway_credential.clone(),
     ));
     let access = access::AccessLayer::new(checker.clone(), db.clone());
+    let oauth_clients = directory_proto::v1::o_auth_clients_server::OAuthClientsServer::new(
+        oauth::OAuthClientsService { db: db.clone() },
+    );
     let token_rotation = directory_proto::v1::token_rotation_server::TokenRotationServer::new(
         token_rotation::TokenRotationService { db: db.clone() },
     );
@@ -161,6 +165,7 @@ pub async fn serve(
         .add_service(events::WithActor(events))
         .add_service(events::WithActor(credentials))
         .add_service(events::WithActor(token_rotation))
+        .add_service(events::WithActor(oauth_clients))
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),

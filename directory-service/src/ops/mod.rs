@@ -8,6 +8,7 @@ pub mod custom_attributes;
 pub mod events;
 pub mod groups;
 pub mod licenses;
+pub mod oauth;
 pub mod roles;
 pub mod tokens;
 pub mod users;

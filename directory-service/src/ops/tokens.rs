@@ -37,6 +37,7 @@ pub async fn issue_token(
             scope: scope.as_str(),
             replaces: None,
             allowed_cidrs: allow_list.as_ref().map(rules::AllowList::to_stored),
+            oauth_client_id: None,
         },
     )
     .await?;
@@ -103,6 +104,7 @@ pub async fn rotate_token(
             scope: &old.scope,
             replaces: Some(old.id),
             allowed_cidrs: old.allowed_cidrs.clone(),
+            oauth_client_id: old.oauth_client_id,
         },
     )
     .await?;

@@ -11,6 +11,7 @@ mod filter_sql;
 pub mod groups;
 pub mod licenses;
 pub mod migration;
+pub mod oauth;
 mod paging;
 pub mod pool;
 pub mod roles;

@@ -21,6 +21,7 @@ pub struct NewToken<'a> {
     pub scope: &'a str,
     pub replaces: Option<Uuid>,
     pub allowed_cidrs: Option<String>,
+    pub oauth_client_id: Option<Uuid>,
 }
 
 pub async fn insert(tx: &WriteTx, new: NewToken<'_>) -> DomainResult<Token> {
@@ -39,6 +40,7 @@ pub async fn insert(tx: &WriteTx, new: NewToken<'_>) -> DomainResult<Token> {
         replaces: Set(new.replaces),
         replaced_by: Set(None),
         allowed_cidrs: Set(new.allowed_cidrs),
+        oauth_client_id: Set(new.oauth_client_id),
     }
     .insert(db)
     .await
@@ -46,8 +48,10 @@ pub async fn insert(tx: &WriteTx, new: NewToken<'_>) -> DomainResult<Token> {
 }
 
 pub async fn list(db: &impl ConnectionTrait, workspace_id: Uuid) -> DomainResult<Vec<Token>> {
+    // OAuth access tokens are the clients' business (`scimctl client list`).
     scim_token::Entity::find()
         .filter(scim_token::Column::WorkspaceId.eq(workspace_id))
+        .filter(scim_token::Column::OauthClientId.is_null())
         .order_by_asc(scim_token::Column::Id)
         .all(db)
         .await
@@ -121,6 +125,25 @@ pub async fn scope_of(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<Optio
         .await
         .map_err(db_error)?
         .map(|token| token.scope))
+}
+
+/// Revokes every unrevoked access token of an OAuth client.
+pub async fn revoke_client_tokens(
+    tx: &WriteTx,
+    oauth_client_id: Uuid,
+    at: DateTime<Utc>,
+) -> DomainResult<()> {
+    scim_token::Entity::update_many()
+        .col_expr(
+            scim_token::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(at),
+        )
+        .filter(scim_token::Column::OauthClientId.eq(oauth_client_id))
+        .filter(scim_token::Column::RevokedAt.is_null())
+        .exec(tx.conn())
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
 pub async fn touch_last_used(

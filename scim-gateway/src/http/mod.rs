@@ -6,6 +6,7 @@ mod body;
 mod bulk;
 mod groups;
 mod io;
+pub(crate) mod oauth;
 mod rate_limit;
 mod response;
 mod routes;
@@ -452,6 +453,7 @@ async fn dispatch(
             return response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}));
         }
         Route::Readyz => return readiness(state).await,
+        Route::OAuthToken => return oauth::token(state, request).await,
         _ => {}
     }
     match dispatch_authenticated(state, local_addr, route, request).await {

@@ -13,6 +13,7 @@ mod large_groups;
 mod licenses;
 mod local_stack;
 mod mappings;
+mod oauth;
 mod okta;
 mod operations;
 mod production;

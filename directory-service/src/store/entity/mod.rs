@@ -7,6 +7,8 @@ pub mod group;
 pub mod group_member;
 pub mod license_grant;
 pub mod license_wait;
+pub mod oauth_client;
+pub mod oauth_client_secret;
 pub mod role_grant;
 pub mod role_mapping;
 pub mod scim_token;

@@ -25,6 +25,8 @@ pub struct Model {
     pub replaced_by: Option<Uuid>,
     /// Comma-separated CIDRs the token may be used from (None: anywhere).
     pub allowed_cidrs: Option<String>,
+    /// Set on OAuth access tokens: the client they were issued to.
+    pub oauth_client_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

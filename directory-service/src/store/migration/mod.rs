@@ -16,6 +16,7 @@ mod m0009_license_waits;
 mod m0010_events_and_webhooks;
 mod m0011_credentials;
 mod m0011b_token_scopes_and_rotation;
+mod m0011c_oauth_clients;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_events_and_webhooks::Migration),
             Box::new(m0011_credentials::Migration),
             Box::new(m0011b_token_scopes_and_rotation::Migration),
+            Box::new(m0011c_oauth_clients::Migration),
         ]
     }
 }
