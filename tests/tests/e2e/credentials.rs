@@ -201,9 +201,9 @@ async fn a_reader_is_refused_every_write_and_may_read() {
     assert_eq!(workspaces.workspaces.len(), 1);
 }
 
-#[tokio::test]
-async fn a_revoked_credential_is_refused_and_listings_never_show_secrets() {
-    let stack = Stack::start().await.unwrap();
+e2e_tests::on_both_backends!(a_revoked_credential_is_refused_and_listings_never_show_secrets);
+
+async fn a_revoked_credential_is_refused_and_listings_never_show_secrets(stack: Stack) {
     let (id, secret) = create_credential(&stack, "internal-reports", "reader");
     let list = stack.scimctl(&["credential", "list", "--output", "json"]);
     assert!(list.status.success());

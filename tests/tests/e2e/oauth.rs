@@ -45,9 +45,9 @@ async fn get_users(stack: &Stack, access_token: &str) -> u16 {
         .status
 }
 
-#[tokio::test]
-async fn client_credentials_flow_errors_and_revocation() {
-    let stack = Stack::start().await.unwrap();
+e2e_tests::on_both_backends!(client_credentials_flow_errors_and_revocation);
+
+async fn client_credentials_flow_errors_and_revocation(stack: Stack) {
     let created = scimctl_json(
         &stack,
         &[

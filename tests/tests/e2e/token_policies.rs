@@ -135,9 +135,11 @@ async fn a_rotated_token_works_until_the_overlap_ends_then_answers_401() {
     );
 }
 
-#[tokio::test]
-async fn requests_outside_a_tokens_scope_get_403_and_bulk_is_checked_per_operation() {
-    let stack = Stack::start().await.unwrap();
+e2e_tests::on_both_backends!(
+    requests_outside_a_tokens_scope_get_403_and_bulk_is_checked_per_operation
+);
+
+async fn requests_outside_a_tokens_scope_get_403_and_bulk_is_checked_per_operation(stack: Stack) {
     let issue = |name: &str, scope: &str| {
         let issued = scimctl_json(
             &stack,
