@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::write::{Change, Write};
+use crate::domain::events::EventType;
 use crate::domain::oauth::{self as rules, MintedSecret};
 use crate::domain::tokens::{self as token_rules, MintedToken, TokenScope, hash_matches};
 use crate::domain::{DomainError, DomainResult};
@@ -56,12 +57,27 @@ pub async fn revoke_client(
     id: Uuid,
 ) -> DomainResult<(Client, Vec<Secret>)> {
     let now = Utc::now();
-    let write = Write::profile(db, workspace_id).await?;
+    let mut write = Write::profile(db, workspace_id).await?;
     let mut client = store::oauth::find_client(write.conn(), workspace_id, id).await?;
     if client.revoked_at.is_none() {
         client = store::oauth::revoke_client(write.tx(), client, now).await?;
     }
-    store::tokens::revoke_client_tokens(write.tx(), client.id, now).await?;
+    // Each access token revoked is a `token.revoked` event: the gateways' revocation feed
+    // evicts it from their caches at once.
+    for token in store::tokens::revoke_client_tokens(write.tx(), client.id, now).await? {
+        write.record(Change::TokenRevoked { token_id: token.id });
+        write.event(super::events::resource(
+            EventType::TokenRevoked,
+            "token",
+            token.id,
+            serde_json::json!({
+                "id": token.id,
+                "name": token.name,
+                "prefix": token.prefix,
+                "revoked_at": token.revoked_at,
+            }),
+        ));
+    }
     let secrets = store::oauth::secrets_of(write.conn(), client.id).await?;
     write.commit().await?;
     Ok((client, secrets))

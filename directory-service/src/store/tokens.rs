@@ -127,12 +127,18 @@ pub async fn scope_of(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<Optio
         .map(|token| token.scope))
 }
 
-/// Revokes every unrevoked access token of an OAuth client.
+/// Revokes every unrevoked access token of an OAuth client; returns them as revoked.
 pub async fn revoke_client_tokens(
     tx: &WriteTx,
     oauth_client_id: Uuid,
     at: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> DomainResult<Vec<Token>> {
+    let live = scim_token::Entity::find()
+        .filter(scim_token::Column::OauthClientId.eq(oauth_client_id))
+        .filter(scim_token::Column::RevokedAt.is_null())
+        .all(tx.conn())
+        .await
+        .map_err(db_error)?;
     scim_token::Entity::update_many()
         .col_expr(
             scim_token::Column::RevokedAt,
@@ -143,7 +149,13 @@ pub async fn revoke_client_tokens(
         .exec(tx.conn())
         .await
         .map_err(db_error)?;
-    Ok(())
+    Ok(live
+        .into_iter()
+        .map(|token| Token {
+            revoked_at: Some(at),
+            ..token
+        })
+        .collect())
 }
 
 pub async fn touch_last_used(
