@@ -13,6 +13,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "directory/v1/requests.proto",
             "directory/v1/rate_limits.proto",
             "directory/v1/group_members.proto",
+            "directory/v1/credentials.proto",
+            "directory/v1/token_rotation.proto",
+            "directory/v1/oauth.proto",
         ])?;
     for file in compiler.files() {
         if let Some(path) = file.path() {

@@ -137,16 +137,53 @@ pub async fn connect_request_log(
     url: &str,
     credential: Option<&str>,
 ) -> anyhow::Result<RequestLog> {
+    let (channel, interceptor) = connect_channel(url, credential).await?;
+    Ok(RequestLogClient::with_interceptor(channel, interceptor)
+        .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES))
+}
+
+/// The Credentials service (service credentials of the directory's callers).
+pub type Credentials = directory_proto::v1::credentials_client::CredentialsClient<
+    InterceptedService<Channel, CredentialInterceptor>,
+>;
+
+/// An eagerly connected channel to the directory (TLS when configured) and the
+/// interceptor for it.
+pub async fn connect_channel(
+    url: &str,
+    credential: Option<&str>,
+) -> anyhow::Result<(Channel, CredentialInterceptor)> {
     let interceptor = CredentialInterceptor::new(credential)?;
-    let channel = Endpoint::from_shared(url.to_owned())
-        .with_context(|| format!("invalid directory url {url:?}"))?
+    let channel = endpoint(url)?
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .connect()
         .await
         .with_context(|| format!("cannot connect to the directory at {url}"))?;
-    Ok(RequestLogClient::with_interceptor(channel, interceptor)
-        .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES))
+    Ok((channel, interceptor))
+}
+
+/// The OAuthClients service.
+pub type OAuthClients = directory_proto::v1::o_auth_clients_client::OAuthClientsClient<
+    InterceptedService<Channel, CredentialInterceptor>,
+>;
+
+/// The TokenRotation service.
+pub type TokenRotation = directory_proto::v1::token_rotation_client::TokenRotationClient<
+    InterceptedService<Channel, CredentialInterceptor>,
+>;
+
+pub async fn connect_credentials(
+    url: &str,
+    credential: Option<&str>,
+) -> anyhow::Result<Credentials> {
+    let (channel, interceptor) = connect_channel(url, credential).await?;
+    Ok(
+        directory_proto::v1::credentials_client::CredentialsClient::with_interceptor(
+            channel,
+            interceptor,
+        ),
+    )
 }
 
 /// A failed RPC. Displays as `<message> (grpc status NOT_FOUND, reason NOT_FOUND)`.

@@ -11,6 +11,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::commands::attribute_mappings::AttributeMappingCommand;
 use crate::commands::attributes::AttributeCommand;
+use crate::commands::clients::ClientCommand;
+use crate::commands::credentials::CredentialCommand;
 use crate::commands::events::{AuditCommand, EventCommand, WebhookCommand};
 use crate::commands::groups::GroupCommand;
 use crate::commands::licenses::LicenseCommand;
@@ -119,6 +121,12 @@ pub enum Command {
     /// Rate limits per workspace and per token (the gateway's defaults apply otherwise)
     #[command(subcommand, alias = "rate-limits")]
     RateLimit(crate::commands::rate_limits::RateLimitCommand),
+    /// Manage OAuth 2.0 clients of a workspace (client credentials for IdPs)
+    #[command(subcommand, alias = "clients")]
+    Client(ClientCommand),
+    /// Manage the directory's service credentials (one per caller, each with a role)
+    #[command(subcommand, alias = "credentials")]
+    Credential(CredentialCommand),
     /// Run directory-service and scim-gateway locally, with a workspace and a token
     Up(UpArgs),
     /// Print shell completions: `scimctl completions bash > /etc/bash_completion.d/scimctl`
@@ -214,6 +222,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     )?;
     let text = match command {
         Command::Up(args) => return commands::up::run(args, credential, format).await,
+        Command::Token(TokenCommand::Rotate {
+            workspace,
+            token_id,
+            overlap,
+        }) => {
+            let (channel, interceptor) =
+                client::connect_channel(&global.directory_url, credential).await?;
+            let mut directory = directory_proto::DirectoryClient::with_interceptor(
+                channel.clone(),
+                interceptor.clone(),
+            );
+            let mut rotation =
+                directory_proto::v1::token_rotation_client::TokenRotationClient::with_interceptor(
+                    channel,
+                    interceptor,
+                );
+            commands::tokens::rotate(
+                &mut directory,
+                &mut rotation,
+                workspace,
+                token_id,
+                overlap,
+                format,
+            )
+            .await
+            .map_err(|error| explain_missing_credential(error, credential.is_none()))?
+        }
+        Command::Client(command) => {
+            let (channel, interceptor) =
+                client::connect_channel(&global.directory_url, credential).await?;
+            let mut directory = directory_proto::DirectoryClient::with_interceptor(
+                channel.clone(),
+                interceptor.clone(),
+            );
+            let mut clients =
+                directory_proto::v1::o_auth_clients_client::OAuthClientsClient::with_interceptor(
+                    channel,
+                    interceptor,
+                );
+            commands::clients::run(&mut directory, &mut clients, command, format)
+                .await
+                .map_err(|error| explain_missing_credential(error, credential.is_none()))?
+        }
+        Command::Credential(command) => {
+            let mut client = client::connect_credentials(&global.directory_url, credential).await?;
+            commands::credentials::run(&mut client, command, format)
+                .await
+                .map_err(|error| explain_missing_credential(error, credential.is_none()))?
+        }
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(
@@ -286,7 +343,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     commands::attribute_mappings::run(&mut client, command, format).await
                 }
                 Command::Endpoint => commands::workspaces::endpoint(&mut client, format).await,
-                Command::Up(_) | Command::Completions { .. } => unreachable!("handled above"),
+                Command::Up(_)
+                | Command::Completions { .. }
+                | Command::Credential(_)
+                | Command::Client(_) => {
+                    unreachable!("handled above")
+                }
             };
             result
                 .map_err(|error| explain_missing_credential(error, credential.is_none()))

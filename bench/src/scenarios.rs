@@ -153,6 +153,7 @@ async fn workspace_with_token(
             workspace_id: workspace.id.clone(),
             name: "bench".into(),
             expires: None,
+            ..Default::default()
         })
         .await
         .context("issue token")?

@@ -224,6 +224,16 @@ def check_chart_invariants(docs, values_files, expect_ha=False):
         problems.append(f"gateway: unexpected args {g['args']}")
     if not {"DIRECTORY_CREDENTIAL", "PUBLIC_BASE_URL"} <= env_names(g):
         problems.append("gateway: DIRECTORY_CREDENTIAL / PUBLIC_BASE_URL env missing")
+    # Least privilege: the gateway sends its own `gateway` credential, which the directory
+    # accepts as DIRECTORY_GATEWAY_CREDENTIAL; it never holds the admin credential.
+    def secret_key(c, name):
+        ref = next((e.get("valueFrom", {}).get("secretKeyRef", {}) for e in c.get("env", []) if e["name"] == name), {})
+        return ref.get("key")
+    gateway_key = secret_key(g, "DIRECTORY_CREDENTIAL")
+    if gateway_key is None or gateway_key == secret_key(d, "DIRECTORY_CREDENTIAL"):
+        problems.append("gateway: must send its own gateway credential, not the directory's admin credential")
+    if gateway_key != secret_key(d, "DIRECTORY_GATEWAY_CREDENTIAL"):
+        problems.append("directory: DIRECTORY_GATEWAY_CREDENTIAL must be the key the gateway sends")
     for probe, path in (("startupProbe", "/livez"), ("readinessProbe", "/readyz"), ("livenessProbe", "/livez")):
         if g.get(probe, {}).get("httpGet", {}).get("path") != path:
             problems.append(f"gateway: {probe} is not httpGet {path}")

@@ -55,6 +55,11 @@ pub struct ServeArgs {
     /// At least 16 characters (refused at start otherwise).
     #[arg(long, env = "DIRECTORY_CREDENTIAL", hide_env_values = true)]
     pub credential: Secret,
+    /// A configured credential with the `gateway` role (Kubernetes: the gateway pods get
+    /// this one, never the admin credential above). Credentials created with `scimctl
+    /// credential create` work besides it.
+    #[arg(long, env = "DIRECTORY_GATEWAY_CREDENTIAL", hide_env_values = true)]
+    pub gateway_credential: Option<Secret>,
     /// Do not run migrations at start (when a `migrate` Job owns them).
     #[arg(long, env = "DIRECTORY_SKIP_MIGRATIONS")]
     pub skip_migrations: bool,

@@ -28,6 +28,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // and never the value.
             directory_proto::check_credential(args.credential.expose())
                 .map_err(anyhow::Error::msg)?;
+            let gateway_credential = args
+                .gateway_credential
+                .as_ref()
+                .map(|c| c.expose().to_owned())
+                .filter(|c| !c.is_empty());
+            if let Some(credential) = &gateway_credential {
+                directory_proto::check_credential(credential)
+                    .map_err(|e| anyhow::anyhow!("DIRECTORY_GATEWAY_CREDENTIAL: {e}"))?;
+            }
             let db = store::connect(args.database.database_url.expose())
                 .await
                 .context("connecting to the database")?;
@@ -66,6 +75,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 admin,
                 endpoint,
                 delivery: args.events.delivery_config(),
+                gateway_credential,
             };
             directory_service::serve(
                 listener,

@@ -173,6 +173,17 @@ pub struct Config {
     /// The longest a request waits before its batch is sent to the request log, in ms.
     #[arg(long, env = "GATEWAY_REQUEST_LOG_FLUSH_MS", default_value_t = 1000)]
     pub request_log_flush_ms: u64,
+
+    /// Reverse proxies / load balancers in front of the gateway (comma-separated CIDRs).
+    /// Only when the socket peer is one of them is the client address taken from
+    /// `X-Forwarded-For` (the rightmost entry that is not a trusted proxy); otherwise the
+    /// socket peer is the client. Token IP allow-lists are checked against it.
+    #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Lifetime of the access tokens `POST /oauth/token` issues, in seconds (3600-21600).
+    #[arg(long, env = "GATEWAY_OAUTH_TOKEN_LIFETIME_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(i64).range(3600..=21600))]
+    pub oauth_token_lifetime_secs: i64,
 }
 
 impl Config {

@@ -171,6 +171,29 @@ pub fn connect_group_members_lazy(
     ))
 }
 
+/// The OAuthClients service (the token endpoint's client credentials exchange).
+pub type OAuthClient = directory_proto::v1::o_auth_clients_client::OAuthClientsClient<
+    InterceptedService<Channel, DirectoryInterceptor>,
+>;
+
+pub fn connect_oauth_lazy(
+    url: &str,
+    credential: &str,
+) -> Result<OAuthClient, DirectoryClientError> {
+    let credential =
+        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
+    let endpoint = endpoint(url)?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .tcp_nodelay(true);
+    Ok(
+        directory_proto::v1::o_auth_clients_client::OAuthClientsClient::with_interceptor(
+            endpoint.connect_lazy(),
+            DirectoryInterceptor { credential },
+        ),
+    )
+}
+
 #[derive(Clone)]
 pub struct DirectoryInterceptor {
     credential: AsciiMetadataValue,

@@ -106,6 +106,11 @@ impl Gateway {
             state.request_log =
                 request_log::RequestLogger::start(client, config.request_log_settings());
         }
+        let _ = http::auth::TRUSTED_PROXIES.set(config.trusted_proxies.clone());
+        let _ = http::oauth::TOKEN_ENDPOINT.set((
+            directory::connect_oauth_lazy(&config.directory_url, &config.directory_credential)?,
+            config.oauth_token_lifetime_secs,
+        ));
         Ok(Gateway {
             events,
             tls: tls.clone(),

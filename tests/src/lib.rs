@@ -310,6 +310,18 @@ impl Stack {
         ))
     }
 
+    /// A Directory client that presents `credential` instead of the bootstrap one.
+    pub async fn grpc_as(&self, credential: &str) -> anyhow::Result<Directory> {
+        let channel =
+            tonic::transport::Endpoint::from_shared(format!("http://{}", self.directory.addr))?
+                .connect()
+                .await?;
+        Ok(directory_proto::DirectoryClient::with_interceptor(
+            channel,
+            CredentialInterceptor(credential.to_owned()),
+        ))
+    }
+
     pub async fn new_workspace(&self, slug: &str) -> anyhow::Result<String> {
         let ws = self
             .grpc()
@@ -338,6 +350,7 @@ impl Stack {
                 workspace_id: workspace_id.into(),
                 name: name.into(),
                 expires: None,
+                ..Default::default()
             })
             .await?
             .into_inner();
@@ -372,10 +385,31 @@ impl Stack {
         body: Option<String>,
         headers: &[(&str, &str)],
     ) -> Response {
-        let mut builder =
-            http::Request::builder()
-                .method(method)
-                .uri(format!("{}{}", self.base_url(), path));
+        let url = format!("{}{}", self.base_url(), path);
+        self.request_url(method, &url, body, headers).await
+    }
+
+    /// A raw request to a path of the gateway outside the SCIM base URL (e.g.
+    /// `/oauth/token`).
+    pub async fn request_root(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let url = format!("http://{}{}", self.gateway.addr, path);
+        self.request_url(method, &url, body, headers).await
+    }
+
+    async fn request_url(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<String>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut builder = http::Request::builder().method(method).uri(url);
         let has_content_type = headers
             .iter()
             .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));

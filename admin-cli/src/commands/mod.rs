@@ -2,6 +2,8 @@
 
 pub mod attribute_mappings;
 pub mod attributes;
+pub mod clients;
+pub mod credentials;
 pub mod events;
 pub mod groups;
 pub mod import;

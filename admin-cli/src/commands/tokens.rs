@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use directory_proto::v1;
 use serde::Serialize;
 
-use crate::client::{Client, RpcResultExt as _};
+use crate::client::{Client, RpcResultExt as _, TokenRotation};
 use crate::commands::workspaces::resolve_workspace;
 use crate::output::{self, OutputFormat, TableRow};
 
@@ -22,6 +22,19 @@ pub enum TokenCommand {
         /// Workspace slug or id
         #[arg(long)]
         workspace: String,
+    },
+    /// Rotate a token: issue its successor (secret printed once); the old token keeps
+    /// working for the overlap, then answers 401
+    Rotate {
+        /// Workspace slug or id
+        #[arg(long)]
+        workspace: String,
+        /// Id of the token to rotate
+        #[arg(value_name = "TOKEN_ID")]
+        token_id: String,
+        /// How long the old token keeps working, e.g. 24h, 30m, 10s (0s: stops at once)
+        #[arg(long, value_parser = parse_overlap, default_value = "24h")]
+        overlap: Duration,
     },
     /// Revoke a token
     Revoke {
@@ -48,6 +61,49 @@ pub struct IssueArgs {
     /// Absolute expiry, RFC 3339 (e.g. 2030-01-01T00:00:00Z)
     #[arg(long, value_parser = parse_rfc3339)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// What the token may do: full, read-only, users-only, groups-only
+    #[arg(long, value_enum, default_value = "full")]
+    pub scope: ScopeArg,
+    /// IP allow-list: CIDRs (or addresses) the token may be used from, comma-separated;
+    /// from anywhere else it answers 401. Default: any address
+    #[arg(long = "allow-cidr", value_delimiter = ',')]
+    pub allowed_cidrs: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScopeArg {
+    Full,
+    ReadOnly,
+    UsersOnly,
+    GroupsOnly,
+}
+
+impl From<ScopeArg> for v1::TokenScope {
+    fn from(scope: ScopeArg) -> Self {
+        match scope {
+            ScopeArg::Full => v1::TokenScope::Full,
+            ScopeArg::ReadOnly => v1::TokenScope::ReadOnly,
+            ScopeArg::UsersOnly => v1::TokenScope::UsersOnly,
+            ScopeArg::GroupsOnly => v1::TokenScope::GroupsOnly,
+        }
+    }
+}
+
+fn scope_name(scope: i32) -> &'static str {
+    match v1::TokenScope::try_from(scope) {
+        Ok(v1::TokenScope::ReadOnly) => "read-only",
+        Ok(v1::TokenScope::UsersOnly) => "users-only",
+        Ok(v1::TokenScope::GroupsOnly) => "groups-only",
+        _ => "full",
+    }
+}
+
+/// Like `parse_duration`, and `0s` is allowed.
+fn parse_overlap(text: &str) -> Result<Duration, String> {
+    if text.trim().trim_end_matches(['s', 'm', 'h', 'd', 'w']) == "0" {
+        return Ok(Duration::ZERO);
+    }
+    parse_duration(text)
 }
 
 pub async fn run(
@@ -65,6 +121,8 @@ pub async fn run(
                     workspace_id: workspace.id,
                     name: args.name.clone(),
                     expires: expires.map(to_proto_timestamp),
+                    scope: v1::TokenScope::from(args.scope) as i32,
+                    allowed_cidrs: args.allowed_cidrs.clone(),
                 })
                 .await
                 .rpc_context(|| format!("issue token {:?}", args.name))?;
@@ -81,6 +139,9 @@ pub async fn run(
                 .rpc_context(|| format!("list tokens of workspace {:?}", workspace.slug))?;
             let views: Vec<TokenView> = response.tokens.into_iter().map(TokenView::from).collect();
             output::render_list(format, &views)
+        }
+        TokenCommand::Rotate { .. } => {
+            unreachable!("scimctl runs `token rotate` through tokens::rotate")
         }
         TokenCommand::Revoke {
             workspace,
@@ -100,6 +161,50 @@ pub async fn run(
     }
 }
 
+/// `scimctl token rotate`: the successor (secret shown once) and when the old one stops.
+pub async fn rotate(
+    client: &mut Client,
+    rotation: &mut TokenRotation,
+    workspace: String,
+    token_id: String,
+    overlap: Duration,
+    format: OutputFormat,
+) -> anyhow::Result<String> {
+    let workspace = resolve_workspace(client, &workspace).await?;
+    let response = rotation
+        .rotate_token(v1::RotateTokenRequest {
+            workspace_id: workspace.id,
+            id: token_id.clone(),
+            overlap_seconds: i64::try_from(overlap.as_secs()).context("--overlap is too long")?,
+        })
+        .await
+        .rpc_context(|| format!("rotate token {token_id:?}"))?;
+    let previous = TokenView::from(
+        response
+            .previous
+            .context("the directory rotated a token but did not describe it")?,
+    );
+    let issued = IssuedTokenView::try_from(v1::IssueTokenResponse {
+        token: response.token,
+        plaintext: response.plaintext,
+    })?;
+    match format {
+        OutputFormat::Json => output::render_json(&serde_json::json!({
+            "previous": previous,
+            "token": issued,
+        })),
+        OutputFormat::Table => {
+            let mut text = format!(
+                "token {} stops at {}\n\n",
+                previous.id,
+                output::timestamp_cell(previous.expires.as_ref())
+            );
+            text.push_str(&render_issued(format, issued)?);
+            Ok(text)
+        }
+    }
+}
+
 /// A token without any secret: what `list` and `revoke` print.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TokenView {
@@ -115,6 +220,15 @@ pub struct TokenView {
     pub last_used: Option<DateTime<Utc>>,
     #[serde(serialize_with = "output::serialize_timestamp")]
     pub revoked: Option<DateTime<Utc>>,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub allowed_cidrs: Vec<String>,
+    /// Rotation: the token this one replaced / the one that replaced it (this one then
+    /// stops at `expires`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub replaces: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub replaced_by: String,
 }
 
 impl From<v1::Token> for TokenView {
@@ -124,6 +238,10 @@ impl From<v1::Token> for TokenView {
             expires: output::timestamp(token.expires.as_ref()),
             last_used: output::timestamp(token.last_used.as_ref()),
             revoked: output::timestamp(token.revoked.as_ref()),
+            scope: scope_name(token.scope).to_owned(),
+            allowed_cidrs: token.allowed_cidrs,
+            replaces: token.replaces,
+            replaced_by: token.replaced_by,
             id: token.id,
             workspace_id: token.workspace_id,
             name: token.name,
@@ -141,6 +259,8 @@ impl TableRow for TokenView {
         "expires",
         "last_used",
         "revoked",
+        "scope",
+        "replaced_by",
     ];
     fn cells(&self) -> Vec<String> {
         vec![
@@ -151,6 +271,12 @@ impl TableRow for TokenView {
             output::timestamp_cell(self.expires.as_ref()),
             output::timestamp_cell(self.last_used.as_ref()),
             output::timestamp_cell(self.revoked.as_ref()),
+            self.scope.clone(),
+            output::text_cell(
+                Some(&self.replaced_by)
+                    .filter(|r| !r.is_empty())
+                    .map(|r| r.as_str()),
+            ),
         ]
     }
 }
@@ -343,6 +469,7 @@ mod tests {
             expires: None,
             last_used: None,
             revoked: None,
+            ..Default::default()
         }
     }
 
@@ -361,7 +488,9 @@ mod tests {
                 "CREATED",
                 "EXPIRES",
                 "LAST_USED",
-                "REVOKED"
+                "REVOKED",
+                "SCOPE",
+                "REPLACED_BY"
             ]
         );
         let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
@@ -374,6 +503,8 @@ mod tests {
                 "2025-01-01T00:00:00Z",
                 "-",
                 "-",
+                "-",
+                "full",
                 "-"
             ]
         );
@@ -391,7 +522,8 @@ mod tests {
                 "created": "2025-01-01T00:00:00Z",
                 "expires": null,
                 "last_used": null,
-                "revoked": null
+                "revoked": null,
+                "scope": "full"
             }])
         );
     }

@@ -202,6 +202,7 @@ async fn bootstrap_and_start_gateway(
             workspace_id: workspace.id.clone(),
             name: token_name.clone(),
             expires: None,
+            ..Default::default()
         })
         .await
         .rpc_context(|| format!("issue token {token_name:?}"))?;

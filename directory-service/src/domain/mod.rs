@@ -2,11 +2,13 @@
 //! No sea_orm, no tonic in here.
 
 pub mod attribute_mappings;
+pub mod credentials;
 pub mod custom_attributes;
 pub mod events;
 pub mod filter;
 pub mod groups;
 pub mod licenses;
+pub mod oauth;
 pub mod paging;
 pub mod patch;
 pub mod rate_limits;

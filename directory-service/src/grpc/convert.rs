@@ -78,6 +78,36 @@ pub fn token(t: Token) -> pb::Token {
         expires: t.expires_at.map(timestamp),
         last_used: t.last_used_at.map(timestamp),
         revoked: t.revoked_at.map(timestamp),
+        scope: token_scope_to_pb(&t.scope) as i32,
+        replaces: t.replaces.map(|id| id.to_string()).unwrap_or_default(),
+        replaced_by: t.replaced_by.map(|id| id.to_string()).unwrap_or_default(),
+        allowed_cidrs: t
+            .allowed_cidrs
+            .as_deref()
+            .map(|stored| stored.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
+    }
+}
+
+pub fn token_scope_to_pb(scope: &str) -> pb::TokenScope {
+    use crate::domain::tokens::TokenScope;
+    match TokenScope::parse(scope) {
+        Ok(TokenScope::Full) => pb::TokenScope::Full,
+        Ok(TokenScope::ReadOnly) => pb::TokenScope::ReadOnly,
+        Ok(TokenScope::UsersOnly) => pb::TokenScope::UsersOnly,
+        Ok(TokenScope::GroupsOnly) => pb::TokenScope::GroupsOnly,
+        Err(_) => pb::TokenScope::Unspecified,
+    }
+}
+
+pub fn token_scope_from_pb(scope: i32) -> Result<crate::domain::tokens::TokenScope, Status> {
+    use crate::domain::tokens::TokenScope;
+    match pb::TokenScope::try_from(scope) {
+        Ok(pb::TokenScope::Unspecified | pb::TokenScope::Full) => Ok(TokenScope::Full),
+        Ok(pb::TokenScope::ReadOnly) => Ok(TokenScope::ReadOnly),
+        Ok(pb::TokenScope::UsersOnly) => Ok(TokenScope::UsersOnly),
+        Ok(pb::TokenScope::GroupsOnly) => Ok(TokenScope::GroupsOnly),
+        Err(_) => Err(super::status::invalid("unknown token scope")),
     }
 }
 

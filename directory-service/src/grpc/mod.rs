@@ -1,16 +1,20 @@
 //! The tonic server: credential check, tracing, health, reflection, and one service per
 //! aggregate (a module each), whose handlers only convert and delegate to `ops`.
 
+pub mod access;
 mod attributes;
 pub mod convert;
+pub mod credentials;
 pub mod events;
 pub mod group_members;
 mod groups;
 mod licenses;
+pub mod oauth;
 pub mod rate_limits;
 pub mod request_log;
 mod roles;
 pub mod status;
+pub mod token_rotation;
 mod tokens;
 mod typed;
 mod users;
@@ -18,6 +22,7 @@ mod workspaces;
 
 use std::future::Future;
 
+use directory_proto::v1::credentials_server::CredentialsServer;
 use directory_proto::v1::group_members_server::GroupMembersServer;
 use directory_proto::v1::rate_limits_server::RateLimitsServer;
 use directory_proto::v1::request_log_server::RequestLogServer;
@@ -26,10 +31,9 @@ use directory_proto::v1::{
     licenses_server::LicensesServer, roles_server::RolesServer, tokens_server::TokensServer,
     users_server::UsersServer, workspaces_server::WorkspacesServer,
 };
-use directory_proto::{CREDENTIAL_METADATA_KEY, FILE_DESCRIPTOR_SET, v1 as pb};
-use subtle::ConstantTimeEq;
+use directory_proto::{FILE_DESCRIPTOR_SET, v1 as pb};
 use tokio::net::TcpListener;
-use tonic::{Request, Response, Status};
+use tonic::{Response, Status};
 
 use crate::domain::paging::PageRequest;
 use crate::domain::workspaces::ScimEndpoint;
@@ -61,6 +65,8 @@ pub struct ServeOptions {
     pub delivery: crate::delivery::DeliveryConfig,
     /// TLS (and mutual TLS when it names client CAs) on the gRPC port; `None`: h2c.
     pub tls: Option<tonic::transport::ServerTlsConfig>,
+    /// A configured credential with the `gateway` role, beside the stored ones.
+    pub gateway_credential: Option<String>,
 }
 
 impl Default for ServeOptions {
@@ -72,6 +78,7 @@ impl Default for ServeOptions {
             endpoint: None,
             delivery: crate::delivery::DeliveryConfig::default(),
             tls: None,
+            gateway_credential: None,
         }
     }
 }
@@ -122,51 +129,48 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()?;
-    // Everything but health (which Kubernetes probes call) needs the credential.
-    let credential: std::sync::Arc<str> = credential.into();
-    let reflection_credential = credential.clone();
-    let reflection = tonic::service::interceptor::InterceptedService::new(reflection, move |req| {
-        check_credential(&reflection_credential, req)
+    // Every call but health (which Kubernetes probes call) needs a credential whose role
+    // may call the method: `access.rs` checks it before any service sees the request.
+    let checker = std::sync::Arc::new(crate::ops::credentials::CredentialChecker::new(
+        db.clone(),
+        credential,
+        options.gateway_credential.clone(),
+    ));
+    let access = access::AccessLayer::new(checker.clone(), db.clone());
+    let oauth_clients = directory_proto::v1::o_auth_clients_server::OAuthClientsServer::new(
+        oauth::OAuthClientsService { db: db.clone() },
+    );
+    let token_rotation = directory_proto::v1::token_rotation_server::TokenRotationServer::new(
+        token_rotation::TokenRotationService { db: db.clone() },
+    );
+    let credentials = CredentialsServer::new(credentials::CredentialsService {
+        db: db.clone(),
+        checker,
     });
-    let events_credential = credential.clone();
-    let events = EventsServer::with_interceptor(
-        events::EventsService {
-            db: db.clone(),
-            shutdown: stopped.clone(),
-        },
-        move |req| check_credential(&events_credential, req),
-    );
-    let group_members_credential = credential.clone();
-    let group_members = GroupMembersServer::with_interceptor(
-        group_members::GroupMembersService { db: db.clone() },
-        move |req| check_credential(&group_members_credential, req),
-    );
-    let request_log_credential = credential.clone();
-    let request_log = tonic::service::interceptor::InterceptedService::new(
-        RequestLogServer::new(request_log::RequestLogService { db: db.clone() })
-            .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
-        move |req| check_credential(&request_log_credential, req),
-    );
-    let rate_limits_credential = credential.clone();
-    let rate_limits_service = RateLimitsServer::with_interceptor(
-        rate_limits::RateLimitsService { db: db.clone() },
-        move |req| check_credential(&rate_limits_credential, req),
-    );
+    let events = EventsServer::new(events::EventsService {
+        db: db.clone(),
+        shutdown: stopped.clone(),
+    });
+    let group_members =
+        GroupMembersServer::new(group_members::GroupMembersService { db: db.clone() });
+    let request_log = RequestLogServer::new(request_log::RequestLogService { db: db.clone() })
+        .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES);
+    let rate_limits_service =
+        RateLimitsServer::new(rate_limits::RateLimitsService { db: db.clone() });
     let service = DirectoryService {
         db,
         endpoint: options.endpoint.clone(),
     };
-    // Every service: the contract's message limit, the credential, the caller as actor.
-    macro_rules! guarded {
-        ($server:ident) => {{
-            let credential = credential.clone();
-            events::WithActor(tonic::service::interceptor::InterceptedService::new(
+    // Every aggregate's service: the contract's message limit, the caller as actor (the
+    // credential and its role are checked by the access layer for every service).
+    macro_rules! served {
+        ($server:ident) => {
+            events::WithActor(
                 $server::new(service.clone())
                     .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES)
                     .max_decoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
-                move |req| check_credential(&credential, req),
-            ))
-        }};
+            )
+        };
     }
     // Shutdown: NOT_SERVING first (probes and clients move away), then tonic stops
     // accepting and drains; `drain_deadline` cuts the drain after the grace period.
@@ -195,19 +199,23 @@ pub async fn serve(
     let server = builder
         .trace_fn(crate::telemetry::grpc_request_span)
         .layer(crate::admin::GrpcMetricsLayer)
+        .layer(access)
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(guarded!(WorkspacesServer))
-        .add_service(guarded!(UsersServer))
-        .add_service(guarded!(GroupsServer))
-        .add_service(guarded!(AttributesServer))
-        .add_service(guarded!(LicensesServer))
-        .add_service(guarded!(RolesServer))
-        .add_service(guarded!(TokensServer))
+        .add_service(served!(WorkspacesServer))
+        .add_service(served!(UsersServer))
+        .add_service(served!(GroupsServer))
+        .add_service(served!(AttributesServer))
+        .add_service(served!(LicensesServer))
+        .add_service(served!(RolesServer))
+        .add_service(served!(TokensServer))
         .add_service(events::WithActor(events))
-        .add_service(request_log)
-        .add_service(rate_limits_service)
-        .add_service(group_members)
+        .add_service(events::WithActor(request_log))
+        .add_service(events::WithActor(rate_limits_service))
+        .add_service(events::WithActor(group_members))
+        .add_service(events::WithActor(credentials))
+        .add_service(events::WithActor(token_rotation))
+        .add_service(events::WithActor(oauth_clients))
         .serve_with_incoming_shutdown(incoming(listener), shutdown);
     let result = tokio::select! {
         result = server => result.map_err(anyhow::Error::from),
@@ -229,21 +237,6 @@ pub async fn serve(
 /// Nagle's algorithm meeting the peer's delayed ACK (~40 ms per request).
 fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
     tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
-}
-
-fn check_credential(expected: &str, req: Request<()>) -> Result<Request<()>, Status> {
-    let presented = req
-        .metadata()
-        .get(CREDENTIAL_METADATA_KEY)
-        .map(|v| v.as_bytes())
-        .unwrap_or_default();
-    if bool::from(presented.ct_eq(expected.as_bytes())) {
-        Ok(req)
-    } else {
-        Err(Status::unauthenticated(
-            "missing or wrong service credential",
-        ))
-    }
 }
 
 type RpcResult<T> = Result<Response<T>, Status>;

@@ -21,9 +21,17 @@ impl Tokens for DirectoryService {
             .as_ref()
             .map(convert::from_timestamp)
             .transpose()?;
+        let scope = convert::token_scope_from_pb(req.scope)?;
         reply(
             crate::ops::retry::retrying(|| {
-                ops::tokens::issue_token(&self.db, workspace_id, &req.name, expires)
+                ops::tokens::issue_token(
+                    &self.db,
+                    workspace_id,
+                    &req.name,
+                    expires,
+                    scope,
+                    &req.allowed_cidrs,
+                )
             })
             .await,
             |(token, plaintext)| pb::IssueTokenResponse {
@@ -63,13 +71,16 @@ impl Tokens for DirectoryService {
         req: Request<pb::AuthenticateTokenRequest>,
     ) -> RpcResult<pb::AuthenticateTokenResponse> {
         let req = req.into_inner();
-        let authenticated = match ops::tokens::authenticate(&self.db, &req.token).await {
-            // The token's rate limit travels with the answer (no extra call per request).
-            Ok(auth) => ops::rate_limits::for_token(&self.db, auth.workspace_id, auth.token_id)
+        let authenticated =
+            match ops::tokens::authenticate(&self.db, &req.token, req.client_address.parse().ok())
                 .await
-                .map(|limit| (auth, limit)),
-            Err(e) => Err(e),
-        };
+            {
+                // The token's rate limit travels with the answer (no extra call per request).
+                Ok(auth) => ops::rate_limits::for_token(&self.db, auth.workspace_id, auth.token_id)
+                    .await
+                    .map(|limit| (auth, limit)),
+                Err(e) => Err(e),
+            };
         reply(authenticated, |(auth, limit)| {
             pb::AuthenticateTokenResponse {
                 workspace_id: auth.workspace_id.to_string(),

@@ -3,10 +3,12 @@
 //! state after the change and commits. Reads use the pool directly.
 
 pub mod attribute_mappings;
+pub mod credentials;
 pub mod custom_attributes;
 pub mod events;
 pub mod groups;
 pub mod licenses;
+pub mod oauth;
 pub mod rate_limits;
 pub mod request_log;
 pub mod retry;

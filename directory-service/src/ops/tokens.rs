@@ -3,7 +3,7 @@ use uuid::Uuid;
 
 use super::write::{Change, Write};
 use crate::domain::events::EventType;
-use crate::domain::tokens::{self as rules, MintedToken};
+use crate::domain::tokens::{self as rules, MintedToken, TokenScope};
 use crate::domain::{DomainError, DomainResult};
 use crate::store::{self, Db, tokens::Token};
 
@@ -12,9 +12,12 @@ pub async fn issue_token(
     workspace_id: Uuid,
     name: &str,
     expires_at: Option<DateTime<Utc>>,
+    scope: TokenScope,
+    allowed_cidrs: &[String],
 ) -> DomainResult<(Token, String)> {
     let now = Utc::now();
     let name = rules::validate_token_name(name)?;
+    let allow_list = rules::AllowList::parse(allowed_cidrs)?;
     rules::validate_expiry(expires_at, now)?;
     let mut write = Write::profile(db, workspace_id).await?;
     let MintedToken {
@@ -31,6 +34,10 @@ pub async fn issue_token(
             secret_hash: &secret_hash,
             expires_at,
             now,
+            scope: scope.as_str(),
+            replaces: None,
+            allowed_cidrs: allow_list.as_ref().map(rules::AllowList::to_stored),
+            oauth_client_id: None,
         },
     )
     .await?;
@@ -54,7 +61,98 @@ fn token_json(token: &Token) -> serde_json::Value {
         "created_at": token.created_at,
         "expires_at": token.expires_at,
         "revoked_at": token.revoked_at,
+        "scope": token.scope,
+        "replaces": token.replaces,
+        "replaced_by": token.replaced_by,
     })
+}
+
+/// Issues a successor of token `id` (same name, scope and expiry) and lets the old token
+/// work until `overlap_seconds` from now (never past its own expiry). Returns the old
+/// token as it is now, the successor and the successor's secret.
+pub async fn rotate_token(
+    db: &Db,
+    workspace_id: Uuid,
+    id: Uuid,
+    overlap_seconds: i64,
+) -> DomainResult<(Token, Token, String)> {
+    let now = Utc::now();
+    let mut write = Write::profile(db, workspace_id).await?;
+    let old = store::tokens::find_in_workspace_for_update(write.tx(), workspace_id, id).await?;
+    if !rules::is_usable(old.revoked_at, old.expires_at, now) || old.replaced_by.is_some() {
+        write.abandon().await?;
+        return Err(DomainError::Conflict(
+            "only a token that is neither revoked, expired nor already rotated can be rotated"
+                .into(),
+        ));
+    }
+    let until = rules::rotation_end(old.expires_at, overlap_seconds, now)?;
+    let MintedToken {
+        prefix,
+        plaintext,
+        secret_hash,
+    } = rules::mint_token();
+    let successor = store::tokens::insert(
+        write.tx(),
+        store::tokens::NewToken {
+            workspace_id,
+            name: &old.name,
+            prefix: &prefix,
+            secret_hash: &secret_hash,
+            expires_at: old.expires_at,
+            now,
+            scope: &old.scope,
+            replaces: Some(old.id),
+            allowed_cidrs: old.allowed_cidrs.clone(),
+            oauth_client_id: old.oauth_client_id,
+        },
+    )
+    .await?;
+    let old = store::tokens::set_replaced(write.tx(), old, successor.id, until).await?;
+    write.record(Change::TokenIssued {
+        token_id: successor.id,
+    });
+    write.event(super::events::resource(
+        EventType::TokenIssued,
+        "token",
+        successor.id,
+        token_json(&successor),
+    ));
+    write.commit().await?;
+    Ok((old, successor, plaintext))
+}
+
+/// Token scopes by token id, cached for at most `MAX_AUTH_CACHE` (a scope never changes
+/// after issue; the cache only spares a query per SCIM RPC).
+#[derive(Default)]
+pub struct TokenScopes {
+    cache: std::sync::Mutex<std::collections::HashMap<Uuid, (TokenScope, std::time::Instant)>>,
+}
+
+impl TokenScopes {
+    pub async fn scope_of(&self, db: &Db, token_id: Uuid) -> DomainResult<TokenScope> {
+        let now = std::time::Instant::now();
+        if let Some((scope, until)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&token_id)
+            && *until > now
+        {
+            return Ok(*scope);
+        }
+        let stored = store::tokens::scope_of(db, token_id)
+            .await?
+            .ok_or(DomainError::Unauthenticated)?;
+        let scope = TokenScope::parse(&stored)?;
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        let ttl = rules::MAX_AUTH_CACHE.to_std().unwrap_or_default();
+        cache.insert(token_id, (scope, now + ttl));
+        Ok(scope)
+    }
 }
 
 pub async fn list_tokens(db: &Db, workspace_id: Uuid) -> DomainResult<Vec<Token>> {
@@ -90,7 +188,11 @@ pub struct Authenticated {
 
 /// Resolves a presented bearer token. Every failure is the same `Unauthenticated`, so a
 /// caller cannot tell an unknown token from a revoked one.
-pub async fn authenticate(db: &Db, presented: &str) -> DomainResult<Authenticated> {
+pub async fn authenticate(
+    db: &Db,
+    presented: &str,
+    client: Option<std::net::IpAddr>,
+) -> DomainResult<Authenticated> {
     let prefix = rules::prefix_of(presented).ok_or(DomainError::Unauthenticated)?;
     let token = store::tokens::find_by_prefix(db, prefix)
         .await?
@@ -98,6 +200,13 @@ pub async fn authenticate(db: &Db, presented: &str) -> DomainResult<Authenticate
     let now = Utc::now();
     if !rules::hash_matches(presented, &token.secret_hash)
         || !rules::is_usable(token.revoked_at, token.expires_at, now)
+    {
+        return Err(DomainError::Unauthenticated);
+    }
+    // Outside the allow-list: the same answer as a wrong token, revealing nothing.
+    if let Some(stored) = &token.allowed_cidrs
+        && let Some(list) = rules::AllowList::from_stored(stored)?
+        && !list.allows(client)
     {
         return Err(DomainError::Unauthenticated);
     }

@@ -3,6 +3,7 @@
 //! SQLSTATE, never by message text shown to clients.
 
 pub mod attribute_mappings;
+pub mod credentials;
 pub mod custom_attributes;
 pub mod entity;
 pub mod events;
@@ -10,6 +11,7 @@ mod filter_sql;
 pub mod groups;
 pub mod licenses;
 pub mod migration;
+pub mod oauth;
 mod paging;
 pub mod pool;
 pub mod rate_limits;
@@ -127,6 +129,9 @@ pub fn db_error(err: DbErr) -> DomainError {
     if let Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
         if detail.contains("user_name_key") {
             return DomainError::Uniqueness("userName is already taken in this workspace".into());
+        }
+        if detail.contains("service_credentials") {
+            return DomainError::Uniqueness("a credential with this name already exists".into());
         }
         if detail.contains("slug") {
             return DomainError::Uniqueness("a workspace with this slug already exists".into());

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -18,6 +18,10 @@ pub struct NewToken<'a> {
     pub secret_hash: &'a str,
     pub expires_at: Option<DateTime<Utc>>,
     pub now: DateTime<Utc>,
+    pub scope: &'a str,
+    pub replaces: Option<Uuid>,
+    pub allowed_cidrs: Option<String>,
+    pub oauth_client_id: Option<Uuid>,
 }
 
 pub async fn insert(tx: &WriteTx, new: NewToken<'_>) -> DomainResult<Token> {
@@ -32,6 +36,11 @@ pub async fn insert(tx: &WriteTx, new: NewToken<'_>) -> DomainResult<Token> {
         expires_at: Set(new.expires_at),
         last_used_at: Set(None),
         revoked_at: Set(None),
+        scope: Set(new.scope.to_owned()),
+        replaces: Set(new.replaces),
+        replaced_by: Set(None),
+        allowed_cidrs: Set(new.allowed_cidrs),
+        oauth_client_id: Set(new.oauth_client_id),
     }
     .insert(db)
     .await
@@ -39,8 +48,10 @@ pub async fn insert(tx: &WriteTx, new: NewToken<'_>) -> DomainResult<Token> {
 }
 
 pub async fn list(db: &impl ConnectionTrait, workspace_id: Uuid) -> DomainResult<Vec<Token>> {
+    // OAuth access tokens are the clients' business (`scimctl client list`).
     scim_token::Entity::find()
         .filter(scim_token::Column::WorkspaceId.eq(workspace_id))
+        .filter(scim_token::Column::OauthClientId.is_null())
         .order_by_asc(scim_token::Column::Id)
         .all(db)
         .await
@@ -55,6 +66,21 @@ pub async fn find_in_workspace(
     scim_token::Entity::find_by_id(id)
         .filter(scim_token::Column::WorkspaceId.eq(workspace_id))
         .one(db)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| DomainError::NotFound(format!("token {id} not found in this workspace")))
+}
+
+/// The token, locked until the transaction ends (rotations of one token queue).
+pub async fn find_in_workspace_for_update(
+    tx: &WriteTx,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> DomainResult<Token> {
+    scim_token::Entity::find_by_id(id)
+        .filter(scim_token::Column::WorkspaceId.eq(workspace_id))
+        .lock_exclusive()
+        .one(tx.conn())
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::NotFound(format!("token {id} not found in this workspace")))
@@ -76,6 +102,60 @@ pub async fn set_revoked(tx: &WriteTx, token: Token, at: DateTime<Utc>) -> Domai
     let mut active = token.into_active_model();
     active.revoked_at = Set(Some(at));
     active.update(db).await.map_err(db_error)
+}
+
+/// Marks `token` as replaced by `successor`, stopping at `until`.
+pub async fn set_replaced(
+    tx: &WriteTx,
+    token: Token,
+    successor: Uuid,
+    until: DateTime<Utc>,
+) -> DomainResult<Token> {
+    let db = tx.conn();
+    let mut active = token.into_active_model();
+    active.replaced_by = Set(Some(successor));
+    active.expires_at = Set(Some(until));
+    active.update(db).await.map_err(db_error)
+}
+
+/// The scope of a token, by id (None when the token does not exist).
+pub async fn scope_of(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<Option<String>> {
+    Ok(scim_token::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .map_err(db_error)?
+        .map(|token| token.scope))
+}
+
+/// Revokes every unrevoked access token of an OAuth client; returns them as revoked.
+pub async fn revoke_client_tokens(
+    tx: &WriteTx,
+    oauth_client_id: Uuid,
+    at: DateTime<Utc>,
+) -> DomainResult<Vec<Token>> {
+    let live = scim_token::Entity::find()
+        .filter(scim_token::Column::OauthClientId.eq(oauth_client_id))
+        .filter(scim_token::Column::RevokedAt.is_null())
+        .all(tx.conn())
+        .await
+        .map_err(db_error)?;
+    scim_token::Entity::update_many()
+        .col_expr(
+            scim_token::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(at),
+        )
+        .filter(scim_token::Column::OauthClientId.eq(oauth_client_id))
+        .filter(scim_token::Column::RevokedAt.is_null())
+        .exec(tx.conn())
+        .await
+        .map_err(db_error)?;
+    Ok(live
+        .into_iter()
+        .map(|token| Token {
+            revoked_at: Some(at),
+            ..token
+        })
+        .collect())
 }
 
 pub async fn touch_last_used(

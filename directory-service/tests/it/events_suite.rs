@@ -121,9 +121,16 @@ pub async fn every_change_records_an_event_in_sequence(db: &Db) {
     )
     .await
     .unwrap();
-    let (token, plaintext) = ops::tokens::issue_token(db, ws, "okta", None)
-        .await
-        .unwrap();
+    let (token, plaintext) = ops::tokens::issue_token(
+        db,
+        ws,
+        "okta",
+        None,
+        directory_service::domain::tokens::TokenScope::Full,
+        &[],
+    )
+    .await
+    .unwrap();
     ops::tokens::revoke_token(db, ws, token.id).await.unwrap();
     ops::groups::delete_group(db, ws, group.id, None)
         .await
@@ -214,9 +221,16 @@ pub async fn failed_writes_leave_no_event_and_no_gap(db: &Db) {
 
 pub async fn events_name_their_actor(db: &Db) {
     let ws = workspace(db, "acme").await;
-    let (token, _) = ops::tokens::issue_token(db, ws, "Okta Token", None)
-        .await
-        .unwrap();
+    let (token, _) = ops::tokens::issue_token(
+        db,
+        ws,
+        "Okta Token",
+        None,
+        directory_service::domain::tokens::TokenScope::Full,
+        &[],
+    )
+    .await
+    .unwrap();
     let actor = Actor {
         kind: "token".into(),
         id: token.id.to_string(),

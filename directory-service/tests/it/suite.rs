@@ -439,13 +439,22 @@ pub async fn deleted_users_are_gone(db: &Db) {
 
 pub async fn tokens_authenticate_until_revoked_or_expired(db: &Db) {
     let ws = workspace(db, "acme").await;
-    let (token, plaintext) = ops::tokens::issue_token(db, ws, "Okta — Production", None)
-        .await
-        .unwrap();
+    let (token, plaintext) = ops::tokens::issue_token(
+        db,
+        ws,
+        "Okta — Production",
+        None,
+        directory_service::domain::tokens::TokenScope::Full,
+        &[],
+    )
+    .await
+    .unwrap();
     assert!(plaintext.starts_with(&token.prefix));
     assert_ne!(token.secret_hash, plaintext);
     assert!(!token.secret_hash.contains(&plaintext[token.prefix.len()..]));
-    let auth = ops::tokens::authenticate(db, &plaintext).await.unwrap();
+    let auth = ops::tokens::authenticate(db, &plaintext, None)
+        .await
+        .unwrap();
     assert_eq!((auth.workspace_id, auth.token_id), (ws, token.id));
     assert!(auth.cache_for <= Duration::seconds(5));
     let listed = ops::tokens::list_tokens(db, ws).await.unwrap();
@@ -459,11 +468,11 @@ pub async fn tokens_authenticate_until_revoked_or_expired(db: &Db) {
     let last = if plaintext.ends_with('X') { 'Y' } else { 'X' };
     let wrong = format!("{}{last}", &plaintext[..plaintext.len() - 1]);
     assert_eq!(
-        ops::tokens::authenticate(db, &wrong).await.err(),
+        ops::tokens::authenticate(db, &wrong, None).await.err(),
         Some(DomainError::Unauthenticated)
     );
     assert_eq!(
-        ops::tokens::authenticate(db, "garbage").await.err(),
+        ops::tokens::authenticate(db, "garbage", None).await.err(),
         Some(DomainError::Unauthenticated)
     );
 
@@ -475,26 +484,44 @@ pub async fn tokens_authenticate_until_revoked_or_expired(db: &Db) {
     let revoked = ops::tokens::revoke_token(db, ws, token.id).await.unwrap();
     assert!(revoked.revoked_at.is_some());
     assert_eq!(
-        ops::tokens::authenticate(db, &plaintext).await.err(),
+        ops::tokens::authenticate(db, &plaintext, None).await.err(),
         Some(DomainError::Unauthenticated)
     );
 
     let soon = Utc::now() + Duration::milliseconds(1500);
-    let (_, short_lived) = ops::tokens::issue_token(db, ws, "short", Some(soon))
+    let (_, short_lived) = ops::tokens::issue_token(
+        db,
+        ws,
+        "short",
+        Some(soon),
+        directory_service::domain::tokens::TokenScope::Full,
+        &[],
+    )
+    .await
+    .unwrap();
+    let auth = ops::tokens::authenticate(db, &short_lived, None)
         .await
         .unwrap();
-    let auth = ops::tokens::authenticate(db, &short_lived).await.unwrap();
     assert!(
         auth.cache_for <= Duration::milliseconds(1500),
         "never cached past expiry"
     );
     tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
     assert_eq!(
-        ops::tokens::authenticate(db, &short_lived).await.err(),
+        ops::tokens::authenticate(db, &short_lived, None)
+            .await
+            .err(),
         Some(DomainError::Unauthenticated)
     );
-    let past =
-        ops::tokens::issue_token(db, ws, "past", Some(Utc::now() - Duration::seconds(1))).await;
+    let past = ops::tokens::issue_token(
+        db,
+        ws,
+        "past",
+        Some(Utc::now() - Duration::seconds(1)),
+        directory_service::domain::tokens::TokenScope::Full,
+        &[],
+    )
+    .await;
     assert!(matches!(past, Err(DomainError::InvalidValue(_))));
 }
 
@@ -524,9 +551,16 @@ pub async fn deleting_a_workspace_removes_its_rows_only(db: &Db) {
         ops::groups::create_group(db, ws, group, &[user.id.to_string()])
             .await
             .unwrap();
-        ops::tokens::issue_token(db, ws, "okta", None)
-            .await
-            .unwrap();
+        ops::tokens::issue_token(
+            db,
+            ws,
+            "okta",
+            None,
+            directory_service::domain::tokens::TokenScope::Full,
+            &[],
+        )
+        .await
+        .unwrap();
         kept_and_doomed.push(ws);
     }
     let [kept, doomed] = kept_and_doomed[..] else {

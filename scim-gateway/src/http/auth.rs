@@ -20,6 +20,49 @@ use crate::directory::DirectoryClient;
 use crate::http::directory_error;
 use crate::scim::ScimError;
 
+/// The proxies whose `X-Forwarded-For` is believed (`--trusted-proxies`), set once at
+/// start-up; unset: none.
+pub static TRUSTED_PROXIES: std::sync::OnceLock<Vec<ipnet::IpNet>> = std::sync::OnceLock::new();
+
+tokio::task_local! {
+    /// The socket peer of the connection being served (set around each connection).
+    pub static PEER_ADDR: std::net::IpAddr;
+}
+
+/// The client's address: the socket peer, or — only when the peer is a trusted proxy —
+/// the rightmost `X-Forwarded-For` entry that is not a trusted proxy.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map_while(|entry| entry.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(forwarded.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+/// The current request's client address (None outside a served connection).
+fn current_client_address(headers: &HeaderMap) -> Option<std::net::IpAddr> {
+    let peer = PEER_ADDR.try_with(|peer| *peer).ok()?;
+    let trusted = TRUSTED_PROXIES.get().map(Vec::as_slice).unwrap_or_default();
+    Some(client_address(peer, headers, trusted))
+}
+
 /// Entries kept at most; beyond it expired entries are purged, then the cache is cleared.
 const CACHE_CAPACITY: usize = 10_000;
 
@@ -173,7 +216,11 @@ pub async fn authenticate(
     headers: &HeaderMap,
 ) -> Result<String, ScimError> {
     let token = bearer_token(headers).ok_or_else(unauthorized)?;
-    let digest = digest(token);
+    // Cached per token and client address: a token's IP allow-list is checked by the
+    // directory, so an answer for one address says nothing about another.
+    let client = current_client_address(headers);
+    let client_text = client.map(|ip| ip.to_string()).unwrap_or_default();
+    let digest = digest(&format!("{token}\n{client_text}"));
     if let Some((workspace_id, token_id)) = cache.get(&digest, Instant::now()) {
         crate::directory::set_actor_token(&token_id);
         return Ok(workspace_id);
@@ -183,6 +230,7 @@ pub async fn authenticate(
         .tokens()
         .authenticate_token(AuthenticateTokenRequest {
             token: token.to_owned(),
+            client_address: client_text,
         })
         .await;
     match answer {
@@ -335,6 +383,41 @@ mod tests {
         // An answer from just before the revocation does not re-enter the cache.
         cache.insert(a, ("w".into(), "ta".into()), Duration::from_secs(5), now);
         assert_eq!(cache.get(&a, now), None);
+    }
+
+    #[test]
+    fn the_client_address_comes_from_forwarded_for_only_behind_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let headers = |xff: &[&str]| {
+            let mut map = HeaderMap::new();
+            for value in xff {
+                map.append("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+            }
+            map
+        };
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let table: &[(&str, &[&str], &str)] = &[
+            // untrusted peer: XFF ignored (a client cannot claim an address)
+            ("198.51.100.1", &["203.0.113.9"], "198.51.100.1"),
+            // trusted peer: the rightmost untrusted entry
+            ("10.0.0.5", &["203.0.113.9"], "203.0.113.9"),
+            (
+                "10.0.0.5",
+                &["1.2.3.4, 203.0.113.9, 10.0.0.7"],
+                "203.0.113.9",
+            ),
+            ("10.0.0.5", &["1.2.3.4", "203.0.113.9"], "203.0.113.9"),
+            // only proxies: the leftmost; none: the peer
+            ("10.0.0.5", &["10.1.1.1, 10.2.2.2"], "10.1.1.1"),
+            ("10.0.0.5", &[], "10.0.0.5"),
+        ];
+        for (peer, xff, want) in table {
+            assert_eq!(
+                client_address(ip(peer), &headers(xff), &trusted),
+                ip(want),
+                "{peer} {xff:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ mod body;
 mod bulk;
 mod groups;
 mod io;
+pub(crate) mod oauth;
 mod rate_limit;
 mod response;
 mod routes;
@@ -202,7 +203,8 @@ pub(crate) async fn serve_connections(
                 let state = state.clone();
                 let shutdown_rx = shutdown_rx.clone();
                 let tls = tls.clone();
-                connections.spawn(async move {
+                // The socket peer, for the client address (token IP allow-lists).
+                connections.spawn(auth::PEER_ADDR.scope(peer.ip(), async move {
                     let _permit = permit;
                     let _open = InFlight::enter(metrics::gauge!("scim_http_connections_open"));
                     let io = DeadlineStream::new(stream, state.limits.io_timeout);
@@ -218,7 +220,7 @@ pub(crate) async fn serve_connections(
                             }
                         }
                     }
-                });
+                }));
             }
         }
     }
@@ -508,6 +510,7 @@ async fn dispatch(
             return response::json(StatusCode::OK, &serde_json::json!({"status": "ok"}));
         }
         Route::Readyz => return readiness(state).await,
+        Route::OAuthToken => return oauth::token(state, request).await,
         _ => {}
     }
     match dispatch_authenticated(state, local_addr, route, request).await {

@@ -29,6 +29,8 @@ pub enum Route {
     Livez,
     /// Readiness: the directory answers SERVING. Needs no token.
     Readyz,
+    /// `POST /oauth/token`: OAuth 2.0 client credentials (client authentication, no token).
+    OAuthToken,
     NotFound,
 }
 
@@ -41,6 +43,7 @@ impl Route {
             ["healthz"] => return Route::Health,
             ["livez"] => return Route::Livez,
             ["readyz"] => return Route::Readyz,
+            ["oauth", "token"] => return Route::OAuthToken,
             _ => {}
         }
         let base: Vec<&str> = BASE_PATH.split('/').filter(|s| !s.is_empty()).collect();
@@ -107,6 +110,7 @@ impl Route {
             Route::Health => "/healthz",
             Route::Livez => "/livez",
             Route::Readyz => "/readyz",
+            Route::OAuthToken => "/oauth/token",
             Route::NotFound => return None,
         })
     }
@@ -126,6 +130,7 @@ impl Route {
             | Route::Schemas
             | Route::Schema(_) => &[Method::GET],
             Route::Health | Route::Livez | Route::Readyz => &[Method::GET],
+            Route::OAuthToken => &[Method::POST],
             Route::NotFound => &[],
         }
     }

@@ -437,6 +437,7 @@ async fn workspace_delete_removes_that_workspace_only(stack: Stack) {
         .tokens()
         .authenticate_token(directory_proto::v1::AuthenticateTokenRequest {
             token: doomed_token.clone(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

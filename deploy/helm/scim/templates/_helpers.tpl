@@ -51,7 +51,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- else if .Values.secrets.create -}}
 {{- include "scim.fullname" . -}}
 {{- else -}}
-{{- fail "set secrets.existingSecret to the name of a Secret with keys database-url and directory-credential, or set secrets.create=true with secrets.databaseUrl and secrets.directoryCredential" -}}
+{{- fail "set secrets.existingSecret to the name of a Secret with keys database-url, directory-credential and gateway-credential, or set secrets.create=true with secrets.databaseUrl, secrets.directoryCredential and secrets.gatewayCredential" -}}
 {{- end -}}
 {{- end -}}
 
@@ -71,6 +71,15 @@ app.kubernetes.io/component: {{ .component }}
       key: {{ .Values.secrets.directoryCredentialKey }}
 {{- end -}}
 
+{{/* The gateway's own credential: the gateway sends it, the directory accepts it. */}}
+{{- define "scim.env.gatewayCredential" -}}
+- name: {{ .envName }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "scim.secretName" .root }}
+      key: {{ .root.Values.secrets.gatewayCredentialKey }}
+{{- end -}}
+
 {{- define "scim.env.common" -}}
 - name: RUST_LOG
   value: {{ .Values.logLevel | quote }}
@@ -85,7 +94,7 @@ app.kubernetes.io/component: {{ .component }}
 {{/* Pod annotation that rolls the pods when a chart-managed Secret changes ("" if none). */}}
 {{- define "scim.secretChecksum" -}}
 {{- if and .Values.secrets.create (not .Values.secrets.existingSecret) -}}
-checksum/secret: {{ printf "%s|%s" .Values.secrets.databaseUrl .Values.secrets.directoryCredential | sha256sum }}
+checksum/secret: {{ printf "%s|%s|%s" .Values.secrets.databaseUrl .Values.secrets.directoryCredential .Values.secrets.gatewayCredential | sha256sum }}
 {{- end -}}
 {{- end -}}
 

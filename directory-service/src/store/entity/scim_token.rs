@@ -17,6 +17,16 @@ pub struct Model {
     pub expires_at: Option<DateTimeUtc>,
     pub last_used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// `full`, `read-only`, `users-only` or `groups-only` (`domain::tokens::TokenScope`).
+    pub scope: String,
+    /// The token this one succeeded in a rotation.
+    pub replaces: Option<Uuid>,
+    /// The successor of a rotated token (whose `expires_at` is then the overlap's end).
+    pub replaced_by: Option<Uuid>,
+    /// Comma-separated CIDRs the token may be used from (None: anywhere).
+    pub allowed_cidrs: Option<String>,
+    /// Set on OAuth access tokens: the client they were issued to.
+    pub oauth_client_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

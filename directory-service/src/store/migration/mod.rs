@@ -14,6 +14,9 @@ mod m0008_user_display_name_key;
 mod m0009_case_keys;
 mod m0009_license_waits;
 mod m0010_events_and_webhooks;
+mod m0011_credentials;
+mod m0011b_token_scopes_and_rotation;
+mod m0011c_oauth_clients;
 mod m0012_request_log;
 mod m0013_rate_limits;
 
@@ -34,6 +37,9 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_case_keys::Migration),
             Box::new(m0009_license_waits::Migration),
             Box::new(m0010_events_and_webhooks::Migration),
+            Box::new(m0011_credentials::Migration),
+            Box::new(m0011b_token_scopes_and_rotation::Migration),
+            Box::new(m0011c_oauth_clients::Migration),
             Box::new(m0012_request_log::Migration),
             Box::new(m0013_rate_limits::Migration),
         ]
