@@ -422,6 +422,7 @@ mod tests {
             "Lookup",
             "Describe",
             "Watch",
+            "Stream",
             "ServerReflection",
         ];
         for (method, access) in METHOD_ACCESS {
