@@ -200,6 +200,53 @@ pub struct Stack {
     http: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
 }
 
+/// A test database on the shared server of `TEST_DATABASE_URL` is dropped with its stack:
+/// a developer's server otherwise keeps thousands of them (tens of GB). SQLite files are
+/// (the directory `start_sqlite` made) are removed the same way.
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let url = self.database_url.clone();
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            // Only the directory `start_sqlite` made for this stack.
+            let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+            if let Some(dir) = path.parent().filter(|dir| {
+                dir.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("e2e-sqlite-"))
+            }) {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            return;
+        }
+        let (Ok(server), Some(name)) = (
+            std::env::var("TEST_DATABASE_URL"),
+            url.split('?')
+                .next()
+                .and_then(|u| u.rsplit('/').next())
+                .filter(|name| name.starts_with("e2e_"))
+                .map(str::to_owned),
+        ) else {
+            return;
+        };
+        // Drop runs inside the test's runtime: a thread with its own runtime may block.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(database_url(&server, "postgres"))
+                    .await
+                    .ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
 pub struct Response {
     pub status: u16,
     pub headers: http::HeaderMap,

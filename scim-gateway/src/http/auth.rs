@@ -241,8 +241,10 @@ pub async fn authenticate(
             }
             let cache_for =
                 Duration::from_millis(u64::try_from(response.cache_for_millis).unwrap_or(0));
+            // The limit belongs to the token wherever it comes from (the limiter looks it
+            // up by the token's digest).
             cache.set_limit(
-                digest,
+                self::digest(token),
                 response.rate_limit_per_second,
                 response.rate_limit_burst,
             );

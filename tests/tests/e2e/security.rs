@@ -17,7 +17,7 @@ fn random_token() -> String {
     format!("scim_{}_{}{}", &a[..12], b, &c[..20])
 }
 
-const AUTHENTICATE: &str = "method=\"/directory.v1.Directory/AuthenticateToken\"";
+const AUTHENTICATE: &str = "method=\"/directory.v1.Tokens/AuthenticateToken\"";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_bad_tokens_costs_a_bounded_number_of_directory_calls() {
