@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::net::{TcpListener, TcpStream};
+use metrics_exporter_prometheus::{BuildError, PrometheusHandle};
+use observability::metrics::{InFlight, Probes};
+use tokio::net::TcpListener;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -26,24 +26,13 @@ pub const READINESS_SERVICE: &str = "directory.v1.Directory";
 /// How long one database ping may take before the database counts as unreachable.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
 
-const LATENCY_BUCKETS: &[f64] = &[
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 25.0,
-];
-
 /// Installs the process-wide Prometheus recorder (once, from `main`) and keeps its
 /// histograms drained.
 pub fn install_recorder() -> Result<PrometheusHandle, BuildError> {
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)?
-        .install_recorder()?;
-    let upkeep = handle.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            tick.tick().await;
-            upkeep.run_upkeep();
-        }
-    });
+    observability::metrics::install_recorder(describe)
+}
+
+fn describe() {
     use metrics::{describe_counter, describe_gauge, describe_histogram};
     describe_counter!(
         "grpc_server_requests_total",
@@ -92,7 +81,6 @@ pub fn install_recorder() -> Result<PrometheusHandle, BuildError> {
         "directory_write_retries_total",
         "writes run again after a serialization failure, deadlock or lost connection"
     );
-    Ok(handle)
 }
 
 /// Shared between the probe and the admin listener.
@@ -192,120 +180,19 @@ pub async fn begin_shutdown(reporter: &HealthReporter, readiness: &Readiness) {
         .await;
 }
 
-/// Serves `/metrics`, `/livez` and `/readyz` on `listener` until `shutdown` resolves.
-///
-/// A deliberately tiny HTTP/1.1 responder (one GET per connection, `Connection: close`),
-/// so that the directory does not carry an HTTP server stack: the gateway is the only
-/// component serving HTTP APIs (ARCHITECTURE.md); this port answers probes and scrapes.
+/// Serves `/metrics`, `/livez` and `/readyz` (ready while the database answers and
+/// shutdown has not begun) on `listener` until `shutdown` resolves.
 pub async fn serve_admin(
     listener: TcpListener,
     handle: PrometheusHandle,
     readiness: Arc<Readiness>,
     shutdown: impl Future<Output = ()>,
 ) {
-    tokio::pin!(shutdown);
-    loop {
-        let stream = tokio::select! {
-            () = &mut shutdown => return,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    tracing::warn!(error = %e, "admin listener: accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let handle = handle.clone();
-        let readiness = readiness.clone();
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(
-                ADMIN_CONNECTION_TIMEOUT,
-                answer_admin_request(stream, &handle, &readiness),
-            )
-            .await;
-        });
-    }
-}
-
-/// Longest an admin connection may stay open (reading the request and writing the answer).
-const ADMIN_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest request head read on the admin port.
-const ADMIN_MAX_REQUEST_BYTES: usize = 8192;
-
-async fn answer_admin_request(
-    mut stream: TcpStream,
-    handle: &PrometheusHandle,
-    readiness: &Readiness,
-) -> std::io::Result<()> {
-    let mut head = Vec::with_capacity(1024);
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buf).await?;
-        if n == 0 || head.len() + n > ADMIN_MAX_REQUEST_BYTES {
-            return Ok(());
-        }
-        head.extend_from_slice(&buf[..n]);
-    }
-    let request_line = head.split(|b| *b == b'\r').next().unwrap_or_default();
-    let request_line = String::from_utf8_lossy(request_line);
-    let mut parts = request_line.split(' ');
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("");
-    let (status, content_type, body) = admin_answer(method, path, handle, readiness);
-    let response = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(response.as_bytes()).await?;
-    if method != "HEAD" {
-        stream.write_all(body.as_bytes()).await?;
-    }
-    stream.shutdown().await
-}
-
-/// (status line, content type, body) for one admin request.
-fn admin_answer(
-    method: &str,
-    path: &str,
-    handle: &PrometheusHandle,
-    readiness: &Readiness,
-) -> (&'static str, &'static str, String) {
-    let text = "text/plain; charset=utf-8";
-    if method != "GET" && method != "HEAD" {
-        return ("405 Method Not Allowed", text, "GET only\n".to_owned());
-    }
-    match path {
-        "/metrics" => (
-            "200 OK",
-            "text/plain; version=0.0.4; charset=utf-8",
-            handle.render(),
-        ),
-        "/livez" => ("200 OK", text, "ok\n".to_owned()),
-        "/readyz" if readiness.is_ready() => ("200 OK", text, "ready\n".to_owned()),
-        "/readyz" => (
-            "503 Service Unavailable",
-            text,
-            "not ready: database unreachable or shutting down\n".to_owned(),
-        ),
-        _ => ("404 Not Found", text, "not found\n".to_owned()),
-    }
-}
-
-/// Counts one in a gauge while alive, also when the RPC's future is dropped (cancelled).
-struct InFlight(metrics::Gauge);
-
-impl InFlight {
-    fn enter(gauge: metrics::Gauge) -> InFlight {
-        gauge.increment(1.0);
-        InFlight(gauge)
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.decrement(1.0);
-    }
+    let probes = Probes {
+        ready: Arc::new(move || readiness.is_ready()),
+        not_ready: "not ready: database unreachable or shutting down\n",
+    };
+    observability::metrics::serve_admin(listener, handle, Some(probes), shutdown).await;
 }
 
 /// Tower layer recording `grpc_server_*` metrics per RPC. The method label is the RPC path
@@ -379,6 +266,10 @@ where
 
 #[cfg(test)]
 mod tests {
+    use metrics_exporter_prometheus::PrometheusBuilder;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpStream;
+
     use super::*;
 
     #[tokio::test]
@@ -407,6 +298,10 @@ mod tests {
         assert!(get("/readyz").await.starts_with("HTTP/1.1 503"));
         readiness.database_up.store(true, Ordering::Relaxed);
         assert!(get("/readyz").await.starts_with("HTTP/1.1 200"));
+        readiness.shutting_down.store(true, Ordering::Relaxed);
+        let draining = get("/readyz").await;
+        assert!(draining.starts_with("HTTP/1.1 503"), "{draining}");
+        assert!(draining.ends_with("database unreachable or shutting down\n"));
         let metrics = get("/metrics?x=1").await;
         assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
         assert!(metrics.contains("text/plain; version=0.0.4"));

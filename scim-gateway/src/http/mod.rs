@@ -27,7 +27,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use opentelemetry::global;
+use observability::metrics::InFlight;
 use opentelemetry::trace::TraceContextExt as _;
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -306,23 +306,6 @@ fn request_id(headers: &HeaderMap) -> HeaderValue {
         })
 }
 
-/// Counts one in a gauge while alive: also when the future holding it is dropped (a
-/// client that disconnects, a connection aborted at the end of the grace period).
-struct InFlight(metrics::Gauge);
-
-impl InFlight {
-    fn enter(gauge: metrics::Gauge) -> InFlight {
-        gauge.increment(1.0);
-        InFlight(gauge)
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.decrement(1.0);
-    }
-}
-
 /// The method as a metric label: the standard ones, everything else `other`.
 fn method_label(method: &Method) -> &'static str {
     match *method {
@@ -389,10 +372,7 @@ async fn handle(
         trace_id = tracing::field::Empty,
         request_id = request_id.to_str().unwrap_or_default(),
     );
-    let parent = global::get_text_map_propagator(|propagator| {
-        propagator.extract(&opentelemetry_http::HeaderExtractor(request.headers()))
-    });
-    let _ = span.set_parent(parent);
+    let _ = span.set_parent(observability::telemetry::remote_context(request.headers()));
     let span_context = span.context().span().span_context().clone();
     if span_context.is_valid() {
         span.record("trace_id", tracing::field::display(span_context.trace_id()));
