@@ -115,9 +115,12 @@ fn admin_response(
     probes: Option<&Probes>,
 ) -> Response<Full<Bytes>> {
     const TEXT: &str = "text/plain; charset=utf-8";
-    let (status, content_type, body) = if !matches!(*request.method(), Method::GET | Method::HEAD)
-    {
-        (StatusCode::METHOD_NOT_ALLOWED, TEXT, "GET only\n".to_owned())
+    let (status, content_type, body) = if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            TEXT,
+            "GET only\n".to_owned(),
+        )
     } else {
         match (request.uri().path(), probes) {
             ("/metrics", _) => (
@@ -139,9 +142,10 @@ fn admin_response(
     };
     let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
     response
 }
 
@@ -170,7 +174,12 @@ mod tests {
         let handle = PrometheusBuilder::new().build_recorder().handle();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(serve_admin(listener, handle, probes, std::future::pending()));
+        tokio::spawn(serve_admin(
+            listener,
+            handle,
+            probes,
+            std::future::pending(),
+        ));
         addr
     }
 
@@ -187,28 +196,58 @@ mod tests {
             not_ready: "not ready\n",
         }))
         .await;
-        assert!(request(addr, &get("/livez")).await.starts_with("HTTP/1.1 200"));
+        assert!(
+            request(addr, &get("/livez"))
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
         let not_ready = request(addr, &get("/readyz")).await;
         assert!(not_ready.starts_with("HTTP/1.1 503"), "{not_ready}");
         assert!(not_ready.ends_with("not ready\n"), "{not_ready}");
         ready.store(true, Ordering::Relaxed);
-        assert!(request(addr, &get("/readyz")).await.starts_with("HTTP/1.1 200"));
+        assert!(
+            request(addr, &get("/readyz"))
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
         let metrics = request(addr, &get("/metrics?x=1")).await;
         assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
         assert!(metrics.contains("text/plain; version=0.0.4"), "{metrics}");
-        assert!(request(addr, &get("/nope")).await.starts_with("HTTP/1.1 404"));
+        assert!(
+            request(addr, &get("/nope"))
+                .await
+                .starts_with("HTTP/1.1 404")
+        );
         let head = request(addr, "HEAD /livez HTTP/1.1\r\nHost: x\r\n\r\n").await;
-        assert!(head.starts_with("HTTP/1.1 200") && head.ends_with("\r\n\r\n"), "{head}");
-        let post = request(addr, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        assert!(
+            head.starts_with("HTTP/1.1 200") && head.ends_with("\r\n\r\n"),
+            "{head}"
+        );
+        let post = request(
+            addr,
+            "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        );
         assert!(post.await.starts_with("HTTP/1.1 405"));
     }
 
     #[tokio::test]
     async fn without_probes_only_metrics_are_served() {
         let addr = start(None).await;
-        assert!(request(addr, &get("/metrics")).await.starts_with("HTTP/1.1 200"));
-        assert!(request(addr, &get("/livez")).await.starts_with("HTTP/1.1 404"));
-        assert!(request(addr, &get("/readyz")).await.starts_with("HTTP/1.1 404"));
+        assert!(
+            request(addr, &get("/metrics"))
+                .await
+                .starts_with("HTTP/1.1 200")
+        );
+        assert!(
+            request(addr, &get("/livez"))
+                .await
+                .starts_with("HTTP/1.1 404")
+        );
+        assert!(
+            request(addr, &get("/readyz"))
+                .await
+                .starts_with("HTTP/1.1 404")
+        );
     }
 
     #[test]
