@@ -424,6 +424,7 @@ mod tests {
             "Lookup",
             "Describe",
             "Watch",
+            "Stream",
             "ServerReflection",
         ];
         for (method, access) in METHOD_ACCESS {

@@ -77,7 +77,7 @@ fn directory_methods() -> Vec<(String, bool)> {
 
 fn is_read(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap();
-    ["Get", "List", "Lookup", "Describe", "Watch"]
+    ["Get", "List", "Lookup", "Describe", "Watch", "Stream"]
         .iter()
         .any(|prefix| name.starts_with(prefix))
 }
@@ -190,7 +190,7 @@ async fn a_reader_is_refused_every_write_and_may_read() {
     // The same writes with the bootstrap (admin) credential pass the check.
     let code = call_code(
         &stack,
-        "/directory.v1.Directory/IssueToken",
+        "/directory.v1.Tokens/IssueToken",
         &stack.credential,
     )
     .await;
@@ -266,7 +266,7 @@ async fn a_revoked_credential_is_refused_and_listings_never_show_secrets(stack: 
     forged.pop();
     forged.push(if secret.ends_with('A') { 'B' } else { 'A' });
     assert_eq!(
-        call_code(&stack, "/directory.v1.Directory/ListWorkspaces", &forged).await,
+        call_code(&stack, "/directory.v1.Workspaces/ListWorkspaces", &forged).await,
         tonic::Code::Unauthenticated
     );
     // Health stays open without a credential.
@@ -300,7 +300,7 @@ async fn a_configured_gateway_credential_is_a_gateway_not_an_admin() {
     assert_eq!(
         call_code(
             &stack,
-            "/directory.v1.Directory/IssueToken",
+            "/directory.v1.Tokens/IssueToken",
             &gateway_secret
         )
         .await,
