@@ -188,12 +188,7 @@ async fn a_reader_is_refused_every_write_and_may_read() {
     }
     assert!(writes > 30, "writes checked: {writes}");
     // The same writes with the bootstrap (admin) credential pass the check.
-    let code = call_code(
-        &stack,
-        "/directory.v1.Tokens/IssueToken",
-        &stack.credential,
-    )
-    .await;
+    let code = call_code(&stack, "/directory.v1.Tokens/IssueToken", &stack.credential).await;
     assert_eq!(code, tonic::Code::InvalidArgument);
     // Nothing changed: still one workspace, one token.
     let admin = stack.grpc().await.unwrap();
@@ -298,12 +293,7 @@ async fn a_configured_gateway_credential_is_a_gateway_not_an_admin() {
         200
     );
     assert_eq!(
-        call_code(
-            &stack,
-            "/directory.v1.Tokens/IssueToken",
-            &gateway_secret
-        )
-        .await,
+        call_code(&stack, "/directory.v1.Tokens/IssueToken", &gateway_secret).await,
         tonic::Code::PermissionDenied
     );
     assert_eq!(
