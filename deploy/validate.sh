@@ -63,6 +63,8 @@ run --expect-fail "set secrets.existingSecret"
 # values.schema.json is enforced.
 run --values "$here/validate/invalid-values/request-deadline-over-okta-timeout.yaml" \
     --expect-fail "schema"
+run --values "$here/validate/invalid-values/directory-mtls-without-client-certs.yaml" \
+    --expect-fail "schema"
 for values in "$here"/validate/values/*.yaml; do
     ha=()
     case "$values" in

@@ -195,14 +195,22 @@ def check_chart_invariants(docs, values_files, expect_ha=False):
         problems.append(f"directory: unexpected command/args {d['command']} {d['args']}")
     if not {"DATABASE_URL", "DIRECTORY_CREDENTIAL"} <= env_names(d):
         problems.append("directory: DATABASE_URL / DIRECTORY_CREDENTIAL env missing")
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        if d.get(probe, {}).get("grpc", {}).get("port") != 50051:
-            problems.append(f"directory: {probe} is not a gRPC probe on 50051")
-    # Readiness follows the database; liveness (the empty service) never does.
-    if d.get("readinessProbe", {}).get("grpc", {}).get("service") != "directory.v1.Directory":
-        problems.append("directory: readinessProbe must check the directory.v1.Directory service")
-    if d.get("livenessProbe", {}).get("grpc", {}).get("service"):
-        problems.append("directory: livenessProbe must check the process (empty service)")
+    directory_tls = "--tls-cert-file" in d["args"]
+    if directory_tls:
+        # The kubelet's gRPC probes cannot speak TLS: the admin port's HTTP endpoints.
+        for probe, path in (("startupProbe", "/livez"), ("readinessProbe", "/readyz"), ("livenessProbe", "/livez")):
+            get = d.get(probe, {}).get("httpGet", {})
+            if get.get("path") != path or get.get("port") != "metrics" or "grpc" in d.get(probe, {}):
+                problems.append(f"directory (TLS): {probe} is not httpGet {path} on the metrics port")
+    else:
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            if d.get(probe, {}).get("grpc", {}).get("port") != 50051:
+                problems.append(f"directory: {probe} is not a gRPC probe on 50051")
+        # Readiness follows the database; liveness (the empty service) never does.
+        if d.get("readinessProbe", {}).get("grpc", {}).get("service") != "directory.v1.Directory":
+            problems.append("directory: readinessProbe must check the directory.v1.Directory service")
+        if d.get("livenessProbe", {}).get("grpc", {}).get("service"):
+            problems.append("directory: livenessProbe must check the process (empty service)")
     skip_flag = "--skip-migrations" in d["args"]
     skip_env = any(e["name"] == "DIRECTORY_SKIP_MIGRATIONS" and e.get("value") == "true" for e in d.get("env", []))
     if bool(job) != skip_flag or bool(job) != skip_env:
@@ -219,9 +227,10 @@ def check_chart_invariants(docs, values_files, expect_ha=False):
     directory_svc = next((s for s in by_kind.get("Service", []) if s["metadata"]["name"] == directory["metadata"]["name"]), None)
     if not directory_svc:
         problems.append("no Service for the directory")
-    expected_url = f"http://{directory['metadata']['name']}:50051"
+    expected_url = f"{'https' if directory_tls else 'http'}://{directory['metadata']['name']}:50051"
     if g["args"][:4] != ["--listen", "0.0.0.0:8080", "--directory-url", expected_url]:
         problems.append(f"gateway: unexpected args {g['args']}")
+    problems += check_directory_tls(directory, gateway, expected_url)
     if not {"DIRECTORY_CREDENTIAL", "PUBLIC_BASE_URL"} <= env_names(g):
         problems.append("gateway: DIRECTORY_CREDENTIAL / PUBLIC_BASE_URL env missing")
     # Least privilege: the gateway sends its own `gateway` credential, which the directory
@@ -303,6 +312,61 @@ def check_chart_invariants(docs, values_files, expect_ha=False):
         if not any(all(dep["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in sel.items())
                    for dep in deployments.values()):
             problems.append(f"{svc['kind']} {svc['metadata']['name']}: selector matches no Deployment")
+    return problems
+
+
+def check_directory_tls(directory, gateway, url):
+    """TLS on the gateway -> directory hop: every file a container is told to read is
+    mounted; the gateway trusts the CA and (mutual TLS) presents its own certificate, never
+    holding the directory's key; scimctl in the directory pod dials the Service name, which
+    hostAliases points at the pod itself."""
+    problems = []
+    spec = {dep["metadata"]["name"]: dep["spec"]["template"]["spec"] for dep in (directory, gateway)}
+    d = spec[directory["metadata"]["name"]]["containers"][0]
+    g = spec[gateway["metadata"]["name"]]["containers"][0]
+    tls = "--tls-cert-file" in d["args"]
+    mtls = "--tls-client-ca-file" in d["args"]
+    for dep in (directory, gateway):
+        pod = spec[dep["metadata"]["name"]]
+        c = pod["containers"][0]
+        mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        files = [a for a in c["args"] if a.startswith("/etc/scim/")]
+        files += [e["value"] for e in c.get("env", []) if e["name"].endswith("_FILE") and "value" in e]
+        for path in files:
+            mount = next((m for m in mounts if path.startswith(m.rstrip("/") + "/")), None)
+            if not mount:
+                problems.append(f"{dep['metadata']['name']}: {path} is not on any volume mount")
+                continue
+            volume = volumes.get(mounts[mount], {})
+            items = volume.get("secret", {}).get("items")
+            key = path[len(mount.rstrip("/")) + 1:]
+            if items is not None and key not in {i["path"] for i in items}:
+                problems.append(f"{dep['metadata']['name']}: {path} is not among the mounted Secret items")
+    genv = {e["name"]: e.get("value") for e in g.get("env", [])}
+    denv = {e["name"]: e.get("value") for e in d.get("env", [])}
+    if tls != bool(genv.get("DIRECTORY_TLS_CA_FILE")):
+        problems.append("gateway: DIRECTORY_TLS_CA_FILE must be set exactly when the directory serves TLS")
+    for client, env in (("gateway", genv), ("scimctl (directory pod)", denv)):
+        has_cert = bool(env.get("DIRECTORY_TLS_CLIENT_CERT_FILE")) and bool(env.get("DIRECTORY_TLS_CLIENT_KEY_FILE"))
+        if mtls != has_cert:
+            problems.append(f"{client}: a client certificate must be configured exactly with mutual TLS")
+    if tls:
+        gvolumes = spec[gateway["metadata"]["name"]].get("volumes", [])
+        if any(v.get("secret", {}).get("secretName") == next(
+                (dv["secret"]["secretName"] for dv in spec[directory["metadata"]["name"]]["volumes"]
+                 if dv["name"] == "directory-tls"), None)
+               and [i["key"] for i in v["secret"].get("items", [{"key": "*"}])] != ["ca.crt"]
+               for v in gvolumes):
+            problems.append("gateway: mounts more of the directory's TLS Secret than ca.crt")
+        if denv.get("DIRECTORY_URL") != url:
+            problems.append(f"directory pod: DIRECTORY_URL (scimctl) must be {url}")
+        aliases = spec[directory["metadata"]["name"]].get("hostAliases", [])
+        if not any(a.get("ip") == "127.0.0.1" and directory["metadata"]["name"] in a.get("hostnames", [])
+                   for a in aliases):
+            problems.append("directory pod: hostAliases must point its Service name at 127.0.0.1 for scimctl")
+        if not denv.get("DIRECTORY_TLS_CA_FILE"):
+            problems.append("directory pod: scimctl needs DIRECTORY_TLS_CA_FILE")
     return problems
 
 

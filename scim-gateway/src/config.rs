@@ -74,11 +74,6 @@ pub struct Config {
     #[arg(long, env = "GATEWAY_AUTH_FAILURE_BURST", default_value_t = 20)]
     pub auth_failure_burst: u32,
 
-    /// Count failed authentications against the last `X-Forwarded-For` hop instead of the
-    /// TCP peer (only behind a proxy that sets it; otherwise clients could choose it).
-    #[arg(long, env = "GATEWAY_TRUST_FORWARDED_FOR", default_value_t = false, action = clap::ArgAction::Set)]
-    pub trust_forwarded_for: bool,
-
     /// Gateway replicas behind the load balancer: without Redis each one enforces
     /// `rate / replicas` per token.
     #[arg(long, env = "GATEWAY_REPLICAS", default_value_t = 1)]
@@ -177,7 +172,8 @@ pub struct Config {
     /// Reverse proxies / load balancers in front of the gateway (comma-separated CIDRs).
     /// Only when the socket peer is one of them is the client address taken from
     /// `X-Forwarded-For` (the rightmost entry that is not a trusted proxy); otherwise the
-    /// socket peer is the client. Token IP allow-lists are checked against it.
+    /// socket peer is the client. IP allow-lists (token and workspace) and the failed
+    /// authentication limit use it.
     #[arg(long, env = "GATEWAY_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Lifetime of the access tokens `POST /oauth/token` issues, in seconds (3600-21600).
@@ -260,7 +256,6 @@ impl fmt::Debug for Config {
             .field("redis_url", &self.redis_url.as_ref().map(|_| "<redacted>"))
             .field("auth_failures_per_minute", &self.auth_failures_per_minute)
             .field("auth_failure_burst", &self.auth_failure_burst)
-            .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("replicas", &self.replicas)
             .field("metrics_addr", &self.metrics_addr)
             .field("log_format", &self.log_format)

@@ -96,7 +96,6 @@ impl Gateway {
         .with_auth_limit(http::auth_limit::AuthLimitSettings {
             failures_per_minute: config.auth_failures_per_minute,
             burst: config.auth_failure_burst,
-            trust_forwarded_for: config.trust_forwarded_for,
         });
         if config.request_log {
             let client = directory::connect_request_log_lazy(

@@ -53,6 +53,8 @@ pub const METHOD_ACCESS: &[(&str, Access)] = &[
     ("/directory.v1.Workspaces/ListWorkspaces", READ),
     ("/directory.v1.Workspaces/DeleteWorkspace", ADMIN),
     ("/directory.v1.Workspaces/GetScimEndpoint", READ),
+    ("/directory.v1.Workspaces/SetWorkspaceAllowList", ADMIN),
+    ("/directory.v1.Workspaces/GetWorkspaceAllowList", READ),
     // users
     ("/directory.v1.Users/CreateUser", GATEWAY),
     ("/directory.v1.Users/GetUser", SCIM_READ),

@@ -86,4 +86,37 @@ impl Workspaces for DirectoryService {
             }
         })
     }
+
+    async fn set_workspace_allow_list(
+        &self,
+        req: Request<pb::SetWorkspaceAllowListRequest>,
+    ) -> RpcResult<pb::WorkspaceAllowList> {
+        let req = req.into_inner();
+        let id = parse_resource_id("workspace", &req.workspace_id)?;
+        reply(
+            crate::ops::retry::retrying(|| {
+                ops::workspaces::set_allow_list(&self.db, id, &req.allowed_cidrs)
+            })
+            .await,
+            |allowed_cidrs| pb::WorkspaceAllowList {
+                workspace_id: id.to_string(),
+                allowed_cidrs,
+            },
+        )
+    }
+
+    async fn get_workspace_allow_list(
+        &self,
+        req: Request<pb::GetWorkspaceAllowListRequest>,
+    ) -> RpcResult<pb::WorkspaceAllowList> {
+        let req = req.into_inner();
+        let id = parse_resource_id("workspace", &req.workspace_id)?;
+        reply(
+            ops::workspaces::get_allow_list(&self.db, id).await,
+            |allowed_cidrs| pb::WorkspaceAllowList {
+                workspace_id: id.to_string(),
+                allowed_cidrs,
+            },
+        )
+    }
 }

@@ -210,6 +210,13 @@ pub async fn authenticate(
     {
         return Err(DomainError::Unauthenticated);
     }
+    // The workspace's list applies too: a request must satisfy both.
+    if let Some(stored) = store::workspace_allow_lists::find(db, token.workspace_id).await?
+        && let Some(list) = rules::AllowList::from_stored(&stored)?
+        && !list.allows(client)
+    {
+        return Err(DomainError::Unauthenticated);
+    }
     let stale = token
         .last_used_at
         .is_none_or(|at| now - at >= rules::LAST_USED_RESOLUTION);

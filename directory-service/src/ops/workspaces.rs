@@ -44,3 +44,40 @@ pub async fn delete_workspace(
     write.commit().await?;
     Ok((workspace, counts))
 }
+
+/// Sets the workspace's IP allow-list (an empty list clears it); the list as stored.
+/// Token authentication checks it besides the token's own list.
+pub async fn set_allow_list(
+    db: &Db,
+    workspace_id: Uuid,
+    allowed_cidrs: &[String],
+) -> DomainResult<Vec<String>> {
+    let allow_list = crate::domain::tokens::AllowList::parse(allowed_cidrs)?;
+    let write = Write::profile(db, workspace_id).await?;
+    match &allow_list {
+        Some(list) => {
+            store::workspace_allow_lists::upsert(
+                write.tx(),
+                workspace_id,
+                list.to_stored(),
+                Utc::now(),
+            )
+            .await?
+        }
+        None => store::workspace_allow_lists::delete(write.tx(), workspace_id).await?,
+    }
+    write.commit().await?;
+    Ok(allow_list.map(|list| list.entries()).unwrap_or_default())
+}
+
+/// The workspace's IP allow-list; empty: any address.
+pub async fn get_allow_list(db: &Db, workspace_id: Uuid) -> DomainResult<Vec<String>> {
+    store::workspaces::find_by_id(db, workspace_id).await?;
+    let stored = store::workspace_allow_lists::find(db, workspace_id).await?;
+    Ok(match stored {
+        Some(stored) => crate::domain::tokens::AllowList::from_stored(&stored)?
+            .map(|list| list.entries())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    })
+}

@@ -20,6 +20,7 @@ pub mod roles;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+pub mod workspace_allow_lists;
 pub mod workspaces;
 
 use std::time::Duration;

@@ -56,11 +56,23 @@ pub fn client_address(
         .unwrap_or(peer)
 }
 
-/// The current request's client address (None outside a served connection).
-fn current_client_address(headers: &HeaderMap) -> Option<std::net::IpAddr> {
-    let peer = PEER_ADDR.try_with(|peer| *peer).ok()?;
+/// The one client address of a request, for IP allow-lists and for failed-authentication
+/// limiting alike: [`client_address`] of the socket peer with the `--trusted-proxies`.
+/// `peer` defaults to the connection being served (None outside one).
+pub fn request_client_address(
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+) -> Option<std::net::IpAddr> {
+    let peer = peer.or_else(|| PEER_ADDR.try_with(|peer| *peer).ok())?;
     let trusted = TRUSTED_PROXIES.get().map(Vec::as_slice).unwrap_or_default();
     Some(client_address(peer, headers, trusted))
+}
+
+/// The key of an authentication answer: the SHA-256 of the token and the client address
+/// (a token's or workspace's IP allow-list makes the answer depend on both).
+pub fn answer_digest(token: &str, client: Option<std::net::IpAddr>) -> TokenDigest {
+    let client_text = client.map(|ip| ip.to_string()).unwrap_or_default();
+    digest(&format!("{token}\n{client_text}"))
 }
 
 /// Entries kept at most; beyond it expired entries are purged, then the cache is cleared.
@@ -216,12 +228,13 @@ pub async fn authenticate(
     headers: &HeaderMap,
 ) -> Result<String, ScimError> {
     let token = bearer_token(headers).ok_or_else(unauthorized)?;
-    // Cached per token and client address: a token's IP allow-list is checked by the
-    // directory, so an answer for one address says nothing about another.
-    let client = current_client_address(headers);
+    // Cached per token and client address: IP allow-lists (the token's, its workspace's)
+    // are checked by the directory, so an answer for one address says nothing about
+    // another.
+    let client = request_client_address(None, headers);
     let client_text = client.map(|ip| ip.to_string()).unwrap_or_default();
-    let digest = digest(&format!("{token}\n{client_text}"));
-    if let Some((workspace_id, token_id)) = cache.get(&digest, Instant::now()) {
+    let answer_key = answer_digest(token, client);
+    if let Some((workspace_id, token_id)) = cache.get(&answer_key, Instant::now()) {
         crate::directory::set_actor_token(&token_id);
         return Ok(workspace_id);
     }
@@ -241,15 +254,15 @@ pub async fn authenticate(
             }
             let cache_for =
                 Duration::from_millis(u64::try_from(response.cache_for_millis).unwrap_or(0));
-            // The limit belongs to the token wherever it comes from (the limiter looks it
-            // up by the token's digest).
+            // The limit is the token's wherever it is used from: keyed by the token alone
+            // (the rate limiter looks it up by `digest(token)`).
             cache.set_limit(
-                self::digest(token),
+                digest(token),
                 response.rate_limit_per_second,
                 response.rate_limit_burst,
             );
             cache.insert(
-                digest,
+                answer_key,
                 (response.workspace_id.clone(), response.token_id.clone()),
                 cache_for,
                 Instant::now(),

@@ -19,9 +19,11 @@
 //! cache entry expires. Only holders of a valid token can be in that set.
 //!
 //! A refused token is always answered the same `401` body, whether the directory or the
-//! negative cache refused it. The client address is the TCP peer, or with
-//! `--trust-forwarded-for` the last `X-Forwarded-For` hop (the one the proxy in front of
-//! the gateway appended). Both maps are bounded.
+//! negative cache refused it. The client address is the one IP allow-lists see
+//! ([`auth::request_client_address`]): the socket peer, or — only when the peer is one of
+//! the `--trusted-proxies` — the rightmost `X-Forwarded-For` entry that is not a trusted
+//! proxy. The caches are keyed by token and client address (an allow-list refuses a token
+//! from one address and accepts it from another). Both maps are bounded.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -49,13 +51,11 @@ const ADDRESS_CAPACITY: usize = 100_000;
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub IpAddr);
 
-/// Settings: failures per minute per address (0: no limit), the burst, and whether to take
-/// the address from `X-Forwarded-For`.
+/// Settings: failures per minute per address (0: no limit) and the burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AuthLimitSettings {
     pub failures_per_minute: u32,
     pub burst: u32,
-    pub trust_forwarded_for: bool,
 }
 
 impl Default for AuthLimitSettings {
@@ -63,7 +63,6 @@ impl Default for AuthLimitSettings {
         AuthLimitSettings {
             failures_per_minute: 60,
             burst: 20,
-            trust_forwarded_for: false,
         }
     }
 }
@@ -177,25 +176,6 @@ impl AuthFailureLimiter {
             now,
         );
     }
-
-    /// The address failures are counted against.
-    pub fn client_address(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        if self.settings.trust_forwarded_for {
-            // Only the last hop (appended by our proxy) counts; earlier ones are the
-            // client's to choose.
-            let forwarded = headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|value| value.to_str().ok())
-                .flat_map(|value| value.split(','))
-                .next_back()
-                .and_then(|hop| hop.trim().parse::<IpAddr>().ok());
-            if forwarded.is_some() {
-                return forwarded;
-            }
-        }
-        peer
-    }
 }
 
 fn limited(seconds: u64) -> ScimError {
@@ -224,7 +204,8 @@ pub async fn authenticate(
         // no directory call: nothing to limit
         return auth::authenticate(&state.tokens, &state.directory, headers).await;
     };
-    let digest = auth::digest(token);
+    let client = auth::request_client_address(peer, headers);
+    let digest = auth::answer_digest(token, client);
     let now = Instant::now();
     if state.tokens.holds(&digest, now) {
         return auth::authenticate(&state.tokens, &state.directory, headers).await;
@@ -236,7 +217,7 @@ pub async fn authenticate(
     let address = if limiter.known_good(&digest, now) {
         None
     } else {
-        limiter.client_address(peer, headers)
+        client
     };
     let reservation = match limiter.reserve(address, now) {
         Ok(reservation) => reservation,
@@ -268,7 +249,6 @@ mod tests {
         AuthFailureLimiter::new(AuthLimitSettings {
             failures_per_minute: per_minute,
             burst,
-            trust_forwarded_for: false,
         })
     }
 
@@ -322,31 +302,5 @@ mod tests {
         limiter.remember_refused(d, now);
         assert!(limiter.recently_refused(&d, now + Duration::from_secs(1)));
         assert!(!limiter.recently_refused(&d, now + NEGATIVE_TTL + Duration::from_secs(1)));
-    }
-
-    #[test]
-    fn forwarded_for_is_used_only_when_trusted() {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            "203.0.113.9, 198.51.100.7".parse().unwrap(),
-        );
-        let peer: IpAddr = "10.0.0.1".parse().unwrap();
-        assert_eq!(
-            limiter(60, 5).client_address(Some(peer), &headers),
-            Some(peer)
-        );
-        let trusting = AuthFailureLimiter::new(AuthLimitSettings {
-            trust_forwarded_for: true,
-            ..AuthLimitSettings::default()
-        });
-        assert_eq!(
-            trusting.client_address(Some(peer), &headers),
-            Some("198.51.100.7".parse().unwrap())
-        );
-        assert_eq!(
-            trusting.client_address(Some(peer), &HeaderMap::new()),
-            Some(peer)
-        );
     }
 }

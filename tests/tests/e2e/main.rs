@@ -35,3 +35,4 @@ mod tracing;
 mod typed_api;
 mod users;
 mod workspace;
+mod workspace_allow_list;

@@ -107,3 +107,29 @@ checksum/secret: {{ printf "%s|%s|%s" .Values.secrets.databaseUrl .Values.secret
 {{- .replicas -}}
 {{- end -}}
 {{- end -}}
+
+{{/* The directory's gRPC URL as the gateway and scimctl dial it (https with directory.tls). */}}
+{{- define "scim.directory.url" -}}
+{{- printf "%s://%s:%v" (ternary "https" "http" (not (empty .Values.directory.tls.secretName))) (include "scim.directory.fullname" .) .Values.directory.port -}}
+{{- end -}}
+
+{{/* Where the directory's TLS material is mounted (every pod that uses it). */}}
+{{- define "scim.directoryTls.dir" -}}/etc/scim/directory-tls{{- end -}}
+{{- define "scim.directoryClientCa.dir" -}}/etc/scim/directory-client-ca{{- end -}}
+{{- define "scim.directoryClient.dir" -}}/etc/scim/directory-client{{- end -}}
+
+{{/* Env of a directory client (gateway, scimctl): the CA to trust and, with mutual TLS,
+     the client certificate. Call with (dict "root" . "clientSecret" NAME). */}}
+{{- define "scim.env.directoryTlsClient" -}}
+{{- $tls := .root.Values.directory.tls -}}
+{{- if $tls.secretName }}
+- name: DIRECTORY_TLS_CA_FILE
+  value: {{ include "scim.directoryTls.dir" . }}/ca.crt
+{{- if $tls.clientAuth }}
+- name: DIRECTORY_TLS_CLIENT_CERT_FILE
+  value: {{ include "scim.directoryClient.dir" . }}/tls.crt
+- name: DIRECTORY_TLS_CLIENT_KEY_FILE
+  value: {{ include "scim.directoryClient.dir" . }}/tls.key
+{{- end }}
+{{- end }}
+{{- end -}}

@@ -21,3 +21,4 @@ pub mod user_email;
 pub mod webhook_attempt;
 pub mod webhook_endpoint;
 pub mod workspace;
+pub mod workspace_allow_list;

@@ -19,6 +19,7 @@ mod m0011b_token_scopes_and_rotation;
 mod m0011c_oauth_clients;
 mod m0012_request_log;
 mod m0013_rate_limits;
+mod m0014_workspace_allow_lists;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011c_oauth_clients::Migration),
             Box::new(m0012_request_log::Migration),
             Box::new(m0013_rate_limits::Migration),
+            Box::new(m0014_workspace_allow_lists::Migration),
         ]
     }
 }
