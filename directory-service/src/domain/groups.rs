@@ -436,7 +436,11 @@ mod tests {
             Err(DomainError::InvalidValue(_))
         ));
         // written back unchanged (a group stored before the rule): accepted
-        assert!(with_extension.refuse_extensions(Some(&with_extension)).is_ok());
+        assert!(
+            with_extension
+                .refuse_extensions(Some(&with_extension))
+                .is_ok()
+        );
         assert!(profile().refuse_extensions(None).is_ok());
 
         let under = |op: PatchOp, attribute: &str, value: Option<Value>| PatchOperation {

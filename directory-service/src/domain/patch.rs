@@ -869,7 +869,12 @@ pub(crate) mod tests {
         let phone = json!({"value": "+1 555 0100", "type": "work"});
         let once = apply_patch(
             &base(),
-            &[op(PatchOp::Add, "phoneNumbers", "", Some(json!([phone.clone()])))],
+            &[op(
+                PatchOp::Add,
+                "phoneNumbers",
+                "",
+                Some(json!([phone.clone()])),
+            )],
         )
         .unwrap();
         assert_eq!(once.phone_numbers.len(), 1);
@@ -879,7 +884,12 @@ pub(crate) mod tests {
         let again = apply_patch(
             &once,
             &[
-                op(PatchOp::Add, "phoneNumbers", "", Some(json!([phone.clone(), phone.clone()]))),
+                op(
+                    PatchOp::Add,
+                    "phoneNumbers",
+                    "",
+                    Some(json!([phone.clone(), phone.clone()])),
+                ),
                 op(
                     PatchOp::Add,
                     "phoneNumbers",

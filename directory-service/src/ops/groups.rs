@@ -132,10 +132,7 @@ pub fn stream_group_members(
 }
 
 /// Member counts of groups of the workspace (for admin views).
-pub async fn member_counts(
-    db: &Db,
-    group_ids: &[Uuid],
-) -> DomainResult<HashMap<Uuid, u64>> {
+pub async fn member_counts(db: &Db, group_ids: &[Uuid]) -> DomainResult<HashMap<Uuid, u64>> {
     store::groups::member_counts(db, group_ids).await
 }
 

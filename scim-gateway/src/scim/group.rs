@@ -10,8 +10,7 @@ use serde_json::{Map, Value};
 
 use super::etag::weak_etag;
 use super::json::{
-    check_resource_schemas, optional_string, timestamp_to_rfc3339,
-    validate_schemas,
+    check_resource_schemas, optional_string, timestamp_to_rfc3339, validate_schemas,
 };
 use super::{
     ADSCIM_GROUP_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ScimError, USER_SCHEMA,
@@ -578,8 +577,7 @@ mod tests {
                    "urn:example:groupext": {"tier": "gold"}}),
             json!({"displayName": "g", GROUP_SCHEMA: {acme: {"cost": 7}}}),
         ] {
-            let err = parse(body.clone())
-                .expect_err(&body.to_string());
+            let err = parse(body.clone()).expect_err(&body.to_string());
             assert_eq!(err.status.as_u16(), 400, "{body}");
             assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{body}");
         }

@@ -1371,7 +1371,9 @@ mod tests {
         }
         // the core Group URN still qualifies core attributes
         assert_eq!(
-            group_ops(body(json!([{"op": "replace", "path": format!("{GROUP_SCHEMA}:displayName"), "value": "g"}]))),
+            group_ops(body(
+                json!([{"op": "replace", "path": format!("{GROUP_SCHEMA}:displayName"), "value": "g"}])
+            )),
             vec![PatchOperation {
                 op: PatchOp::Replace as i32,
                 path: Some(path("", "displayName", "")),

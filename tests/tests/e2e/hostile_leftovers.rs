@@ -104,7 +104,11 @@ async fn adding_a_value_already_present_does_not_duplicate_it(stack: Stack) {
     }
     let after = stack.scim("GET", &format!("/Users/{id}"), None).await.body;
     assert_eq!(after["phoneNumbers"], once["phoneNumbers"], "{after}");
-    assert_eq!(after["emails"].as_array().unwrap().len(), emails_once, "{after}");
+    assert_eq!(
+        after["emails"].as_array().unwrap().len(),
+        emails_once,
+        "{after}"
+    );
 }
 
 on_both_backends!(
@@ -171,7 +175,9 @@ async fn group_lists_are_bounded_in_bytes() {
     let template = stack.create_user("template@wide.test").await;
     let small_member = stack.create_user("small@wide.test").await;
     let big = create_groups(&stack, &["Big A", "Big B", "Big C"]).await;
-    let small = stack.create_group("Small", &[&small_member, &template]).await;
+    let small = stack
+        .create_group("Small", &[&small_member, &template])
+        .await;
     seed_members(&stack, &template, &big, MEMBERS).await;
 
     let list = stack.scim("GET", "/Groups?count=10", None).await;
@@ -187,7 +193,10 @@ async fn group_lists_are_bounded_in_bytes() {
         if group["id"] == small.as_str() {
             assert_eq!(members.map(Vec::len), Some(2), "{group}");
         } else {
-            assert!(members.is_none(), "a 100k-member group is listed without members");
+            assert!(
+                members.is_none(),
+                "a 100k-member group is listed without members"
+            );
         }
     }
     assert!(inline <= MAX_LISTED_MEMBERS, "{inline}");
@@ -197,13 +206,22 @@ async fn group_lists_are_bounded_in_bytes() {
         .scim(
             "POST",
             "/Groups/.search",
-            Some(json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
-                        "filter": "displayName sw \"Big\"", "count": 10})),
+            Some(
+                json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                        "filter": "displayName sw \"Big\"", "count": 10}),
+            ),
         )
         .await;
-    assert_eq!(searched.status, 200, "{}", &searched.raw[..searched.raw.len().min(500)]);
+    assert_eq!(
+        searched.status,
+        200,
+        "{}",
+        &searched.raw[..searched.raw.len().min(500)]
+    );
     assert_eq!(searched.body["totalResults"], 3);
-    let one = stack.scim("GET", &format!("/Groups/{}", big[0]), None).await;
+    let one = stack
+        .scim("GET", &format!("/Groups/{}", big[0]), None)
+        .await;
     assert_eq!(one.status, 200);
     assert_eq!(one.body["members"].as_array().unwrap().len(), MEMBERS);
 }
