@@ -2,7 +2,7 @@
 # Fuzz the SCIM parsers: ./scripts/fuzz.sh [target] [seconds] [extra libFuzzer flags...]
 #
 #   target   a file in scim-gateway/fuzz/fuzz_targets/ without .rs: filter (default) or
-#            patch_json
+#            patch_json or group_json
 #   seconds  -max_total_time (default 60)
 #
 # Runs `cargo fuzz run <target> --sanitizer none` on the stable toolchain (no sanitizer,

@@ -221,6 +221,41 @@ case("PATCH replace an undeclared extension", "PATCH", "/Users/{user}", *INVALID
 case("PATCH path-less undeclared extension", "PATCH", "/Users/{user}", *INVALID,
      body=patch({"op": "add", "value": {f"{UNKNOWN_EXT}:badge": "7"}}))
 
+# 9b. Group extension schemas: a workspace declares extensions for users only, so any
+# extension URN in a Group body or PATCH path is refused and nothing is stored.
+GROUP_EXT = "urn:example:params:scim:schemas:extension:acme:2.0:Group"
+GROUP_EXT_BODIES = {
+    "a group extension": {"schemas": [GROUP, GROUP_EXT], "displayName": "corpus-new",
+                          GROUP_EXT: {"cost": 7}},
+    "a group extension not in schemas": {"schemas": [GROUP], "displayName": "corpus-new",
+                                         GROUP_EXT: {"cost": 7}},
+    "a group extension attribute": {"schemas": [GROUP], "displayName": "corpus-new",
+                                    f"{GROUP_EXT}:cost": 7},
+    "a group extension set to null": {"schemas": [GROUP], "displayName": "corpus-new",
+                                      GROUP_EXT: None},
+    "a group extension only in schemas": {"schemas": [GROUP, GROUP_EXT], "displayName": "corpus-new"},
+    "an unknown URN without :Group": {"schemas": [GROUP, "urn:example:groupext"],
+                                      "displayName": "corpus-new",
+                                      "urn:example:groupext": {"tier": "gold"}},
+    "a group extension inside the core container": {"schemas": [GROUP],
+                                                    GROUP: {"displayName": "corpus-new",
+                                                            GROUP_EXT: {"cost": 7}}},
+}
+for name, body in GROUP_EXT_BODIES.items():
+    case(f"POST /Groups with {name}", "POST", "/Groups", *INVALID, body=body)
+    case(f"PUT /Groups with {name}", "PUT", "/Groups/{group}", *INVALID, body=body)
+GROUP_EXT_PATCHES = {
+    "add under a group extension": {"op": "add", "path": f"{GROUP_EXT}:cost", "value": 7},
+    "replace a whole group extension": {"op": "replace", "path": GROUP_EXT, "value": {"cost": 7}},
+    "remove a group extension": {"op": "remove", "path": GROUP_EXT},
+    "path-less group extension": {"op": "add", "value": {GROUP_EXT: {"cost": 7}}},
+    "path-less group extension attribute": {"op": "add", "value": {f"{GROUP_EXT}:cost": 7}},
+    "add under the enterprise User URN": {"op": "add", "path": f"{ENTERPRISE}:department",
+                                          "value": "x"},
+}
+for name, operation in GROUP_EXT_PATCHES.items():
+    case(f"PATCH /Groups {name}", "PATCH", "/Groups/{group}", *INVALID, body=patch(operation))
+
 # 10. Control characters, in values and in names, on every write.
 CONTROLS = {"NUL": "\u0000", "SOH": "\u0001", "ESC": "\u001b", "DEL": "\u007f", "NEL": "\u0085",
             "BEL": "\u0007"}

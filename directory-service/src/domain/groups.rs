@@ -49,6 +49,22 @@ impl GroupProfile {
     pub fn display_name_key(&self) -> String {
         display_name_key(&self.display_name)
     }
+
+    /// Refuses an extension schema (a `urn:` key of `extensions`): a workspace declares
+    /// extension schemas for its users only, so nothing is stored under a group extension.
+    /// One a group already holds (stored before this rule) may be written back unchanged.
+    pub fn refuse_extensions(&self, current: Option<&GroupProfile>) -> DomainResult<()> {
+        for (key, value) in &self.extensions {
+            let is_schema = key.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"));
+            let unchanged = current.is_some_and(|c| c.extensions.get(key) == Some(value));
+            if is_schema && !unchanged {
+                return Err(DomainError::InvalidValue(format!(
+                    "{key} is not an extension schema of groups in this workspace"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Group displayNames are unique per workspace, case-insensitively: Entra matches groups by
@@ -216,34 +232,30 @@ fn membership_change(operation: &PatchOperation) -> DomainResult<MembershipChang
     })
 }
 
+/// A path under an extension schema. A workspace declares no group extension schema, so
+/// only a remove is allowed: it clears what a group stored before extensions were refused.
 fn apply_extension(profile: &mut GroupProfile, operation: &PatchOperation) -> DomainResult<()> {
-    let schema = operation.path.schema.clone();
-    let holder = profile
-        .extensions
-        .entry(schema.clone())
-        .or_insert_with(|| Value::Object(Default::default()));
-    let Value::Object(object) = holder else {
-        return Err(DomainError::InvalidPath(format!(
-            "{schema} is not an object"
+    let schema = &operation.path.schema;
+    if operation.op != PatchOp::Remove {
+        return Err(DomainError::InvalidValue(format!(
+            "{schema} is not an extension schema of groups in this workspace"
         )));
+    }
+    let Some(key) = profile
+        .extensions
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(schema))
+        .cloned()
+    else {
+        return Ok(());
     };
-    match operation.op {
-        PatchOp::Remove => {
-            object.remove(&operation.path.attribute);
-        }
-        _ => {
-            object.insert(
-                operation.path.attribute.clone(),
-                operation
-                    .value
-                    .as_ref()
-                    .map_or(Value::Null, PatchValue::to_json),
-            );
+    if let Some(Value::Object(object)) = profile.extensions.get_mut(&key) {
+        object.remove(&operation.path.attribute);
+        if !object.is_empty() {
+            return Ok(());
         }
     }
-    if object.is_empty() {
-        profile.extensions.remove(&schema);
-    }
+    profile.extensions.remove(&key);
     Ok(())
 }
 
@@ -410,5 +422,56 @@ mod tests {
             plan_group_patch(&profile(), &[unknown]),
             Err(DomainError::InvalidPath(_))
         ));
+    }
+
+    #[test]
+    fn group_extensions_are_refused_and_never_stored() {
+        let urn = "urn:example:acme:2.0:Group";
+        let mut with_extension = profile();
+        with_extension
+            .extensions
+            .insert(urn.into(), json!({"cost": 7}));
+        assert!(matches!(
+            with_extension.refuse_extensions(None),
+            Err(DomainError::InvalidValue(_))
+        ));
+        // written back unchanged (a group stored before the rule): accepted
+        assert!(
+            with_extension
+                .refuse_extensions(Some(&with_extension))
+                .is_ok()
+        );
+        assert!(profile().refuse_extensions(None).is_ok());
+
+        let under = |op: PatchOp, attribute: &str, value: Option<Value>| PatchOperation {
+            op,
+            path: AttrPath {
+                schema: urn.into(),
+                attribute: attribute.into(),
+                ..Default::default()
+            },
+            value_filter: None,
+            value: value.map(typed),
+        };
+        for operation in [
+            under(PatchOp::Add, "cost", Some(json!(7))),
+            under(PatchOp::Replace, "cost", Some(json!(8))),
+        ] {
+            assert!(matches!(
+                plan_group_patch(&profile(), std::slice::from_ref(&operation)),
+                Err(DomainError::InvalidValue(_))
+            ));
+        }
+        // a remove clears what a group held from before
+        let cleared =
+            plan_group_patch(&with_extension, &[under(PatchOp::Remove, "cost", None)]).unwrap();
+        assert!(cleared.profile.extensions.is_empty());
+        assert!(
+            plan_group_patch(&profile(), &[under(PatchOp::Remove, "cost", None)])
+                .unwrap()
+                .profile
+                .extensions
+                .is_empty()
+        );
     }
 }

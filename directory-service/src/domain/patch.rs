@@ -496,18 +496,19 @@ fn patch_items(items: &mut Vec<Value>, operation: &PatchOperation) -> DomainResu
             }
         }
         (PatchOp::Add, false, true) => {
-            // An equal value already present is not added twice. Looked up by its
-            // canonical JSON text (object keys are sorted): linear in the values, not
-            // quadratic.
+            // An equal value already present is not added twice (RFC 7644 §3.5.2.1: "no
+            // changes SHOULD be made"). Looked up by a canonical text (see `same_value_key`):
+            // linear in the values, not quadratic.
             let mut positions: HashMap<String, usize> = HashMap::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
-                positions.entry(item.to_string()).or_insert(index);
+                positions.entry(same_value_key(item)).or_insert(index);
             }
             for value in values_of(operation.op, &operation.path, operation.value.as_ref())? {
-                match positions.get(&value.to_string()) {
+                let key = same_value_key(&value);
+                match positions.get(&key) {
                     Some(&existing) => touched.push(existing),
                     None => {
-                        positions.insert(value.to_string(), items.len());
+                        positions.insert(key, items.len());
                         items.push(value);
                         touched.push(items.len() - 1);
                     }
@@ -573,6 +574,30 @@ fn patch_items(items: &mut Vec<Value>, operation: &PatchOperation) -> DomainResu
     }
     keep_one_primary(items, &touched);
     Ok(())
+}
+
+/// What makes two values of a multi-valued attribute the same value: their JSON text with
+/// object keys sorted, the sub-attribute names `value`, `type`, `primary` and `display` in
+/// lower case (they are case-insensitive), and without `primary: false` or null members,
+/// which the server adds or drops when it stores a value. `{"value": "x", "type": "work"}`
+/// is therefore the value stored as `{"value": "x", "type": "work", "primary": false}`.
+fn same_value_key(item: &Value) -> String {
+    match item {
+        Value::Object(object) => {
+            let canonical: Map<String, Value> = object
+                .iter()
+                .filter_map(|(k, v)| {
+                    let lower = k.to_ascii_lowercase();
+                    let known = ["value", "type", "primary", "display"].contains(&lower.as_str());
+                    let key = if known { lower } else { k.clone() };
+                    let dropped = v.is_null() || (key == "primary" && v == &Value::Bool(false));
+                    (!dropped).then(|| (key, v.clone()))
+                })
+                .collect();
+            Value::Object(canonical).to_string()
+        }
+        other => other.to_string(),
+    }
 }
 
 /// The values an add, a replace or a remove lists for a multi-valued attribute.
@@ -837,6 +862,63 @@ pub(crate) mod tests {
                 .emails
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn adding_a_value_already_present_changes_nothing() {
+        let phone = json!({"value": "+1 555 0100", "type": "work"});
+        let once = apply_patch(
+            &base(),
+            &[op(
+                PatchOp::Add,
+                "phoneNumbers",
+                "",
+                Some(json!([phone.clone()])),
+            )],
+        )
+        .unwrap();
+        assert_eq!(once.phone_numbers.len(), 1);
+        assert!(!once.phone_numbers[0].primary);
+        // the stored value carries the `primary: false` the server added; the same value
+        // sent again (twice, in other key case, with a null display) is not added
+        let again = apply_patch(
+            &once,
+            &[
+                op(
+                    PatchOp::Add,
+                    "phoneNumbers",
+                    "",
+                    Some(json!([phone.clone(), phone.clone()])),
+                ),
+                op(
+                    PatchOp::Add,
+                    "phoneNumbers",
+                    "",
+                    Some(json!([{"Value": "+1 555 0100", "TYPE": "work", "display": null}])),
+                ),
+                op(
+                    PatchOp::Add,
+                    "emails",
+                    "",
+                    Some(json!([{"value": "alice@example.com", "type": "work", "primary": true}])),
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(again.phone_numbers, once.phone_numbers);
+        assert_eq!(again.emails, base().emails);
+        // a different value (another type, or primary) is still added
+        let other = apply_patch(
+            &once,
+            &[op(
+                PatchOp::Add,
+                "phoneNumbers",
+                "",
+                Some(json!([{"value": "+1 555 0100", "type": "home"}])),
+            )],
+        )
+        .unwrap();
+        assert_eq!(other.phone_numbers.len(), 2);
     }
 
     #[test]

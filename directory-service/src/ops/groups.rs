@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use uuid::Uuid;
@@ -47,6 +47,7 @@ pub async fn create_group(
     members: &[String],
 ) -> DomainResult<GroupView> {
     let profile = profile.validated()?;
+    profile.refuse_extensions(None)?;
     let members = unique(member_ids(members)?);
     let mut write = Write::workspace(db, workspace_id).await?;
     let now = Utc::now();
@@ -131,11 +132,30 @@ pub fn stream_group_members(
 }
 
 /// Member counts of groups of the workspace (for admin views).
-pub async fn member_counts(
-    db: &Db,
-    group_ids: &[Uuid],
-) -> DomainResult<std::collections::HashMap<Uuid, u64>> {
+pub async fn member_counts(db: &Db, group_ids: &[Uuid]) -> DomainResult<HashMap<Uuid, u64>> {
     store::groups::member_counts(db, group_ids).await
+}
+
+/// The most members one page of a group list carries inline, all groups together: a page
+/// stays a few MiB (a member is its id and userName, at most ~1 KiB) whatever the group
+/// sizes, far below the gRPC message limit. A group whose members do not fit in what is left
+/// of the budget is listed without them (`members_included` false); `GET /Groups/{id}`
+/// streams any number.
+pub const MAX_LISTED_MEMBERS: u64 = 10_000;
+
+/// The groups of a page (in page order) whose members are listed inline: each while its
+/// member count fits in what `budget` has left.
+fn members_inline(ids: &[Uuid], counts: &HashMap<Uuid, u64>, budget: u64) -> HashSet<Uuid> {
+    let mut left = budget;
+    let mut inline = HashSet::new();
+    for id in ids {
+        let count = counts.get(id).copied().unwrap_or(0);
+        if count <= left {
+            left -= count;
+            inline.insert(*id);
+        }
+    }
+    inline
 }
 
 pub struct GroupPage {
@@ -154,19 +174,22 @@ pub async fn list_groups(
     include_members: bool,
 ) -> DomainResult<GroupPage> {
     let found = store::groups::list(db, workspace_id, filter, sort, page).await?;
-    let mut members = if include_members {
+    let (inline, mut members) = if include_members {
         let ids: Vec<Uuid> = found.groups.iter().map(|g| g.id).collect();
-        Some(store::groups::members_of(db, &ids).await?)
+        let counts = store::groups::member_counts(db, &ids).await?;
+        let inline = members_inline(&ids, &counts, MAX_LISTED_MEMBERS);
+        let loaded: Vec<Uuid> = inline.iter().copied().collect();
+        (inline, store::groups::members_of(db, &loaded).await?)
     } else {
-        None
+        (HashSet::new(), HashMap::new())
     };
     let groups = found
         .groups
         .into_iter()
         .map(|group| GroupView {
-            members: members
-                .as_mut()
-                .map(|m| m.remove(&group.id).unwrap_or_default()),
+            members: inline
+                .contains(&group.id)
+                .then(|| members.remove(&group.id).unwrap_or_default()),
             group,
         })
         .collect();
@@ -196,7 +219,10 @@ pub async fn replace_group(
         id,
         expected_version,
         include_members,
-        |_| Ok((profile, vec![MembershipChange::ReplaceAll(members)])),
+        |current| {
+            profile.refuse_extensions(Some(current))?;
+            Ok((profile, vec![MembershipChange::ReplaceAll(members)]))
+        },
     )
     .await
 }
@@ -346,4 +372,25 @@ pub async fn delete_group(
     });
     write.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_page_carries_a_bounded_number_of_members_inline() {
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        let counts: HashMap<Uuid, u64> = [(ids[0], 4), (ids[1], 100_000), (ids[2], 6), (ids[3], 1)]
+            .into_iter()
+            .collect();
+        // ids[4] has no members: always inline (an empty list)
+        let inline = members_inline(&ids, &counts, 10);
+        assert_eq!(
+            ids.iter().map(|id| inline.contains(id)).collect::<Vec<_>>(),
+            [true, false, true, false, true]
+        );
+        let everything = members_inline(&ids, &counts, u64::MAX);
+        assert_eq!(everything.len(), ids.len());
+    }
 }

@@ -4,18 +4,17 @@
 //! (read-only, ignored), members with `$ref`, `display` and `type` (only `value` counts),
 //! `members: null` for none. Output members carry `value`, `$ref` and `type: "User"`.
 
-use directory_proto::json::{struct_from_json, struct_to_json};
+use directory_proto::json::struct_to_json;
 use directory_proto::v1::{Group, GroupAttributes, GroupMember, GroupRef};
 use serde_json::{Map, Value};
 
 use super::etag::weak_etag;
 use super::json::{
-    check_resource_schemas, merge_extension, optional_string, timestamp_to_rfc3339,
-    validate_schemas,
+    check_resource_schemas, optional_string, timestamp_to_rfc3339, validate_schemas,
 };
 use super::{
     ADSCIM_GROUP_SCHEMA, ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, ScimError, USER_SCHEMA,
-    group_location, is_group_extension_urn, user_location,
+    group_location, user_location,
 };
 
 /// Attribute names (lower case) the typed fields or the server own: an `extensions` entry
@@ -45,29 +44,17 @@ pub fn group_attributes_from_json(body: Value) -> Result<GroupAttributes, ScimEr
         is_group_schema_extension,
     )?;
     let mut builder = GroupBuilder::default();
-    // Extension schemas are recognised by a `:Group` ending or by being listed in `schemas`.
-    if let Some((_, Value::Array(schemas))) =
-        map.iter().find(|(k, _)| k.eq_ignore_ascii_case("schemas"))
-    {
-        builder.declared_schemas = schemas
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_ascii_lowercase)
-            .collect();
-    }
     for (key, value) in map {
         builder.apply(&key, value)?;
     }
     builder.finish()
 }
 
-/// A schema URN a group's `schemas` may list besides the core one: Entra's ADSCIM URN or
-/// a group extension (any `urn:` that is not a User schema).
+/// A schema URN a group's `schemas` may list besides the core one: Entra's ADSCIM URN
+/// only. A workspace declares extension schemas for its users, never for groups, so any
+/// other URN is unknown (400 invalidValue) and nothing is stored under it.
 fn is_group_schema_extension(urn: &str) -> bool {
     urn.eq_ignore_ascii_case(ADSCIM_GROUP_SCHEMA)
-        || (urn.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("urn:"))
-            && !is_user_schema_key(&urn.to_ascii_lowercase())
-            && !super::is_user_extension_urn(urn))
 }
 
 #[derive(Default)]
@@ -75,9 +62,6 @@ struct GroupBuilder {
     display_name: Option<String>,
     external_id: Option<String>,
     members: Vec<GroupMember>,
-    extensions: Map<String, Value>,
-    /// The body's `schemas`, lower case.
-    declared_schemas: Vec<String>,
 }
 
 impl GroupBuilder {
@@ -120,42 +104,16 @@ impl GroupBuilder {
             }
             // User schemas have no place in a group: ignored like other user attributes.
             _ if is_user_schema_key(&lower) => {}
-            _ if lower.starts_with("urn:") => self.keep_extension(key, value)?,
+            // No group extension schema exists in a workspace: refused, never stored.
+            _ if lower.starts_with("urn:") => {
+                return Err(ScimError::invalid_value(format!(
+                    "'{key}' is not a schema or attribute of a group in this workspace"
+                )));
+            }
             // Anything else (e.g. a user attribute sent by mistake) has no place in a group.
             _ => {}
         }
         Ok(())
-    }
-
-    /// Extension schemas are kept verbatim under their URN.
-    fn keep_extension(&mut self, key: &str, value: Value) -> Result<(), ScimError> {
-        if value.is_null() {
-            return Ok(());
-        }
-        let lower = key.to_ascii_lowercase();
-        if is_group_extension_urn(key) || self.declared_schemas.contains(&lower) {
-            if !value.is_object() {
-                return Err(ScimError::invalid_value(format!(
-                    "attribute '{key}' must be an object (an extension schema)"
-                )));
-            }
-            merge_extension(&mut self.extensions, key, value);
-            return Ok(());
-        }
-        // `urn:...:2.0:Group:attr` of an extension: one attribute of it.
-        match key.rsplit_once(':') {
-            Some((schema, attribute))
-                if schema.len() > 4 && !attribute.is_empty() && schema[4..].contains(':') =>
-            {
-                let mut inner = Map::new();
-                inner.insert(attribute.to_owned(), value);
-                merge_extension(&mut self.extensions, schema, Value::Object(inner));
-                Ok(())
-            }
-            _ => Err(ScimError::invalid_value(format!(
-                "'{key}' is not an attribute"
-            ))),
-        }
     }
 
     fn finish(self) -> Result<GroupAttributes, ScimError> {
@@ -173,7 +131,7 @@ impl GroupBuilder {
             display_name,
             external_id: self.external_id,
             members: self.members,
-            extensions: (!self.extensions.is_empty()).then(|| struct_from_json(self.extensions)),
+            extensions: None,
         })
     }
 }
@@ -376,6 +334,7 @@ mod tests {
     use super::*;
     use crate::scim::projection::Projection;
     use crate::scim::{ADSCIM_GROUP_SCHEMA, ScimType};
+    use directory_proto::json::struct_from_json;
     use serde_json::json;
 
     const A: &str = "23a35c27-23d3-4c03-b4c5-6443c09e7173";
@@ -592,14 +551,10 @@ mod tests {
     }
 
     #[test]
-    fn extensions_and_qualified_names() {
-        let acme = "urn:example:params:scim:schemas:extension:acme:2.0:Group";
+    fn qualified_names_and_unknown_extensions() {
         let attributes = parse(json!({
             format!("{GROUP_SCHEMA}:displayName"): "g",
             GROUP_SCHEMA: {"externalId": "e"},
-            acme: {"cost": 7},
-            format!("{acme}:floor"): 3,
-            "urn:example:other:2.0:Group": null,
             "nickName": "ignored",
             "urn:ietf:params:scim:schemas:core:2.0:User:userName": "ignored",
             "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "x"},
@@ -607,23 +562,33 @@ mod tests {
         .unwrap();
         assert_eq!(attributes.display_name, "g");
         assert_eq!(attributes.external_id.as_deref(), Some("e"));
-        let extensions = struct_to_json(attributes.extensions.unwrap());
-        assert_eq!(
-            Value::Object(extensions),
-            json!({acme: {"cost": 7, "floor": 3}})
-        );
+        assert!(attributes.extensions.is_none());
 
-        // a URN listed in `schemas` is a whole extension even without the `:Group` ending
-        let listed = "urn:example:groupext";
-        let attributes = parse(json!({
-            "schemas": [GROUP_SCHEMA, listed],
-            "displayName": "g",
-            listed: {"tier": "gold"},
-        }))
-        .unwrap();
-        let extensions = struct_to_json(attributes.extensions.unwrap());
-        assert_eq!(Value::Object(extensions), json!({listed: {"tier": "gold"}}));
-        invalid_value_mentioning(json!({"displayName": "g", acme: "flat"}), acme);
+        // A workspace declares no group extension schema: an extension in the body (whole,
+        // one attribute, null, listed in `schemas` or not) is refused, never stored.
+        let acme = "urn:example:params:scim:schemas:extension:acme:2.0:Group";
+        for body in [
+            json!({"displayName": "g", acme: {"cost": 7}}),
+            json!({"displayName": "g", format!("{acme}:floor"): 3}),
+            json!({"displayName": "g", acme: null}),
+            json!({"displayName": "g", acme: "flat"}),
+            json!({"schemas": [GROUP_SCHEMA, acme], "displayName": "g", acme: {"cost": 7}}),
+            json!({"schemas": [GROUP_SCHEMA, "urn:example:groupext"], "displayName": "g",
+                   "urn:example:groupext": {"tier": "gold"}}),
+            json!({"displayName": "g", GROUP_SCHEMA: {acme: {"cost": 7}}}),
+        ] {
+            let err = parse(body.clone()).expect_err(&body.to_string());
+            assert_eq!(err.status.as_u16(), 400, "{body}");
+            assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{body}");
+        }
+        // ... and so is an unknown URN listed in `schemas` alone.
+        for listed in [acme, "urn:example:groupext", ENTERPRISE_USER_SCHEMA] {
+            let err = group_attributes_from_json(json!({
+                "schemas": [GROUP_SCHEMA, listed], "displayName": "g"
+            }))
+            .expect_err(listed);
+            assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{listed}");
+        }
     }
 
     fn sample_group(members_included: bool) -> Group {

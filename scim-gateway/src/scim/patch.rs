@@ -183,6 +183,15 @@ fn typed_group_operation(mut raw: RawOperation) -> Result<PatchOperation, ScimEr
     if raw.path.schema.eq_ignore_ascii_case(GROUP_SCHEMA) {
         raw.path.schema.clear();
     }
+    // A workspace declares extension schemas for users only: a group path under any other
+    // schema names nothing of this workspace (the same answer as an undeclared user
+    // extension), and nothing is stored under it.
+    if !raw.path.schema.is_empty() {
+        return Err(ScimError::invalid_value(format!(
+            "'{}' is not a schema of a group in this workspace",
+            raw.path.schema
+        )));
+    }
     let targets_members = raw.path.schema.is_empty()
         && raw.path.attribute.eq_ignore_ascii_case("members")
         && raw.path.sub_attribute.is_empty();
@@ -1344,15 +1353,32 @@ mod tests {
             .unwrap_err();
             assert_eq!(err.scim_type, Some(scim_type), "{op} {filter}");
         }
-        // group extensions expand like user ones
+        // a workspace declares no group extension: any path or value under one is refused
         let acme = "urn:example:acme:2.0:Group";
+        for operations in [
+            json!([{"op": "add", "value": {acme: {"cost": 7}}}]),
+            json!([{"op": "add", "value": {format!("{acme}:cost"): 7}}]),
+            json!([{"op": "add", "path": acme, "value": {"cost": 7}}]),
+            json!([{"op": "replace", "path": format!("{acme}:cost"), "value": 7}]),
+            json!([{"op": "remove", "path": acme}]),
+            json!([{"op": "replace", "path": "urn:example:groupext:tier", "value": "gold"}]),
+            json!([{"op": "add", "path": format!("{ENTERPRISE_USER_SCHEMA}:department"), "value": "x"}]),
+        ] {
+            let err = group_patch_operations_from_json(body(operations.clone()))
+                .expect_err(&operations.to_string());
+            assert_eq!(err.scim_type, Some(ScimType::InvalidValue), "{operations}");
+            assert_eq!(err.status.as_u16(), 400, "{operations}");
+        }
+        // the core Group URN still qualifies core attributes
         assert_eq!(
-            group_ops(body(json!([{"op": "add", "value": {acme: {"cost": 7}}}]))),
+            group_ops(body(
+                json!([{"op": "replace", "path": format!("{GROUP_SCHEMA}:displayName"), "value": "g"}])
+            )),
             vec![PatchOperation {
-                op: PatchOp::Add as i32,
-                path: Some(path(acme, "cost", "")),
+                op: PatchOp::Replace as i32,
+                path: Some(path("", "displayName", "")),
                 value_filter: None,
-                value: Some(scalar(scalar_value::Kind::NumberValue(7.0))),
+                value: Some(scalar(scalar_value::Kind::StringValue("g".into()))),
             }]
         );
     }

@@ -13,6 +13,7 @@ mod event_figures;
 mod events;
 mod faults;
 mod hostile;
+mod hostile_leftovers;
 mod import;
 mod large_groups;
 mod licenses;
