@@ -6,15 +6,55 @@ use directory_service::domain::patch::{PatchValue, Scalar};
 use directory_service::store::{self, Db};
 use sea_orm::{ConnectionTrait, Database};
 
-pub async fn sqlite() -> Option<Db> {
+/// A test's database: derefs to the connection; a Postgres one is dropped with it, so a
+/// shared server does not keep one database per test run.
+pub struct TestDb {
+    db: Db,
+    postgres: Option<(String, String)>,
+}
+
+impl std::ops::Deref for TestDb {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        &self.db
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime: a thread with its own runtime may block.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(database_url(&server, "postgres"))
+                    .await
+                    .ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+    }
+}
+
+pub async fn sqlite() -> Option<TestDb> {
     let db = store::connect("sqlite::memory:")
         .await
         .expect("open sqlite");
     store::migrate(&db).await.expect("migrate sqlite");
-    Some(db)
+    Some(TestDb { db, postgres: None })
 }
 
-pub async fn postgres() -> Option<Db> {
+pub async fn postgres() -> Option<TestDb> {
     let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("CI=true but TEST_DATABASE_URL is not set: Postgres tests must run in CI");
@@ -34,7 +74,10 @@ pub async fn postgres() -> Option<Db> {
         .await
         .expect("connect to the test database");
     store::migrate(&db).await.expect("migrate postgres");
-    Some(db)
+    Some(TestDb {
+        db,
+        postgres: Some((server, name)),
+    })
 }
 
 /// `postgres://user@host:port[/anything][?params]` with the database replaced by `name`.
