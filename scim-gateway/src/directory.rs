@@ -59,19 +59,31 @@ pub enum DirectoryClientError {
     Credential,
 }
 
+/// A lazily connected channel (TLS when configured) and the interceptor carrying
+/// `credential`. `per_call_timeout`: false for long-lived streams.
+fn lazy_channel(
+    url: &str,
+    credential: &str,
+    per_call_timeout: bool,
+) -> Result<(Channel, DirectoryInterceptor), DirectoryClientError> {
+    let credential =
+        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
+    let mut endpoint = endpoint(url)?
+        .connect_timeout(CONNECT_TIMEOUT)
+        .tcp_nodelay(true);
+    if per_call_timeout {
+        endpoint = endpoint.timeout(REQUEST_TIMEOUT);
+    }
+    Ok((endpoint.connect_lazy(), DirectoryInterceptor { credential }))
+}
+
 /// Builds the client without connecting: the gateway starts even when the directory is
 /// down, and calls fail with UNAVAILABLE (→ 503) until it is back.
 pub fn connect_lazy(url: &str, credential: &str) -> Result<DirectoryClient, DirectoryClientError> {
-    let credential =
-        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
-    let endpoint = endpoint(url)?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .tcp_nodelay(true);
-    let channel = endpoint.connect_lazy();
+    let (channel, interceptor) = lazy_channel(url, credential, true)?;
     Ok(directory_proto::DirectoryClient::with_interceptor(
         channel,
-        DirectoryInterceptor { credential },
+        interceptor,
     ))
 }
 
@@ -118,14 +130,10 @@ pub fn connect_events_lazy(
     url: &str,
     credential: &str,
 ) -> Result<EventsClient, DirectoryClientError> {
-    let credential =
-        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
-    let endpoint = endpoint(url)?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_nodelay(true);
+    let (channel, interceptor) = lazy_channel(url, credential, false)?;
     Ok(events_client::EventsClient::with_interceptor(
-        endpoint.connect_lazy(),
-        DirectoryInterceptor { credential },
+        channel,
+        interceptor,
     ))
 }
 
@@ -137,17 +145,11 @@ pub fn connect_request_log_lazy(
     url: &str,
     credential: &str,
 ) -> Result<RequestLogClient, DirectoryClientError> {
-    let credential =
-        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
-    let endpoint = endpoint(url)?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .tcp_nodelay(true);
-    Ok(request_log_client::RequestLogClient::with_interceptor(
-        endpoint.connect_lazy(),
-        DirectoryInterceptor { credential },
+    let (channel, interceptor) = lazy_channel(url, credential, true)?;
+    Ok(
+        request_log_client::RequestLogClient::with_interceptor(channel, interceptor)
+            .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES),
     )
-    .max_encoding_message_size(directory_proto::MAX_MESSAGE_BYTES))
 }
 
 pub type GroupMembersClient =
@@ -160,14 +162,10 @@ pub fn connect_group_members_lazy(
     url: &str,
     credential: &str,
 ) -> Result<GroupMembersClient, DirectoryClientError> {
-    let credential =
-        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
-    let endpoint = endpoint(url)?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .tcp_nodelay(true);
+    let (channel, interceptor) = lazy_channel(url, credential, false)?;
     Ok(group_members_client::GroupMembersClient::with_interceptor(
-        endpoint.connect_lazy(),
-        DirectoryInterceptor { credential },
+        channel,
+        interceptor,
     ))
 }
 
@@ -180,16 +178,11 @@ pub fn connect_oauth_lazy(
     url: &str,
     credential: &str,
 ) -> Result<OAuthClient, DirectoryClientError> {
-    let credential =
-        AsciiMetadataValue::try_from(credential).map_err(|_| DirectoryClientError::Credential)?;
-    let endpoint = endpoint(url)?
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
-        .tcp_nodelay(true);
+    let (channel, interceptor) = lazy_channel(url, credential, true)?;
     Ok(
         directory_proto::v1::o_auth_clients_client::OAuthClientsClient::with_interceptor(
-            endpoint.connect_lazy(),
-            DirectoryInterceptor { credential },
+            channel,
+            interceptor,
         ),
     )
 }
