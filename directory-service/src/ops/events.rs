@@ -7,6 +7,7 @@
 //! workspace's next sequence numbers (the transaction's last write: see
 //! `store::events::take_sequences`) and inserts the rows.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use chrono::Utc;
@@ -18,6 +19,7 @@ use crate::domain::events::{Actor, EventType, NewEvent, UserSnapshot, resource_e
 use crate::domain::groups::Group;
 use crate::domain::licenses::Subscription;
 use crate::domain::users::User;
+use crate::store::workspaces::Workspace;
 use crate::store::{self, Conn, Db, WriteTx, events::Event, events::EventFilter};
 
 tokio::task_local! {
@@ -45,25 +47,46 @@ fn current_actor() -> Actor {
         .unwrap_or_else(|_| Actor::system())
 }
 
+/// Token names by (workspace, token id). A token's name never changes after issue, so
+/// an entry never goes stale; the map is emptied when it grows past 10,000 tokens.
+static TOKEN_NAMES: LazyLock<std::sync::Mutex<HashMap<(Uuid, Uuid), String>>> =
+    LazyLock::new(Default::default);
+
+/// The name of the workspace's token `token_id`, `None` when the workspace has no such token.
+async fn token_name(conn: &impl Conn, workspace_id: Uuid, token_id: Uuid) -> Option<String> {
+    let names = || TOKEN_NAMES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(name) = names().get(&(workspace_id, token_id)) {
+        return Some(name.clone());
+    }
+    let token = store::tokens::find_in_workspace(conn, workspace_id, token_id)
+        .await
+        .ok()?;
+    let mut names = names();
+    if names.len() >= 10_000 {
+        names.clear();
+    }
+    names.insert((workspace_id, token_id), token.name.clone());
+    Some(token.name)
+}
+
 /// Writes `events` in the write's transaction with the next sequence numbers of the
 /// workspace and returns the last one taken (`None` when there were no events). Only
 /// `Write` calls it, as the transaction's last write.
 pub(super) async fn record(
     tx: &WriteTx,
-    workspace_id: Uuid,
+    workspace: &Workspace,
     events: Vec<NewEvent>,
 ) -> DomainResult<Option<i64>> {
     if events.is_empty() {
         return Ok(None);
     }
-    let conn = tx.conn();
-    let workspace = store::workspaces::find_by_id(conn, workspace_id).await?;
+    let workspace_id = workspace.id;
     let mut actor = current_actor();
     if actor.kind == "token"
         && let Ok(token_id) = actor.id.parse::<Uuid>()
-        && let Ok(token) = store::tokens::find_in_workspace(conn, workspace_id, token_id).await
+        && let Some(name) = token_name(tx.conn(), workspace_id, token_id).await
     {
-        actor.name = token.name;
+        actor.name = name;
     }
     let now = Utc::now();
     let count = events.len() as i64;
@@ -106,19 +129,24 @@ pub(super) async fn record(
 }
 
 /// The user as events show it: profile after mappings, groups, effective role, licenses.
-async fn snapshot(tx: &impl Conn, user: &User) -> DomainResult<UserSnapshot> {
-    let access = super::roles::user_access(tx, user.workspace_id, user.id).await?;
+/// A user `just_created` in this write is in no group yet; a user whose `groups` are
+/// filled must carry its groups as they stand in this transaction (they are read
+/// otherwise).
+async fn snapshot(tx: &impl Conn, user: &User, just_created: bool) -> DomainResult<UserSnapshot> {
+    let (role, licenses) = super::roles::shown_access(tx, user, just_created).await?;
     let mut user = user.clone();
-    let mut groups = store::groups::groups_of_users(tx, &[user.id]).await?;
-    user.groups = groups.remove(&user.id).unwrap_or_default();
-    let role = access
-        .custom_role
-        .clone()
-        .unwrap_or_else(|| access.role.as_str().to_owned());
+    user.groups = if just_created || !user.groups.is_empty() {
+        std::mem::take(&mut user.groups)
+    } else {
+        store::groups::groups_of_users(tx, &[user.id])
+            .await?
+            .remove(&user.id)
+            .unwrap_or_default()
+    };
     Ok(UserSnapshot {
         user,
         role,
-        licenses: access.licenses,
+        licenses,
     })
 }
 
@@ -134,7 +162,7 @@ pub async fn user_events(
         return Ok(Vec::new());
     }
     let after_snapshot = match after {
-        Some(user) => Some(snapshot(tx, user).await?),
+        Some(user) => Some(snapshot(tx, user, before.is_none()).await?),
         None => None,
     };
     let before_snapshot = match (before, &after_snapshot) {
@@ -144,7 +172,7 @@ pub async fn user_events(
             role: shown.role.clone(),
             licenses: shown.licenses.clone(),
         }),
-        (Some(user), None) => Some(snapshot(tx, user).await?),
+        (Some(user), None) => Some(snapshot(tx, user, false).await?),
         (None, _) => None,
     };
     let event = user_event(before_snapshot.as_ref(), after_snapshot.as_ref());

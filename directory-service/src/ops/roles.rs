@@ -42,13 +42,7 @@ pub async fn user_access(
         active && store::roles::user_holds(db, user_id, GroupRole::Admin).await?,
         active && store::roles::user_holds(db, user_id, GroupRole::Member).await?,
     );
-    let custom_role = if active && role == GroupRole::None {
-        store::roles::mapped_custom_role(db, workspace_id, user.profile.role_value().as_deref())
-            .await?
-            .filter(|r| r != "admin" && r != "member")
-    } else {
-        None
-    };
+    let custom_role = custom_role(db, &user, role).await?;
     let (licenses, waiting_licenses) = if active {
         (
             store::licenses::subscriptions_of_user(db, workspace_id, user_id).await?,
@@ -74,6 +68,52 @@ pub async fn user_access(
         licenses,
         waiting_licenses,
     })
+}
+
+/// A custom role from the IdP role value's mapping, when no admin or member role applies.
+async fn custom_role(
+    db: &impl store::Conn,
+    user: &User,
+    role: GroupRole,
+) -> DomainResult<Option<String>> {
+    if !user.profile.is_active() || role != GroupRole::None {
+        return Ok(None);
+    }
+    Ok(store::roles::mapped_custom_role(
+        db,
+        user.workspace_id,
+        user.profile.role_value().as_deref(),
+    )
+    .await?
+    .filter(|r| r != "admin" && r != "member"))
+}
+
+/// The role (custom role when one is mapped) and licenses a user's events show: what
+/// [`user_access`] resolves, without the role sources, direct grant and waits events do
+/// not carry, in one to four queries instead of up to eleven. `user` is the state in the
+/// caller's transaction; one `just_created` there holds no group, grant or seat yet, so
+/// only an IdP role mapping can give it a role.
+pub async fn shown_access(
+    db: &impl store::Conn,
+    user: &User,
+    just_created: bool,
+) -> DomainResult<(String, Vec<String>)> {
+    let active = user.profile.is_active();
+    let (admin, member) = if active {
+        store::roles::user_holds_admin_and_member(db, user.id).await?
+    } else {
+        (false, false)
+    };
+    let role = resolve_role(active, admin, member);
+    let shown = custom_role(db, user, role)
+        .await?
+        .unwrap_or_else(|| role.as_str().to_owned());
+    let licenses = if active && !just_created {
+        store::licenses::subscriptions_of_user(db, user.workspace_id, user.id).await?
+    } else {
+        Vec::new()
+    };
+    Ok((shown, licenses))
 }
 
 pub async fn get_user_access(

@@ -146,6 +146,9 @@ struct Before {
 pub struct Write {
     tx: WriteTx,
     workspace_id: Uuid,
+    /// The workspace row as the write opened it (events name its id and slug; a slug
+    /// never changes).
+    workspace: store::workspaces::Workspace,
     /// `None` in the profile scope (no workspace lock).
     before: Option<Before>,
     changes: Vec<Change>,
@@ -161,13 +164,14 @@ impl Write {
     /// rules are checked on a state no concurrent write can change.
     pub async fn workspace(db: &Db, workspace_id: Uuid) -> DomainResult<Self> {
         let tx = WriteTx::begin(db).await?;
-        store::workspaces::lock(tx.conn(), workspace_id).await?;
+        let workspace = store::workspaces::lock(tx.conn(), workspace_id).await?;
         let before = Before {
             had_admin: store::roles::any_active_admin(tx.conn(), workspace_id).await?,
         };
         Ok(Write {
             tx,
             workspace_id,
+            workspace,
             before: Some(before),
             changes: Vec::new(),
             events: Vec::new(),
@@ -179,10 +183,11 @@ impl Write {
     /// profile update that leaves `active` and the role value alone). No workspace lock.
     pub async fn profile(db: &Db, workspace_id: Uuid) -> DomainResult<Self> {
         let tx = WriteTx::begin(db).await?;
-        store::workspaces::find_by_id(tx.conn(), workspace_id).await?;
+        let workspace = store::workspaces::find_by_id(tx.conn(), workspace_id).await?;
         Ok(Write {
             tx,
             workspace_id,
+            workspace,
             before: None,
             changes: Vec::new(),
             events: Vec::new(),
@@ -222,7 +227,7 @@ impl Write {
     /// before its creation event); the counter row stays locked until the commit.
     pub async fn write_events_now(&mut self) -> DomainResult<Option<i64>> {
         let events = std::mem::take(&mut self.events);
-        let last = super::events::record(&self.tx, self.workspace_id, events).await?;
+        let last = super::events::record(&self.tx, &self.workspace, events).await?;
         self.wrote_events |= last.is_some();
         Ok(last)
     }
@@ -269,7 +274,7 @@ impl Write {
             None
         } else {
             let events = std::mem::take(&mut self.events);
-            super::events::record(&self.tx, self.workspace_id, events).await?
+            super::events::record(&self.tx, &self.workspace, events).await?
         };
         self.tx.commit().await?;
         if written.is_some() || self.wrote_events {

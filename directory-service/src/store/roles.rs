@@ -241,6 +241,29 @@ pub async fn user_holds(
         > 0)
 }
 
+/// Whether the user holds admin and member (ignoring whether it is active), in one query:
+/// what [`user_holds`] answers twice.
+pub async fn user_holds_admin_and_member(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> DomainResult<(bool, bool)> {
+    let holds = |role| {
+        Expr::case(holds_role(role), Expr::val(1))
+            .finally(Expr::val(0))
+            .into()
+    };
+    let row: Option<(i32, i32)> = user::Entity::find()
+        .select_only()
+        .column_as::<SimpleExpr, _>(holds(GroupRole::Admin), "admin")
+        .column_as::<SimpleExpr, _>(holds(GroupRole::Member), "member")
+        .filter(user::Column::Id.eq(user_id))
+        .into_tuple()
+        .one(db)
+        .await
+        .map_err(db_error)?;
+    Ok(row.map_or((false, false), |(admin, member)| (admin == 1, member == 1)))
+}
+
 /// The first of `user_ids` that is in a group of `role`: (userName, group displayName).
 pub async fn first_member_with_role(
     db: &impl ConnectionTrait,
