@@ -90,6 +90,24 @@ pub enum Filter {
     },
 }
 
+impl Filter {
+    /// Whether some comparison names an attribute outside the core and enterprise user
+    /// schemas: only such a filter needs the workspace's declared custom attributes.
+    pub fn names_extension_schema(&self) -> bool {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) => {
+                parts.iter().any(Filter::names_extension_schema)
+            }
+            Filter::Not(inner) => inner.names_extension_schema(),
+            Filter::ValuePath { path, filter } => {
+                !(path.is_core_user() || path.is_enterprise_user())
+                    || filter.names_extension_schema()
+            }
+            Filter::Compare { path, .. } => !(path.is_core_user() || path.is_enterprise_user()),
+        }
+    }
+}
+
 /// Evaluates a value filter (`type eq "work"`) against one value of a multi-valued
 /// attribute, given as a JSON object. String comparisons are case-insensitive: the
 /// sub-attributes we evaluate (type, value, display of emails and phoneNumbers) are all
@@ -210,6 +228,33 @@ mod tests {
             op,
             value,
         }
+    }
+
+    #[test]
+    fn only_filters_outside_core_and_enterprise_need_declared_attributes() {
+        let s = |v: &str| FilterValue::String(v.into());
+        let in_schema = |schema: &str, attribute: &str| Filter::Compare {
+            path: AttrPath {
+                schema: schema.into(),
+                attribute: attribute.into(),
+                ..Default::default()
+            },
+            op: CompareOp::Eq,
+            value: s("x"),
+        };
+        let custom = in_schema(
+            "urn:acme:params:scim:schemas:extension:acme:2.0:User",
+            "badge",
+        );
+        assert!(!cmp("userName", CompareOp::Eq, s("a")).names_extension_schema());
+        assert!(!in_schema(ENTERPRISE_USER_SCHEMA, "department").names_extension_schema());
+        assert!(!in_schema(CORE_USER_SCHEMA, "externalId").names_extension_schema());
+        assert!(custom.names_extension_schema());
+        let nested = Filter::Or(vec![
+            cmp("userName", CompareOp::Eq, s("a")),
+            Filter::Not(Box::new(custom)),
+        ]);
+        assert!(nested.names_extension_schema());
     }
 
     #[test]

@@ -98,7 +98,12 @@ pub async fn list_users(
     sort: Option<&Sort>,
     page: PageRequest,
 ) -> DomainResult<UserPage> {
-    let custom = declared(db, workspace_id).await?;
+    // A filter on core or enterprise attributes (all an IdP sends) spares the query.
+    let custom = if filter.is_some_and(Filter::names_extension_schema) {
+        declared(db, workspace_id).await?
+    } else {
+        Vec::new()
+    };
     let found = store::users::list(db, workspace_id, filter, &custom, sort, page).await?;
     Ok(UserPage {
         users: with_groups(db, found.users).await?,

@@ -11,8 +11,16 @@ use super::db_error;
 use crate::domain::paging::PageRequest;
 use crate::domain::{DomainError, DomainResult};
 
-/// Orders `query` by `sort` (if any) then by id, and fetches the page. Returns the rows
-/// and, for a cursor page with more after it, the id to continue after.
+/// One page of rows. `total` is set when the page shows that it holds every match (a
+/// first page shorter than its limit), so the caller need not count them.
+pub struct Fetched<M> {
+    pub rows: Vec<M>,
+    /// For a cursor page with more after it, the id to continue after.
+    pub next: Option<Uuid>,
+    pub total: Option<u64>,
+}
+
+/// Orders `query` by `sort` (if any) then by id, and fetches the page.
 pub async fn fetch_page<E: EntityTrait>(
     db: &impl ConnectionTrait,
     query: Select<E>,
@@ -20,8 +28,7 @@ pub async fn fetch_page<E: EntityTrait>(
     id_of: impl Fn(&E::Model) -> Uuid,
     sort: Option<(SimpleExpr, bool)>,
     page: PageRequest,
-    total_results: u64,
-) -> DomainResult<(Vec<E::Model>, Option<Uuid>)> {
+) -> DomainResult<Fetched<E::Model>> {
     let mut query = query;
     if let Some((column, descending)) = sort {
         if matches!(page, PageRequest::Cursor { .. }) {
@@ -32,11 +39,16 @@ pub async fn fetch_page<E: EntityTrait>(
         query = query.order_by(column, if descending { Order::Desc } else { Order::Asc });
     }
     let query = query.order_by_asc(id);
+    // A first page with room to spare holds every match: its length is the total.
+    let whole = |rows: &Vec<E::Model>, first: bool, limit: u64| {
+        (first && (rows.len() as u64) < limit).then_some(rows.len() as u64)
+    };
     match page {
-        PageRequest::Index { limit: 0, .. } | PageRequest::Cursor { limit: 0, .. } => {
-            Ok((Vec::new(), None))
-        }
-        PageRequest::Index { offset, .. } if offset >= total_results => Ok((Vec::new(), None)),
+        PageRequest::Index { limit: 0, .. } | PageRequest::Cursor { limit: 0, .. } => Ok(Fetched {
+            rows: Vec::new(),
+            next: None,
+            total: None,
+        }),
         PageRequest::Index { offset, limit } => {
             let rows = query
                 .offset(offset)
@@ -44,7 +56,12 @@ pub async fn fetch_page<E: EntityTrait>(
                 .all(db)
                 .await
                 .map_err(db_error)?;
-            Ok((rows, None))
+            let total = whole(&rows, offset == 0, limit);
+            Ok(Fetched {
+                rows,
+                next: None,
+                total,
+            })
         }
         PageRequest::Cursor { after, limit } => {
             let query = match after {
@@ -56,7 +73,12 @@ pub async fn fetch_page<E: EntityTrait>(
             let more = rows.len() as u64 > limit;
             rows.truncate(limit as usize);
             let next = if more { rows.last().map(&id_of) } else { None };
-            Ok((rows, next))
+            let total = if more {
+                None
+            } else {
+                whole(&rows, after.is_none(), limit + 1)
+            };
+            Ok(Fetched { rows, next, total })
         }
     }
 }

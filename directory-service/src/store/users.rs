@@ -264,21 +264,24 @@ pub async fn list(
         condition = condition.add(filter_condition(filter, &context)?);
     }
     let query = user::Entity::find().filter(condition);
-    let total_results = query.clone().count(db).await.map_err(db_error)?;
     let sort = match sort {
         Some(sort) => Some((sort_column(sort)?, sort.descending)),
         None => None,
     };
-    let (rows, next_cursor) = super::paging::fetch_page(
+    let fetched = super::paging::fetch_page(
         db,
-        query,
+        query.clone(),
         user::Column::Id,
         |row| row.id,
         sort,
         page,
-        total_results,
     )
     .await?;
+    let total_results = match fetched.total {
+        Some(total) => total,
+        None => query.count(db).await.map_err(db_error)?,
+    };
+    let (rows, next_cursor) = (fetched.rows, fetched.next);
     Ok(Page {
         users: rows
             .into_iter()
