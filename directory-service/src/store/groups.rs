@@ -122,7 +122,15 @@ pub async fn list(
         condition = condition.add(filter_condition(filter)?);
     }
     let query = group::Entity::find().filter(condition);
-    let total_results = query.clone().count(db).await.map_err(db_error)?;
+    // Unfiltered: the stored count; a filter counts its matches (see `users::list`).
+    let stored = match filter {
+        None => super::workspace_counts::find(db, workspace_id).await?,
+        Some(_) => None,
+    };
+    let total_results = match stored {
+        Some(counts) => counts.groups,
+        None => query.clone().count(db).await.map_err(db_error)?,
+    };
     let sort = match sort {
         Some(sort) => Some((sort_column(sort)?, sort.descending)),
         None => None,
