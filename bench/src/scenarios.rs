@@ -562,6 +562,14 @@ async fn postgres_scenarios(
     )
     .await
     .context("read back a seeded user")?;
+    // ...and is counted: an unfiltered list answers the workspace's stored count.
+    let listed = setup_request(addr, Step::get(&token, "/Users?count=1".into())).await?;
+    if listed["totalResults"].as_u64() != Some(users + 1) {
+        bail!(
+            "GET /Users answered totalResults {} after seeding {users} users and the template",
+            listed["totalResults"]
+        );
+    }
 
     let mut groups = Vec::new();
     for &size in &args.group_sizes {

@@ -20,7 +20,10 @@
 //!    holders than seats where the change added holders;
 //! 3. one role group at a time for members just added to a role group;
 //! 4. a workspace that had an active admin keeps one;
-//! 5. events: the events the operation handed over (`write.event(..)`, built when the
+//! 5. counts: the users and groups created and deleted are added to the workspace's
+//!    stored counts (`store::workspace_counts`, one upsert, only when one changed), in
+//!    both scopes;
+//! 6. events: the events the operation handed over (`write.event(..)`, built when the
 //!    change was made, so a tombstone carries the row's last state) and those of the
 //!    changes the step made itself (users re-evaluated by mappings, seats given to waiting
 //!    members) become outbox rows,
@@ -136,6 +139,19 @@ impl Change {
                 | Change::TokenRevoked { .. }
         )
     }
+}
+
+/// How many users and groups the changes added (negative: removed).
+fn count_deltas(changes: &[Change]) -> (i64, i64) {
+    changes
+        .iter()
+        .fold((0, 0), |(users, groups), change| match change {
+            Change::UserCreated { .. } => (users + 1, groups),
+            Change::UserDeleted { .. } => (users - 1, groups),
+            Change::GroupCreated { .. } => (users, groups + 1),
+            Change::GroupDeleted { .. } => (users, groups - 1),
+            _ => (users, groups),
+        })
 }
 
 /// What the rules compare the state after the change with.
@@ -273,6 +289,7 @@ impl Write {
         let written = if self.changes.contains(&Change::WorkspaceDeleted) {
             None
         } else {
+            self.count_created_and_deleted_users_and_groups().await?;
             let events = std::mem::take(&mut self.events);
             super::events::record(&self.tx, &self.workspace, events).await?
         };
@@ -281,6 +298,18 @@ impl Write {
             super::events::wake();
         }
         Ok(self.changes)
+    }
+
+    /// Adds the users and groups this write created or deleted to the workspace's stored
+    /// counts (what an unfiltered list answers as `totalResults`): one upsert, only when a
+    /// count changed. Every insert and delete of a user or group row records its change
+    /// (a workspace delete cascades the counts row away with the rows it counted).
+    async fn count_created_and_deleted_users_and_groups(&self) -> DomainResult<()> {
+        let (users, groups) = count_deltas(&self.changes);
+        if users != 0 || groups != 0 {
+            store::workspace_counts::add(&self.tx, self.workspace_id, users, groups).await?;
+        }
+        Ok(())
     }
 
     /// Users whose groups changed: members added or removed, and every member of a group

@@ -21,6 +21,7 @@ pub mod tokens;
 pub mod users;
 pub mod webhooks;
 pub mod workspace_allow_lists;
+pub mod workspace_counts;
 pub mod workspaces;
 
 use std::time::Duration;

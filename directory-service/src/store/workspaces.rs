@@ -1,6 +1,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -10,21 +11,27 @@ use crate::domain::{DomainError, DomainResult};
 
 pub type Workspace = workspace::Model;
 
+/// Creates the workspace and its stored counts (no users, no groups) in one transaction.
+/// A workspace holds nothing the write step's rules read yet: no `Write` needed.
 pub async fn insert(
-    db: &impl ConnectionTrait,
+    db: &super::Db,
     slug: &str,
     display_name: &str,
     now: DateTime<Utc>,
 ) -> DomainResult<Workspace> {
-    workspace::ActiveModel {
+    let transaction = db.begin().await.map_err(db_error)?;
+    let workspace = workspace::ActiveModel {
         id: Set(Uuid::now_v7()),
         slug: Set(slug.to_owned()),
         display_name: Set(display_name.to_owned()),
         created_at: Set(now),
     }
-    .insert(db)
+    .insert(&transaction)
     .await
-    .map_err(db_error)
+    .map_err(db_error)?;
+    super::workspace_counts::insert_empty(&transaction, workspace.id).await?;
+    transaction.commit().await.map_err(db_error)?;
+    Ok(workspace)
 }
 
 pub async fn find_by_id(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<Workspace> {

@@ -1,5 +1,6 @@
 //! One integration binary: the storage suite, run against SQLite and PostgreSQL.
 
+mod counts_suite;
 mod events_suite;
 mod groups_suite;
 mod harness;
@@ -78,8 +79,11 @@ all_backends!(
     deletes_record_the_memberships_they_cascade,
     request_log_records_pages_prunes_and_cascades,
     get_user_reads_its_groups_in_one_query,
+    stored_counts_follow_every_write,
+    workspace_counts_are_initialised_by_their_migration,
 );
 
+use counts_suite::*;
 use events_suite::*;
 use groups_suite::*;
 use licenses_suite::*;

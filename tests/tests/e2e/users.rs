@@ -1,6 +1,6 @@
 //! SCIM Users over HTTP, as Okta and Entra drive them.
 
-use e2e_tests::{Stack, assert_scim_error};
+use e2e_tests::{Stack, assert_scim_error, q};
 use serde_json::{Value, json};
 
 fn okta_user(user_name: &str) -> Value {
@@ -204,6 +204,147 @@ async fn paging_walks_every_user_once() {
     let only_total = stack.scim("GET", "/Users?count=0", None).await;
     assert_eq!(only_total.body["totalResults"], 5);
     assert_eq!(only_total.body["Resources"], json!([]));
+}
+
+/// `totalResults` of a list (`query` after `?`).
+async fn total(stack: &Stack, endpoint: &str, query: &str) -> u64 {
+    let list = stack
+        .scim("GET", &format!("/{endpoint}?{query}"), None)
+        .await;
+    assert_eq!(list.status, 200, "{}", list.raw);
+    list.body["totalResults"].as_u64().unwrap()
+}
+
+/// Unfiltered lists answer the workspace's stored counts (kept by every write); filtered
+/// ones count their matches. Both must follow creates, deletes, a Bulk request with a
+/// failed operation, and writes that are refused.
+#[tokio::test]
+async fn unfiltered_totals_follow_creates_and_deletes() {
+    let stack = Stack::start().await.unwrap();
+    let totals = |expected_users: u64, expected_groups: u64, after: &'static str| {
+        let stack = &stack;
+        async move {
+            for query in [
+                "count=1",
+                "startIndex=2&count=1",
+                "cursor=&count=1",
+                "count=0",
+            ] {
+                assert_eq!(
+                    total(stack, "Users", query).await,
+                    expected_users,
+                    "GET /Users?{query} after {after}"
+                );
+                assert_eq!(
+                    total(stack, "Groups", query).await,
+                    expected_groups,
+                    "GET /Groups?{query} after {after}"
+                );
+            }
+        }
+    };
+    totals(0, 0, "nothing").await;
+
+    let mut users = Vec::new();
+    for i in 0..4 {
+        users.push(stack.create_user(&format!("u{i}@x.test")).await);
+    }
+    totals(4, 0, "four creates").await;
+    let duplicate = stack
+        .scim("POST", "/Users", Some(okta_user("U0@x.test")))
+        .await;
+    assert_scim_error(&duplicate, 409, Some("uniqueness"));
+    totals(4, 0, "a duplicate userName").await;
+
+    let engineering = stack
+        .create_group("Engineering", &[&users[0], &users[1]])
+        .await;
+    let sales = stack.create_group("Sales", &[]).await;
+    totals(4, 2, "two group creates").await;
+
+    let deleted = stack
+        .scim("DELETE", &format!("/Users/{}", users[3]), None)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.raw);
+    let deleted = stack
+        .scim("DELETE", &format!("/Groups/{sales}"), None)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.raw);
+    totals(3, 1, "a user and a group delete").await;
+    let again = stack
+        .scim("DELETE", &format!("/Users/{}", users[3]), None)
+        .await;
+    assert_eq!(again.status, 404, "{}", again.raw);
+    totals(3, 1, "deleting a deleted user").await;
+
+    // One Bulk request: two creates, a duplicate, a group, a delete.
+    let user = |name: &str| json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name});
+    let bulk = stack
+        .scim(
+            "POST",
+            "/Bulk",
+            Some(json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": [
+                    {"method": "POST", "path": "/Users", "bulkId": "a", "data": user("bulk-a@x.test")},
+                    {"method": "POST", "path": "/Users", "bulkId": "b", "data": user("bulk-b@x.test")},
+                    {"method": "POST", "path": "/Users", "bulkId": "c", "data": user("u1@x.test")},
+                    {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                        "displayName": "Bulk", "members": [{"value": "bulkId:a"}]}},
+                    {"method": "DELETE", "path": format!("/Users/{}", users[2])},
+                ],
+            })),
+        )
+        .await;
+    assert_eq!(bulk.status, 200, "{}", bulk.raw);
+    let statuses: Vec<&str> = bulk.body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["201", "201", "409", "201", "204"],
+        "{}",
+        bulk.raw
+    );
+    totals(4, 2, "a Bulk request").await;
+
+    // A filter still counts its matches (not the workspace).
+    assert_eq!(
+        total(
+            &stack,
+            "Users",
+            &format!("filter={}", q(r#"userName sw "bulk-""#))
+        )
+        .await,
+        2
+    );
+    assert_eq!(
+        total(
+            &stack,
+            "Groups",
+            &format!("filter={}", q(r#"displayName eq "Engineering""#))
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        total(
+            &stack,
+            "Users",
+            &format!("filter={}", q(r#"userName eq "u3@x.test""#))
+        )
+        .await,
+        0
+    );
+    let deleted = stack
+        .scim("DELETE", &format!("/Groups/{engineering}"), None)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.raw);
+    totals(4, 1, "the last group delete").await;
 }
 
 #[tokio::test]

@@ -20,6 +20,7 @@ mod m0011c_oauth_clients;
 mod m0012_request_log;
 mod m0013_rate_limits;
 mod m0014_workspace_allow_lists;
+mod m0015_workspace_counts;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_request_log::Migration),
             Box::new(m0013_rate_limits::Migration),
             Box::new(m0014_workspace_allow_lists::Migration),
+            Box::new(m0015_workspace_counts::Migration),
         ]
     }
 }
