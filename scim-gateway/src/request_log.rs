@@ -43,6 +43,10 @@ pub struct RequestLogSettings {
     pub flush_interval: Duration,
     /// Records per `RecordRequests`.
     pub batch: usize,
+    /// Body bytes per `RecordRequests` (as capped by `max_body_bytes`): a batch of list
+    /// pages would otherwise be 500 × 2 × 16 KiB, held several times over by the
+    /// directory while it decodes and inserts it.
+    pub max_batch_bytes: usize,
 }
 
 impl Default for RequestLogSettings {
@@ -53,6 +57,7 @@ impl Default for RequestLogSettings {
             max_body_bytes: 16 * 1024,
             flush_interval: Duration::from_secs(1),
             batch: 500,
+            max_batch_bytes: 1024 * 1024,
         }
     }
 }
@@ -115,6 +120,12 @@ impl Served {
     fn body_bytes(&self) -> usize {
         self.note.request_body.as_ref().map_or(0, Bytes::len)
             + self.response_body.as_ref().map_or(0, Bytes::len)
+    }
+
+    /// The body bytes its record carries, each body capped at `max_body_bytes`.
+    fn shipped_bytes(&self, max_body_bytes: usize) -> usize {
+        let capped = |body: Option<&Bytes>| body.map_or(0, |b| b.len().min(max_body_bytes));
+        capped(self.note.request_body.as_ref()) + capped(self.response_body.as_ref())
     }
 }
 
@@ -203,14 +214,19 @@ pub struct Queue {
 
 impl Queue {
     /// The next batch: waits for a first record, then takes what arrives within
-    /// `flush_interval`, up to `batch` records. `None` once every sender is gone.
+    /// `flush_interval`, up to `batch` records or `max_batch_bytes`. `None` once every
+    /// sender is gone.
     pub async fn next_batch(&mut self, settings: &RequestLogSettings) -> Option<Vec<Served>> {
         let first = self.receiver.recv().await?;
+        let mut shipped = first.shipped_bytes(settings.max_body_bytes);
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + settings.flush_interval;
-        while batch.len() < settings.batch.max(1) {
+        while batch.len() < settings.batch.max(1) && shipped < settings.max_batch_bytes {
             match tokio::time::timeout_at(deadline, self.receiver.recv()).await {
-                Ok(Some(served)) => batch.push(served),
+                Ok(Some(served)) => {
+                    shipped += served.shipped_bytes(settings.max_body_bytes);
+                    batch.push(served);
+                }
                 Ok(None) | Err(_) => break,
             }
         }
@@ -416,6 +432,26 @@ mod tests {
         // Room again.
         logger.record(served(Some("ws"), b"{}"));
         assert_eq!(logger.dropped(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_batch_carries_at_most_max_batch_bytes_of_bodies() {
+        let settings = RequestLogSettings {
+            max_body_bytes: 4,
+            max_batch_bytes: 10,
+            flush_interval: Duration::from_millis(10),
+            ..Default::default()
+        };
+        let (logger, mut queue) = RequestLogger::channel(settings);
+        for _ in 0..5 {
+            // 7 bytes each, 4 of them shipped.
+            logger.record(served(Some("ws"), b"{\"a\":1}"));
+        }
+        let sizes = [
+            queue.next_batch(&settings).await.unwrap().len(),
+            queue.next_batch(&settings).await.unwrap().len(),
+        ];
+        assert_eq!(sizes, [3, 2], "12 shipped bytes reach the budget of 10");
     }
 
     #[tokio::test]
