@@ -6,13 +6,13 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TryInsertResult,
 };
 use uuid::Uuid;
 
-use super::db_error;
 use super::entity::{request_log, workspace};
+use super::{Db, db_error};
 use crate::domain::DomainResult;
 
 pub type RequestRecord = request_log::Model;
@@ -22,9 +22,12 @@ const INSERT_CHUNK: usize = 500;
 
 /// Inserts the records whose workspace exists (a workspace deleted meanwhile drops its
 /// records instead of failing the batch) and returns how many were new.
-pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<RequestRecord>) -> DomainResult<u64> {
+pub async fn insert_many(db: &Db, rows: Vec<RequestRecord>) -> DomainResult<u64> {
     if rows.is_empty() {
         return Ok(0);
+    }
+    if db.get_database_backend() == DbBackend::Postgres {
+        return insert_unnest(db.get_postgres_connection_pool(), rows).await;
     }
     let mut workspace_ids: Vec<Uuid> = rows.iter().map(|r| r.workspace_id).collect();
     workspace_ids.sort();
@@ -54,6 +57,116 @@ pub async fn insert_many(db: &impl ConnectionTrait, rows: Vec<RequestRecord>) ->
         }
     }
     Ok(inserted)
+}
+
+/// [`RequestRecord`]s as one vector per column, for [`insert_unnest`].
+struct Columns {
+    id: Vec<Uuid>,
+    workspace_id: Vec<Uuid>,
+    received_at: Vec<DateTime<Utc>>,
+    method: Vec<String>,
+    path: Vec<String>,
+    query: Vec<String>,
+    status: Vec<i32>,
+    scim_type: Vec<String>,
+    latency_micros: Vec<i64>,
+    token_id: Vec<String>,
+    trace_id: Vec<String>,
+    request_id: Vec<String>,
+    request_body: Vec<String>,
+    response_body: Vec<String>,
+    request_body_truncated: Vec<bool>,
+    response_body_truncated: Vec<bool>,
+}
+
+impl Columns {
+    fn with_capacity(n: usize) -> Self {
+        Columns {
+            id: Vec::with_capacity(n),
+            workspace_id: Vec::with_capacity(n),
+            received_at: Vec::with_capacity(n),
+            method: Vec::with_capacity(n),
+            path: Vec::with_capacity(n),
+            query: Vec::with_capacity(n),
+            status: Vec::with_capacity(n),
+            scim_type: Vec::with_capacity(n),
+            latency_micros: Vec::with_capacity(n),
+            token_id: Vec::with_capacity(n),
+            trace_id: Vec::with_capacity(n),
+            request_id: Vec::with_capacity(n),
+            request_body: Vec::with_capacity(n),
+            response_body: Vec::with_capacity(n),
+            request_body_truncated: Vec::with_capacity(n),
+            response_body_truncated: Vec::with_capacity(n),
+        }
+    }
+}
+
+/// The Postgres form of [`insert_many`]: one statement over one array per column, whatever
+/// the batch size. Every SCIM request adds a row, so this is on the hot path: a 500-row
+/// multi-VALUES INSERT built with sea-query cost the directory more CPU than the GET it
+/// logged (`BENCHMARKS.md`, "Request log").
+async fn insert_unnest(
+    pool: &sea_orm::sqlx::PgPool,
+    rows: Vec<RequestRecord>,
+) -> DomainResult<u64> {
+    const SQL: &str = "INSERT INTO request_log (id, workspace_id, received_at, method, path, \
+         query, status, scim_type, latency_micros, token_id, trace_id, request_id, \
+         request_body, response_body, request_body_truncated, response_body_truncated) \
+         SELECT r.* FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], \
+         $5::text[], $6::text[], $7::int4[], $8::text[], $9::int8[], $10::text[], \
+         $11::text[], $12::text[], $13::text[], $14::text[], $15::bool[], $16::bool[]) \
+         AS r(id, workspace_id, received_at, method, path, query, status, scim_type, \
+         latency_micros, token_id, trace_id, request_id, request_body, response_body, \
+         request_body_truncated, response_body_truncated) \
+         WHERE EXISTS (SELECT 1 FROM workspaces w WHERE w.id = r.workspace_id) \
+         ON CONFLICT (id) DO NOTHING";
+    // One array per column, the rows moved into them (bodies are not copied).
+    let n = rows.len();
+    let mut c = Columns::with_capacity(n);
+    for r in rows {
+        c.id.push(r.id);
+        c.workspace_id.push(r.workspace_id);
+        c.received_at.push(r.received_at);
+        c.method.push(r.method);
+        c.path.push(r.path);
+        c.query.push(r.query);
+        c.status.push(r.status);
+        c.scim_type.push(r.scim_type);
+        c.latency_micros.push(r.latency_micros);
+        c.token_id.push(r.token_id);
+        c.trace_id.push(r.trace_id);
+        c.request_id.push(r.request_id);
+        c.request_body.push(r.request_body);
+        c.response_body.push(r.response_body);
+        c.request_body_truncated.push(r.request_body_truncated);
+        c.response_body_truncated.push(r.response_body_truncated);
+    }
+    let done = sea_orm::sqlx::query(SQL)
+        .bind(c.id)
+        .bind(c.workspace_id)
+        .bind(c.received_at)
+        .bind(c.method)
+        .bind(c.path)
+        .bind(c.query)
+        .bind(c.status)
+        .bind(c.scim_type)
+        .bind(c.latency_micros)
+        .bind(c.token_id)
+        .bind(c.trace_id)
+        .bind(c.request_id)
+        .bind(c.request_body)
+        .bind(c.response_body)
+        .bind(c.request_body_truncated)
+        .bind(c.response_body_truncated)
+        .execute(pool)
+        .await
+        .map_err(|e| {
+            db_error(sea_orm::DbErr::Query(sea_orm::RuntimeErr::SqlxError(
+                e.into(),
+            )))
+        })?;
+    Ok(done.rows_affected())
 }
 
 /// Narrows a listing.
