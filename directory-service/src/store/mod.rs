@@ -79,6 +79,24 @@ pub struct WriteTx {
 static SQLITE_WRITER: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
     std::sync::LazyLock::new(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)));
 
+/// SQLite: this process's writer turn ([`SQLITE_WRITER`]), for a write transaction and
+/// for the bookkeeping writes outside the write step (the request log), so that none of
+/// them holds a pooled connection while SQLite's busy handler waits for the write lock.
+/// `None` on Postgres.
+pub(crate) async fn sqlite_writer_turn(
+    db: &DatabaseConnection,
+) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, DomainError> {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(None);
+    }
+    SQLITE_WRITER
+        .clone()
+        .acquire_owned()
+        .await
+        .map(Some)
+        .map_err(|_| DomainError::Storage("the writer queue is closed".into()))
+}
+
 impl WriteTx {
     /// Starts a write transaction. On SQLite it takes the write lock up front (IMMEDIATE):
     /// a DEFERRED transaction that reads and then writes fails at once with SQLITE_BUSY
@@ -88,17 +106,7 @@ impl WriteTx {
     /// histogram.
     pub(crate) async fn begin(db: &DatabaseConnection) -> Result<Self, DomainError> {
         let started = std::time::Instant::now();
-        let turn = if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
-            Some(
-                SQLITE_WRITER
-                    .clone()
-                    .acquire_owned()
-                    .await
-                    .map_err(|_| DomainError::Storage("the writer queue is closed".into()))?,
-            )
-        } else {
-            None
-        };
+        let turn = sqlite_writer_turn(db).await?;
         let tx = db
             .begin_with_options(TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),

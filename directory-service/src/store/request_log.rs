@@ -29,6 +29,7 @@ pub async fn insert_many(db: &Db, rows: Vec<RequestRecord>) -> DomainResult<u64>
     if db.get_database_backend() == DbBackend::Postgres {
         return insert_unnest(db.get_postgres_connection_pool(), rows).await;
     }
+    let _turn = super::sqlite_writer_turn(db).await?;
     let mut workspace_ids: Vec<Uuid> = rows.iter().map(|r| r.workspace_id).collect();
     workspace_ids.sort();
     workspace_ids.dedup();

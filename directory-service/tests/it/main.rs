@@ -128,6 +128,66 @@ async fn postgres_webhook_backlog_counts_events_not_yet_passed() {
     }
 }
 
+/// SQLite: the request log's batch inserts (bookkeeping outside the write step) queue for
+/// the process's writer turn too; waiting inside SQLite for the write lock, each held a
+/// pooled connection and reads of other workspaces waited for one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_request_log_writes_queue_without_taking_connections_from_reads() {
+    use directory_service::domain::users::UserProfile;
+    use directory_service::{ops, store};
+    let path = std::env::temp_dir().join(format!("it-log-writers-{}.db", uuid::Uuid::now_v7()));
+    let db = store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    store::migrate(&db).await.unwrap();
+    let tenant_a = ops::workspaces::create_workspace(&db, "tenant-a", "")
+        .await
+        .unwrap()
+        .id;
+    let tenant_b = ops::workspaces::create_workspace(&db, "tenant-b", "")
+        .await
+        .unwrap()
+        .id;
+    let reader = ops::users::create_user(
+        &db,
+        tenant_b,
+        UserProfile {
+            user_name: "read@b.test".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    // A write of tenant A holds SQLite's write lock while the gateways' request log
+    // batches arrive, as many as the pool has connections.
+    let held = ops::write::Write::profile(&db, tenant_a).await.unwrap();
+    let batches: Vec<_> = (0..4)
+        .map(|_| {
+            let db = db.clone();
+            let batch = vec![record(tenant_b, 200, chrono::Duration::zero())];
+            tokio::spawn(async move { ops::request_log::record(&db, batch).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(2),
+        ops::users::get_user(&db, tenant_b, reader.id),
+    )
+    .await
+    .expect("a read must not wait behind request log batches queued for the write lock")
+    .unwrap();
+    assert_eq!(read.profile.user_name, "read@b.test");
+
+    held.abandon().await.unwrap();
+    for batch in batches {
+        assert_eq!(batch.await.unwrap().expect("each batch is stored"), 1);
+    }
+    drop(db);
+    let _ = std::fs::remove_file(&path);
+}
+
 /// SQLite file (a pool of 4 connections): writers queued behind a long write must not
 /// take the connections another workspace's reads need. They used to wait inside SQLite
 /// (`BEGIN IMMEDIATE` on the busy timeout), each holding a pooled connection, and the read

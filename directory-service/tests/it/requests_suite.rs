@@ -7,7 +7,7 @@ use directory_service::store::Db;
 use directory_service::store::request_log::RequestRecord;
 use uuid::Uuid;
 
-fn record(workspace_id: Uuid, status: i32, age: Duration) -> RequestRecord {
+pub fn record(workspace_id: Uuid, status: i32, age: Duration) -> RequestRecord {
     RequestRecord {
         id: Uuid::now_v7(),
         workspace_id,
