@@ -7,7 +7,6 @@ use directory_service::domain::filter::{AttrPath, CompareOp, Filter, FilterValue
 use directory_service::domain::groups::GroupProfile;
 use directory_service::domain::paging::PageRequest;
 use directory_service::domain::patch::{PatchOp, PatchOperation};
-use directory_service::domain::users::UserProfile;
 use directory_service::ops;
 use directory_service::store::entity::{group, user};
 use directory_service::store::workspace_counts::{self, WorkspaceCounts};
@@ -17,21 +16,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFi
 use uuid::Uuid;
 
 use crate::harness::member_ids;
-
-async fn workspace(db: &Db, slug: &str) -> Uuid {
-    ops::workspaces::create_workspace(db, slug, "")
-        .await
-        .unwrap()
-        .id
-}
-
-fn profile(user_name: &str) -> UserProfile {
-    UserProfile {
-        user_name: user_name.into(),
-        active: Some(true),
-        ..Default::default()
-    }
-}
+use crate::harness::{profile, workspace};
 
 fn group_named(name: &str) -> GroupProfile {
     GroupProfile {

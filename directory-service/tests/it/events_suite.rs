@@ -1,31 +1,16 @@
 //! The outbox: every change writes its events in its own transaction, with a
 //! per-workspace sequence that has no gaps; failed writes leave no event.
 
+use crate::harness::{profile, workspace};
 use directory_service::domain::events::Actor;
 use directory_service::domain::filter::AttrPath;
 use directory_service::domain::groups::GroupProfile;
 use directory_service::domain::patch::{PatchOp, PatchOperation};
-use directory_service::domain::users::UserProfile;
 use directory_service::ops;
 use directory_service::store::events::{Event, EventFilter};
 use directory_service::store::{self, Db};
 use serde_json::json;
 use uuid::Uuid;
-
-async fn workspace(db: &Db, slug: &str) -> Uuid {
-    ops::workspaces::create_workspace(db, slug, "")
-        .await
-        .unwrap()
-        .id
-}
-
-fn profile(user_name: &str) -> UserProfile {
-    UserProfile {
-        user_name: user_name.into(),
-        active: Some(true),
-        ..Default::default()
-    }
-}
 
 fn replace(attribute: &str, value: serde_json::Value) -> PatchOperation {
     PatchOperation {

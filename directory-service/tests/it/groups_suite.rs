@@ -10,15 +10,9 @@ use directory_service::ops;
 use directory_service::store::Db;
 use serde_json::json;
 
+use crate::harness::workspace;
 use crate::harness::{member_ids, typed};
 use uuid::Uuid;
-
-async fn workspace(db: &Db, slug: &str) -> Uuid {
-    ops::workspaces::create_workspace(db, slug, "")
-        .await
-        .unwrap()
-        .id
-}
 
 async fn user(db: &Db, ws: Uuid, name: &str) -> Uuid {
     let profile = UserProfile {

@@ -133,3 +133,20 @@ pub fn typed(value: serde_json::Value) -> PatchValue {
 pub fn member_ids<T: ToString>(ids: &[T]) -> PatchValue {
     PatchValue::Members(ids.iter().map(ToString::to_string).collect())
 }
+
+/// A new workspace's id.
+pub async fn workspace(db: &Db, slug: &str) -> uuid::Uuid {
+    directory_service::ops::workspaces::create_workspace(db, slug, "")
+        .await
+        .unwrap()
+        .id
+}
+
+/// An active user's profile with just a userName.
+pub fn profile(user_name: &str) -> directory_service::domain::users::UserProfile {
+    directory_service::domain::users::UserProfile {
+        user_name: user_name.into(),
+        active: Some(true),
+        ..Default::default()
+    }
+}

@@ -128,36 +128,38 @@ async fn postgres_webhook_backlog_counts_events_not_yet_passed() {
     }
 }
 
+/// A SQLite file database (the pool of 4 connections a local run has) with workspaces
+/// `tenant-a` and `tenant-b` and one user of B: (db, file, A, B, B's user).
+async fn sqlite_two_tenants(
+    name: &str,
+) -> (
+    directory_service::store::Db,
+    std::path::PathBuf,
+    uuid::Uuid,
+    uuid::Uuid,
+    directory_service::domain::users::User,
+) {
+    use directory_service::{ops, store};
+    let path = std::env::temp_dir().join(format!("it-{name}-{}.db", uuid::Uuid::now_v7()));
+    let db = store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    store::migrate(&db).await.unwrap();
+    let tenant_a = harness::workspace(&db, "tenant-a").await;
+    let tenant_b = harness::workspace(&db, "tenant-b").await;
+    let reader = ops::users::create_user(&db, tenant_b, harness::profile("read@b.test"))
+        .await
+        .unwrap();
+    (db, path, tenant_a, tenant_b, reader)
+}
+
 /// SQLite: the request log's batch inserts (bookkeeping outside the write step) queue for
 /// the process's writer turn too; waiting inside SQLite for the write lock, each held a
 /// pooled connection and reads of other workspaces waited for one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_request_log_writes_queue_without_taking_connections_from_reads() {
-    use directory_service::domain::users::UserProfile;
-    use directory_service::{ops, store};
-    let path = std::env::temp_dir().join(format!("it-log-writers-{}.db", uuid::Uuid::now_v7()));
-    let db = store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
-    store::migrate(&db).await.unwrap();
-    let tenant_a = ops::workspaces::create_workspace(&db, "tenant-a", "")
-        .await
-        .unwrap()
-        .id;
-    let tenant_b = ops::workspaces::create_workspace(&db, "tenant-b", "")
-        .await
-        .unwrap()
-        .id;
-    let reader = ops::users::create_user(
-        &db,
-        tenant_b,
-        UserProfile {
-            user_name: "read@b.test".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    use directory_service::ops;
+    let (db, path, tenant_a, tenant_b, reader) = sqlite_two_tenants("log-writers").await;
 
     // A write of tenant A holds SQLite's write lock while the gateways' request log
     // batches arrive, as many as the pool has connections.
@@ -195,27 +197,12 @@ async fn sqlite_request_log_writes_queue_without_taking_connections_from_reads()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_queued_writers_leave_connections_for_other_reads() {
     use directory_service::domain::users::UserProfile;
-    use directory_service::{ops, store};
-    let path = std::env::temp_dir().join(format!("it-writers-{}.db", uuid::Uuid::now_v7()));
-    let db = store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
-    store::migrate(&db).await.unwrap();
-    let tenant_a = ops::workspaces::create_workspace(&db, "tenant-a", "")
-        .await
-        .unwrap()
-        .id;
-    let tenant_b = ops::workspaces::create_workspace(&db, "tenant-b", "")
-        .await
-        .unwrap()
-        .id;
+    use directory_service::ops;
+    let (db, path, tenant_a, tenant_b, reader) = sqlite_two_tenants("writers").await;
     let profile = |name: &str| UserProfile {
         user_name: name.into(),
         ..Default::default()
     };
-    let reader = ops::users::create_user(&db, tenant_b, profile("read@b.test"))
-        .await
-        .unwrap();
 
     // One write of tenant A in progress, as a long group push would be...
     let held = ops::write::Write::profile(&db, tenant_a).await.unwrap();

@@ -4,20 +4,12 @@
 
 use std::time::Duration;
 
+use crate::harness::profile;
 use directory_service::domain::DomainError;
-use directory_service::domain::users::UserProfile;
 use directory_service::ops;
 use directory_service::store::{self, Db};
 use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use uuid::Uuid;
-
-fn profile(user_name: &str) -> UserProfile {
-    UserProfile {
-        user_name: user_name.into(),
-        active: Some(true),
-        ..Default::default()
-    }
-}
 
 /// A second pool on the same database whose transactions are all SERIALIZABLE (the
 /// directory runs READ COMMITTED; this makes the race a certain 40001).

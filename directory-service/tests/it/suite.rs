@@ -5,28 +5,14 @@ use directory_service::domain::DomainError;
 use directory_service::domain::filter::{AttrPath, CompareOp, Filter, FilterValue};
 use directory_service::domain::paging::PageRequest;
 use directory_service::domain::patch::{PatchOp, PatchOperation};
-use directory_service::domain::users::{MultiValue, UserProfile};
+use directory_service::domain::users::MultiValue;
 use directory_service::ops;
 use directory_service::store::Db;
 use serde_json::json;
 
 use crate::harness::typed;
+use crate::harness::{profile, workspace};
 use uuid::Uuid;
-
-async fn workspace(db: &Db, slug: &str) -> Uuid {
-    ops::workspaces::create_workspace(db, slug, "")
-        .await
-        .unwrap()
-        .id
-}
-
-fn profile(user_name: &str) -> UserProfile {
-    UserProfile {
-        user_name: user_name.into(),
-        active: Some(true),
-        ..Default::default()
-    }
-}
 
 fn compare(attribute: &str, sub: &str, op: CompareOp, value: FilterValue) -> Filter {
     Filter::Compare {
