@@ -16,5 +16,6 @@ pub mod roles;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
+pub mod workspace_config;
 pub mod workspaces;
 pub mod write;

@@ -17,11 +17,10 @@ use crate::store::{self, Db};
 pub async fn create_user(db: &Db, workspace_id: Uuid, profile: UserProfile) -> DomainResult<User> {
     let profile = profile.validated()?;
     let mut write = Write::profile(db, workspace_id).await?;
-    let mappings = store::attribute_mappings::list(write.conn(), workspace_id).await?;
-    let profile = apply_attribute_mappings(profile, &[], &mappings)?;
-    let declared = declared(write.conn(), workspace_id).await?;
-    refuse_undeclared_extensions(&profile, None, &declared)?;
-    let profile = check_custom_attributes(profile, &declared)?;
+    let config = write.config().await?;
+    let profile = apply_attribute_mappings(profile, &[], &config.mappings)?;
+    refuse_undeclared_extensions(&profile, None, &config.declared)?;
+    let profile = check_custom_attributes(profile, &config.declared)?;
     check_manager(write.conn(), workspace_id, None, &profile).await?;
     let now = Utc::now();
     let user = User {
@@ -185,16 +184,19 @@ async fn update_user_in(
     let current = store::users::find(write.conn(), workspace_id, id, true).await?;
     check_version(expected_version, current.version)?;
     let profile = change(&current.profile)?;
-    let mappings = store::attribute_mappings::list(write.conn(), workspace_id).await?;
-    let profile = if mappings.is_empty() {
+    let config = write.config().await?;
+    let profile = if config.mappings.is_empty() {
         profile
     } else {
         let mut groups = store::groups::groups_of_users(write.conn(), &[id]).await?;
-        apply_attribute_mappings(profile, &groups.remove(&id).unwrap_or_default(), &mappings)?
+        apply_attribute_mappings(
+            profile,
+            &groups.remove(&id).unwrap_or_default(),
+            &config.mappings,
+        )?
     };
-    let declared = declared(write.conn(), workspace_id).await?;
-    refuse_undeclared_extensions(&profile, Some(&current.profile), &declared)?;
-    let profile = check_custom_attributes(profile, &declared)?;
+    refuse_undeclared_extensions(&profile, Some(&current.profile), &config.declared)?;
+    let profile = check_custom_attributes(profile, &config.declared)?;
     check_manager(write.conn(), workspace_id, Some(&current.profile), &profile).await?;
     if profile == current.profile {
         let current = with_groups(write.conn(), vec![current]).await?.remove(0);

@@ -211,6 +211,28 @@ impl Write {
         })
     }
 
+    /// The workspace's attribute mappings and custom attribute declarations: cached under
+    /// the version read with the workspace row, or read afresh once this write changed them.
+    pub async fn config(
+        &self,
+    ) -> DomainResult<std::sync::Arc<super::workspace_config::WorkspaceConfig>> {
+        if self.changes_config() {
+            return Ok(std::sync::Arc::new(
+                super::workspace_config::read(self.tx.conn(), self.workspace_id).await?,
+            ));
+        }
+        super::workspace_config::of(self.tx.conn(), &self.workspace).await
+    }
+
+    fn changes_config(&self) -> bool {
+        self.changes.iter().any(|c| {
+            matches!(
+                c,
+                Change::AttributeMappingsChanged | Change::CustomAttributesChanged
+            )
+        })
+    }
+
     pub fn locks_workspace(&self) -> bool {
         self.before.is_some()
     }
@@ -286,6 +308,9 @@ impl Write {
                 )?;
             }
         }
+        if self.changes_config() && !self.changes.contains(&Change::WorkspaceDeleted) {
+            store::workspaces::bump_config_version(&self.tx, self.workspace_id).await?;
+        }
         let written = if self.changes.contains(&Change::WorkspaceDeleted) {
             None
         } else {
@@ -335,7 +360,8 @@ impl Write {
     /// Attribute mappings that read `groups` see a new value when a group push changes a
     /// member's groups: apply them again to those members, in this transaction.
     async fn reevaluate_mappings_of_touched_members(&mut self) -> DomainResult<()> {
-        let mappings = store::attribute_mappings::list(self.tx.conn(), self.workspace_id).await?;
+        let config = self.config().await?;
+        let mappings = &config.mappings;
         if !mappings.iter().any(AttributeMapping::reads_groups) {
             return Ok(());
         }
@@ -356,7 +382,7 @@ impl Write {
                 };
             let user_groups = groups.remove(&user_id).unwrap_or_default();
             let profile =
-                apply_attribute_mappings(current.profile.clone(), &user_groups, &mappings)?;
+                apply_attribute_mappings(current.profile.clone(), &user_groups, mappings)?;
             if profile == current.profile {
                 continue;
             }

@@ -5,8 +5,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::db_error;
 use super::entity::{group, scim_token, user, workspace};
+use super::{WriteTx, db_error};
 use crate::domain::{DomainError, DomainResult};
 
 pub type Workspace = workspace::Model;
@@ -25,6 +25,7 @@ pub async fn insert(
         slug: Set(slug.to_owned()),
         display_name: Set(display_name.to_owned()),
         created_at: Set(now),
+        config_version: Set(0),
     }
     .insert(&transaction)
     .await
@@ -75,6 +76,22 @@ pub async fn lock(db: &impl ConnectionTrait, id: Uuid) -> DomainResult<Workspace
         .await
         .map_err(db_error)?
         .ok_or_else(|| DomainError::NotFound(format!("workspace {id} not found")))
+}
+
+/// Marks the workspace's attribute mappings or custom attributes changed (see
+/// `ops::workspace_config`), in the changing write's transaction.
+pub async fn bump_config_version(tx: &WriteTx, id: Uuid) -> DomainResult<()> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    workspace::Entity::update_many()
+        .col_expr(
+            workspace::Column::ConfigVersion,
+            Expr::col(workspace::Column::ConfigVersion).add(1),
+        )
+        .filter(workspace::Column::Id.eq(id))
+        .exec(tx.conn())
+        .await
+        .map_err(db_error)?;
+    Ok(())
 }
 
 /// What [`delete`] removed besides the workspace row.

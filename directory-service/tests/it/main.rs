@@ -66,6 +66,7 @@ all_backends!(
     attribute_mappings_feed_metadata_and_the_organization_role,
     deleting_a_workspace_removes_its_rows_only,
     case_insensitive_filters_fold_non_ascii_letters,
+    user_writes_apply_the_configuration_of_their_time,
     a_group_push_reevaluates_mappings_and_roles,
     case_keys_are_backfilled_by_the_migration,
     every_change_records_an_event_in_sequence,

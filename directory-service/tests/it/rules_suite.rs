@@ -436,3 +436,115 @@ pub async fn case_keys_are_backfilled_by_the_migration(db: &Db) {
         assert_eq!(user_names(db, ws, filter).await, emile_only, "{what}");
     }
 }
+
+/// Attribute mappings and custom attribute declarations are cached per workspace under
+/// the workspace row's `config_version`: every change bumps it in its own transaction, so
+/// the next user write applies the new configuration (and a cache that missed a change
+/// would show here as a stale mapping or declaration).
+pub async fn user_writes_apply_the_configuration_of_their_time(db: &Db) {
+    use directory_service::store::entity::workspace;
+    use sea_orm::EntityTrait;
+    let ws = workspace(db).await;
+    let with_department = |user_name: &str, department: &str| {
+        let mut profile = UserProfile {
+            user_name: user_name.into(),
+            active: Some(true),
+            ..Default::default()
+        };
+        profile.enterprise.department = Some(department.into());
+        profile
+    };
+    let department_of = |user: &directory_service::domain::users::User| {
+        user.profile.public_metadata.get("department").cloned()
+    };
+    // Cached while there is no mapping.
+    let first = ops::users::create_user(db, ws, with_department("first@x.test", "Ops"))
+        .await
+        .unwrap();
+    assert_eq!(department_of(&first), None);
+
+    ops::attribute_mappings::set_attribute_mapping(
+        db,
+        ws,
+        AttributeMapping {
+            source: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.department".into(),
+            destination: Destination::parse("public_metadata.department").unwrap(),
+            template: None,
+        },
+    )
+    .await
+    .unwrap();
+    let second = ops::users::create_user(db, ws, with_department("second@x.test", "Sales"))
+        .await
+        .unwrap();
+    assert_eq!(department_of(&second), Some(json!("Sales")));
+    let first = ops::users::patch_user(
+        db,
+        ws,
+        first.id,
+        &[PatchOperation {
+            op: PatchOp::Replace,
+            path: AttrPath {
+                schema: "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User".into(),
+                attribute: "department".into(),
+                ..Default::default()
+            },
+            value_filter: None,
+            value: Some(crate::harness::typed(json!("Finance"))),
+        }],
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(department_of(&first), Some(json!("Finance")));
+
+    ops::attribute_mappings::delete_attribute_mapping(db, ws, "public_metadata.department")
+        .await
+        .unwrap();
+    let third = ops::users::create_user(db, ws, with_department("third@x.test", "Legal"))
+        .await
+        .unwrap();
+    assert_eq!(department_of(&third), None);
+
+    let site = CustomAttribute {
+        schema: URN.into(),
+        name: "site".into(),
+        kind: AttributeKind::String,
+        multi_valued: false,
+        case_exact: false,
+        description: String::new(),
+    };
+    let with_site = |user_name: &str| {
+        let mut profile = UserProfile {
+            user_name: user_name.into(),
+            active: Some(true),
+            ..Default::default()
+        };
+        profile
+            .extensions
+            .insert(URN.into(), json!({"site": "Oslo"}));
+        profile
+    };
+    ops::custom_attributes::declare_custom_attribute(db, ws, site)
+        .await
+        .unwrap();
+    ops::users::create_user(db, ws, with_site("fourth@x.test"))
+        .await
+        .expect("a declared extension is accepted");
+    ops::custom_attributes::delete_custom_attribute(db, ws, URN, "site")
+        .await
+        .unwrap();
+    assert!(
+        ops::users::create_user(db, ws, with_site("fifth@x.test"))
+            .await
+            .is_err(),
+        "an extension no longer declared is refused"
+    );
+
+    let row = workspace::Entity::find_by_id(ws)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.config_version, 4, "set, delete, declare, delete");
+}

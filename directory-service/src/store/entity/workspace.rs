@@ -9,6 +9,8 @@ pub struct Model {
     pub slug: String,
     pub display_name: String,
     pub created_at: DateTimeUtc,
+    /// Bumped with every change of the attribute mappings or custom attributes (m0016).
+    pub config_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

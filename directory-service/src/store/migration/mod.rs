@@ -21,6 +21,7 @@ mod m0012_request_log;
 mod m0013_rate_limits;
 mod m0014_workspace_allow_lists;
 mod m0015_workspace_counts;
+mod m0016_workspace_config_version;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_rate_limits::Migration),
             Box::new(m0014_workspace_allow_lists::Migration),
             Box::new(m0015_workspace_counts::Migration),
+            Box::new(m0016_workspace_config_version::Migration),
         ]
     }
 }
