@@ -4,7 +4,6 @@
 //! count (a page carries at most `MAX_LISTED_MEMBERS` members inline).
 
 use e2e_tests::{Stack, assert_scim_error, on_both_backends, patch};
-use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
 const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -116,54 +115,6 @@ on_both_backends!(
     adding_a_value_already_present_does_not_duplicate_it,
 );
 
-/// Adds `count` users (copies of `template`'s row, with long userNames) to each of
-/// `groups`, straight in the database (PostgreSQL).
-async fn seed_members(stack: &Stack, template: &str, groups: &[String], count: usize) {
-    let db = Database::connect(&stack.database_url).await.unwrap();
-    let backend = db.get_database_backend();
-    let columns: Vec<String> = db
-        .query_all_raw(Statement::from_string(
-            backend,
-            "SELECT column_name FROM information_schema.columns \
-             WHERE table_name = 'users' ORDER BY ordinal_position",
-        ))
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.try_get::<String>("", "column_name").unwrap())
-        .collect();
-    let select: Vec<String> = columns
-        .iter()
-        .map(|column| match column.as_str() {
-            "id" => "gen_random_uuid()".to_owned(),
-            // ~230 bytes each: three groups of 100k such members are > 64 MiB of protobuf
-            "user_name" | "user_name_key" => {
-                "'member' || s.i || repeat('x', 200) || '@wide.test'".to_owned()
-            }
-            "external_id" => "NULL".to_owned(),
-            other => format!("t.\"{other}\""),
-        })
-        .collect();
-    let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
-    db.execute_unprepared(&format!(
-        "INSERT INTO users ({}) SELECT {} FROM users t \
-         CROSS JOIN generate_series(1, {count}) AS s(i) WHERE t.id = '{template}'",
-        quoted.join(", "),
-        select.join(", "),
-    ))
-    .await
-    .unwrap();
-    for group in groups {
-        db.execute_unprepared(&format!(
-            "INSERT INTO group_members (group_id, user_id, workspace_id, created_at) \
-             SELECT '{group}', u.id, u.workspace_id, now() FROM users u \
-             WHERE u.user_name LIKE 'member%@wide.test'"
-        ))
-        .await
-        .unwrap();
-    }
-}
-
 /// A list of groups with 100k members each used to be one gRPC message of the whole
 /// page's members (three such groups: > 64 MiB, the message limit, so 500). Now a page
 /// carries at most `MAX_LISTED_MEMBERS` members inline; a group whose members do not fit
@@ -178,7 +129,10 @@ async fn group_lists_are_bounded_in_bytes() {
     let small = stack
         .create_group("Small", &[&small_member, &template])
         .await;
-    seed_members(&stack, &template, &big, MEMBERS).await;
+    // ~230-byte userNames: three groups of 100k such members are > 64 MiB of protobuf.
+    stack
+        .seed_members(&template, &big, MEMBERS, "wide.test", 200)
+        .await;
 
     let list = stack.scim("GET", "/Groups?count=10", None).await;
     assert_eq!(list.status, 200, "{}", &list.raw[..list.raw.len().min(500)]);
