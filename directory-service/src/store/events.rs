@@ -153,22 +153,12 @@ pub async fn prune(
     before: DateTime<Utc>,
     batch: u64,
 ) -> DomainResult<u64> {
-    let ids: Vec<Uuid> = event::Entity::find()
-        .select_only()
-        .column(event::Column::Id)
-        .filter(event::Column::OccurredAt.lt(before))
-        .limit(batch)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let done = event::Entity::delete_many()
-        .filter(event::Column::Id.is_in(ids))
-        .exec(db)
-        .await
-        .map_err(db_error)?;
-    Ok(done.rows_affected)
+    super::prune_before::<event::Entity>(
+        db,
+        event::Column::Id,
+        event::Column::OccurredAt,
+        before,
+        batch,
+    )
+    .await
 }

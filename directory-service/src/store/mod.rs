@@ -133,6 +133,37 @@ impl WriteTx {
     }
 }
 
+/// Deletes up to `batch` rows of `E` whose `at` is before `before`, chosen by `id` first so
+/// that one prune round stays a bounded statement; returns how many went. The retention
+/// of events, webhook attempts and the request log.
+pub async fn prune_before<E: sea_orm::EntityTrait>(
+    db: &impl sea_orm::ConnectionTrait,
+    id: E::Column,
+    at: E::Column,
+    before: chrono::DateTime<chrono::Utc>,
+    batch: u64,
+) -> Result<u64, DomainError> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let ids: Vec<uuid::Uuid> = E::find()
+        .select_only()
+        .column(id)
+        .filter(at.lt(before))
+        .limit(batch)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db_error)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let done = E::delete_many()
+        .filter(id.is_in(ids))
+        .exec(db)
+        .await
+        .map_err(db_error)?;
+    Ok(done.rows_affected)
+}
+
 /// Classifies a database error for the client. Unique violations are told apart by the
 /// index name (Postgres reports it; SQLite reports the columns, which the names contain).
 pub fn db_error(err: DbErr) -> DomainError {

@@ -218,22 +218,12 @@ pub async fn prune(
     before: DateTime<Utc>,
     batch: u64,
 ) -> DomainResult<u64> {
-    let ids: Vec<Uuid> = request_log::Entity::find()
-        .select_only()
-        .column(request_log::Column::Id)
-        .filter(request_log::Column::ReceivedAt.lt(before))
-        .limit(batch)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let done = request_log::Entity::delete_many()
-        .filter(request_log::Column::Id.is_in(ids))
-        .exec(db)
-        .await
-        .map_err(db_error)?;
-    Ok(done.rows_affected)
+    super::prune_before::<request_log::Entity>(
+        db,
+        request_log::Column::Id,
+        request_log::Column::ReceivedAt,
+        before,
+        batch,
+    )
+    .await
 }

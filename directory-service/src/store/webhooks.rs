@@ -213,24 +213,14 @@ pub async fn prune_attempts(
     before: DateTime<Utc>,
     batch: u64,
 ) -> DomainResult<u64> {
-    let ids: Vec<Uuid> = webhook_attempt::Entity::find()
-        .select_only()
-        .column(webhook_attempt::Column::Id)
-        .filter(webhook_attempt::Column::AttemptedAt.lt(before))
-        .limit(batch)
-        .into_tuple()
-        .all(db)
-        .await
-        .map_err(db_error)?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let done = webhook_attempt::Entity::delete_many()
-        .filter(webhook_attempt::Column::Id.is_in(ids))
-        .exec(db)
-        .await
-        .map_err(db_error)?;
-    Ok(done.rows_affected)
+    super::prune_before::<webhook_attempt::Entity>(
+        db,
+        webhook_attempt::Column::Id,
+        webhook_attempt::Column::AttemptedAt,
+        before,
+        batch,
+    )
+    .await
 }
 
 pub fn new_endpoint(

@@ -673,3 +673,35 @@ pub async fn deletes_record_the_memberships_they_cascade(db: &Db) {
         .unwrap();
     assert_eq!(types(&events(db, ws, last).await), ["scimUser.deleted"]);
 }
+
+async fn stored_events(db: &Db, ws: Uuid) -> usize {
+    store::events::list(db, ws, &EventFilter::default(), 100)
+        .await
+        .unwrap()
+        .len()
+}
+
+/// Retention: events older than the cut go in bounded batches, newer ones stay.
+pub async fn old_events_are_pruned_in_bounded_batches(db: &Db) {
+    let ws = workspace(db, "acme").await;
+    for name in ["a@x.test", "b@x.test", "c@x.test"] {
+        ops::users::create_user(db, ws, profile(name))
+            .await
+            .unwrap();
+    }
+    let total = stored_events(db, ws).await;
+    assert!(total >= 3, "{total} events");
+    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    assert_eq!(store::events::prune(db, yesterday, 2).await.unwrap(), 0);
+    assert_eq!(stored_events(db, ws).await, total);
+    let later = chrono::Utc::now() + chrono::Duration::minutes(1);
+    assert_eq!(store::events::prune(db, later, 2).await.unwrap(), 2);
+    assert_eq!(stored_events(db, ws).await, total - 2);
+    let mut left = total as u64 - 2;
+    while left > 0 {
+        let gone = store::events::prune(db, later, 2).await.unwrap();
+        assert!(gone > 0 && gone <= 2);
+        left -= gone;
+    }
+    assert_eq!(stored_events(db, ws).await, 0);
+}

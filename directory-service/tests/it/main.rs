@@ -70,6 +70,7 @@ all_backends!(
     a_group_push_reevaluates_mappings_and_roles,
     case_keys_are_backfilled_by_the_migration,
     every_change_records_an_event_in_sequence,
+    old_events_are_pruned_in_bounded_batches,
     failed_writes_leave_no_event_and_no_gap,
     events_name_their_actor,
     concurrent_writers_get_a_gap_free_sequence,
