@@ -37,11 +37,7 @@ pub async fn user_access(
 ) -> DomainResult<UserAccess> {
     let user = store::users::find(db, workspace_id, user_id, false).await?;
     let active = user.profile.is_active();
-    let role = resolve_role(
-        active,
-        active && store::roles::user_holds(db, user_id, GroupRole::Admin).await?,
-        active && store::roles::user_holds(db, user_id, GroupRole::Member).await?,
-    );
+    let role = effective_role(db, &user).await?;
     let custom_role = custom_role(db, &user, role).await?;
     let (licenses, waiting_licenses) = if active {
         (
@@ -68,6 +64,17 @@ pub async fn user_access(
         licenses,
         waiting_licenses,
     })
+}
+
+/// Admin over member over none; none while inactive (one query for an active user).
+async fn effective_role(db: &impl store::Conn, user: &User) -> DomainResult<GroupRole> {
+    let active = user.profile.is_active();
+    let (admin, member) = if active {
+        store::roles::user_holds_admin_and_member(db, user.id).await?
+    } else {
+        (false, false)
+    };
+    Ok(resolve_role(active, admin, member))
 }
 
 /// A custom role from the IdP role value's mapping, when no admin or member role applies.
@@ -99,12 +106,7 @@ pub async fn shown_access(
     just_created: bool,
 ) -> DomainResult<(String, Vec<String>)> {
     let active = user.profile.is_active();
-    let (admin, member) = if active {
-        store::roles::user_holds_admin_and_member(db, user.id).await?
-    } else {
-        (false, false)
-    };
-    let role = resolve_role(active, admin, member);
+    let role = effective_role(db, user).await?;
     let shown = custom_role(db, user, role)
         .await?
         .unwrap_or_else(|| role.as_str().to_owned());

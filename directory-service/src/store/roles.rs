@@ -226,23 +226,7 @@ pub async fn list_active_admins(
         .collect()
 }
 
-/// Whether the user holds `role` (ignoring whether the user is active).
-pub async fn user_holds(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    role: GroupRole,
-) -> DomainResult<bool> {
-    Ok(user::Entity::find()
-        .filter(user::Column::Id.eq(user_id))
-        .filter(holds_role(role))
-        .count(db)
-        .await
-        .map_err(db_error)?
-        > 0)
-}
-
-/// Whether the user holds admin and member (ignoring whether it is active), in one query:
-/// what [`user_holds`] answers twice.
+/// Whether the user holds admin and member (ignoring whether it is active), in one query.
 pub async fn user_holds_admin_and_member(
     db: &impl ConnectionTrait,
     user_id: Uuid,
